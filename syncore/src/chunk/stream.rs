@@ -1,0 +1,145 @@
+//! Chunking streams in bounded memory.
+//!
+//! A [`ChunkStream`] receives a stream's bytes in pieces, either pushed by the caller or read
+//! from a [`Read`], and reports each chunk with its bytes as soon as its boundary is certain.
+//! It holds at most one window plus one maximum-size chunk, so a stream of any length chunks
+//! in a few MiB of memory. Each full window is cut and hashed on all cores; the cuts are the
+//! same as for the whole input held in memory. This module never opens files: the path entry
+//! point lives on [`Chunker`].
+
+use std::io::{ErrorKind as IoErrorKind, Read};
+
+use super::parallel::chunk_region;
+use super::{Chunk, Chunker};
+use crate::error::{Error, Result};
+
+/// Bytes gathered before a window is cut: large enough to keep every core busy, small enough
+/// to stay in a few MiB. A window always holds at least two maximum-size chunks, so every
+/// full window yields at least one certain chunk.
+const WINDOW: usize = 8 << 20;
+
+/// Incremental chunker: push bytes in, receive chunks out. Made by [`Chunker::stream`].
+///
+/// ```
+/// use syncore::chunk::Chunker;
+/// let chunker = Chunker::default();
+/// let mut stream = chunker.stream();
+/// let mut count = 0;
+/// stream.push(&vec![7u8; 300_000], |_chunk, _bytes| { count += 1; Ok(()) })?;
+/// let total = stream.finish(|_chunk, _bytes| { count += 1; Ok(()) })?;
+/// assert_eq!(total, 300_000);
+/// assert_eq!(count, 2); // a 256 KiB chunk of the repeated byte, then the rest
+/// # Ok::<(), syncore::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct ChunkStream<'c> {
+    chunker: &'c Chunker,
+    /// Window storage, allocated once; `buf[..len]` are bytes not yet reported as chunks and
+    /// `buf[0]` is a chunk boundary.
+    buf: Box<[u8]>,
+    /// Number of valid bytes in `buf`.
+    len: usize,
+    /// Stream offset of `buf[0]`.
+    base: u64,
+}
+
+impl<'c> ChunkStream<'c> {
+    pub(crate) fn new(chunker: &'c Chunker) -> Self {
+        let capacity = WINDOW.max(2 * chunker.cutter.lookahead());
+        ChunkStream {
+            chunker,
+            buf: vec![0; capacity].into_boxed_slice(),
+            len: 0,
+            base: 0,
+        }
+    }
+
+    /// The most bytes this stream will ever buffer.
+    pub fn buffer_limit(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Bytes pushed so far.
+    pub fn position(&self) -> u64 {
+        self.base + self.len as u64
+    }
+
+    /// Feeds bytes; `on_chunk` receives every chunk whose boundary is now certain, with its
+    /// bytes, in stream order. An error from `on_chunk` stops the push and is returned.
+    pub fn push<F>(&mut self, mut data: &[u8], mut on_chunk: F) -> Result<()>
+    where
+        F: FnMut(&Chunk, &[u8]) -> Result<()>,
+    {
+        while !data.is_empty() {
+            let take = (self.buf.len() - self.len).min(data.len());
+            self.buf[self.len..self.len + take].copy_from_slice(&data[..take]);
+            self.len += take;
+            data = &data[take..];
+            if self.len == self.buf.len() {
+                self.drain(false, &mut on_chunk)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads `reader` to its end, reporting chunks as [`ChunkStream::push`] does.
+    pub fn read_from<R, F>(&mut self, mut reader: R, mut on_chunk: F) -> Result<()>
+    where
+        R: Read,
+        F: FnMut(&Chunk, &[u8]) -> Result<()>,
+    {
+        loop {
+            let read = match reader.read(&mut self.buf[self.len..]) {
+                Ok(0) => return Ok(()),
+                Ok(n) => n,
+                Err(e) if e.kind() == IoErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::io_stream(e)),
+            };
+            self.len += read.min(self.buf.len() - self.len);
+            if self.len == self.buf.len() {
+                self.drain(false, &mut on_chunk)?;
+            }
+        }
+    }
+
+    /// Ends the stream: reports the remaining chunks and returns the stream's total length.
+    pub fn finish<F>(mut self, mut on_chunk: F) -> Result<u64>
+    where
+        F: FnMut(&Chunk, &[u8]) -> Result<()>,
+    {
+        self.drain(true, &mut on_chunk)?;
+        Ok(self.base)
+    }
+
+    /// Cuts the buffered bytes and reports the chunks that are certain.
+    fn drain<F>(&mut self, is_final: bool, on_chunk: &mut F) -> Result<()>
+    where
+        F: FnMut(&Chunk, &[u8]) -> Result<()>,
+    {
+        let chunker = self.chunker;
+        let chunks = chunk_region(
+            &chunker.cutter,
+            chunker.algo,
+            chunker.threads,
+            &self.buf[..self.len],
+            self.base,
+            is_final,
+        );
+        let mut reported = 0;
+        let mut outcome = Ok(());
+        for chunk in &chunks {
+            let start = (chunk.offset - self.base) as usize;
+            outcome = on_chunk(chunk, &self.buf[start..start + chunk.len as usize]);
+            if outcome.is_err() {
+                break;
+            }
+            reported = start + chunk.len as usize;
+        }
+        // Keep exactly the bytes not yet reported, so a caller that retries after an error
+        // resumes at the chunk that failed.
+        self.buf.copy_within(reported..self.len, 0);
+        self.len -= reported;
+        self.base += reported as u64;
+        outcome
+    }
+}
