@@ -7,6 +7,7 @@
 pub mod chunk;
 pub mod error;
 pub mod hash;
+pub mod manifest;
 
 pub use error::{Error, ErrorKind, Result};
 pub use hash::{Digest, HashAlgo, Hasher};
