@@ -6,6 +6,8 @@
 
 pub mod error;
 pub mod hash;
+pub mod store;
 
 pub use error::{Error, ErrorKind, Result};
 pub use hash::{Digest, HashAlgo, Hasher};
+pub use store::{ChunkStore, MemStore, StoreStats};
