@@ -3,8 +3,9 @@
 //! A chunk store maps a [`Digest`] to the bytes that hash to it under the store's
 //! [`HashAlgo`]. This module owns the contract every store keeps — `put` refuses bytes that do
 //! not match their id, `get` re-verifies and returns [`Error::NotFound`] or [`Error::Corrupt`]
-//! naming the chunk rather than wrong bytes — and [`MemStore`], an in-memory store.
-//! Applications may implement the trait for their own back ends (S3, a database, ...). A store never decides which chunks are needed or when they may be deleted:
+//! naming the chunk rather than wrong bytes — and two stores: [`MemStore`] (in memory) and
+//! [`FsStore`] (a content-addressed directory). Applications may implement the trait for
+//! their own back ends (S3, a database, ...). A store never decides which chunks are needed or when they may be deleted:
 //! that is the index's job; it must never return bytes that do not hash to the requested id.
 //!
 //! [`Error::NotFound`]: crate::Error::NotFound
@@ -16,8 +17,10 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::hash::{Digest, HashAlgo};
 
+mod fs;
 mod mem;
 
+pub use fs::FsStore;
 pub use mem::MemStore;
 
 /// An iterator over the ids of the chunks in a store, as returned by [`ChunkStore::ids`].
