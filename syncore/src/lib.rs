@@ -10,4 +10,4 @@ pub mod store;
 
 pub use error::{Error, ErrorKind, Result};
 pub use hash::{Digest, HashAlgo, Hasher};
-pub use store::{ChunkStore, FsStore, MemStore, StoreStats};
+pub use store::{ChunkStore, FsStore, MemStore, ReplicatedStore, ScrubReport, StoreStats};

@@ -3,10 +3,24 @@
 //! A chunk store maps a [`Digest`] to the bytes that hash to it under the store's
 //! [`HashAlgo`]. This module owns the contract every store keeps — `put` refuses bytes that do
 //! not match their id, `get` re-verifies and returns [`Error::NotFound`] or [`Error::Corrupt`]
-//! naming the chunk rather than wrong bytes — and two stores: [`MemStore`] (in memory) and
-//! [`FsStore`] (a content-addressed directory). Applications may implement the trait for
-//! their own back ends (S3, a database, ...). A store never decides which chunks are needed or when they may be deleted:
+//! naming the chunk rather than wrong bytes — and three stores: [`MemStore`] (in memory),
+//! [`FsStore`] (a content-addressed directory) and [`ReplicatedStore`] (copies spread over
+//! other stores). Applications may implement the trait for their own back ends (S3, a
+//! database, ...). A store never decides which chunks are needed or when they may be deleted:
 //! that is the index's job; it must never return bytes that do not hash to the requested id.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use syncore::{ChunkStore, MemStore, ReplicatedStore};
+//!
+//! let backends: Vec<Arc<dyn ChunkStore>> =
+//!     (0..3).map(|_| Arc::new(MemStore::default()) as _).collect();
+//! let store = ReplicatedStore::new(backends)?; // two copies of every chunk
+//! let id = store.put_data(b"hello")?;
+//! assert_eq!(store.get(&id)?, b"hello");
+//! assert!(store.missing(&[id])?.is_empty());
+//! # Ok::<(), syncore::Error>(())
+//! ```
 //!
 //! [`Error::NotFound`]: crate::Error::NotFound
 //! [`Error::Corrupt`]: crate::Error::Corrupt
@@ -19,9 +33,11 @@ use crate::hash::{Digest, HashAlgo};
 
 mod fs;
 mod mem;
+mod replicated;
 
 pub use fs::FsStore;
 pub use mem::MemStore;
+pub use replicated::{ReplicatedStore, ScrubReport};
 
 /// An iterator over the ids of the chunks in a store, as returned by [`ChunkStore::ids`].
 ///
