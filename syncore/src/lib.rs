@@ -8,6 +8,10 @@ pub mod chunk;
 pub mod error;
 pub mod hash;
 pub mod manifest;
+pub mod store;
 
 pub use error::{Error, ErrorKind, Result};
+pub use chunk::{Chunk, Chunker, ChunkerConfig};
 pub use hash::{Digest, HashAlgo, Hasher};
+pub use manifest::FileManifest;
+pub use store::{ChunkStore, FsStore, MemStore, ReplicatedStore, ScrubReport, StoreStats};
