@@ -4,14 +4,17 @@
 //! as manifests of chunks and keeps chunk bytes in stores. It does no network I/O: the
 //! application moves bytes between replicas however it likes; syncore decides what they are.
 
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
 pub mod chunk;
 pub mod error;
 pub mod hash;
 pub mod manifest;
 pub mod store;
+pub mod sync;
 
-pub use error::{Error, ErrorKind, Result};
 pub use chunk::{Chunk, Chunker, ChunkerConfig};
+pub use error::{Error, ErrorKind, Result};
 pub use hash::{Digest, HashAlgo, Hasher};
 pub use manifest::FileManifest;
 pub use store::{ChunkStore, FsStore, MemStore, ReplicatedStore, ScrubReport, StoreStats};
