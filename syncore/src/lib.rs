@@ -7,14 +7,18 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod chunk;
+pub mod entry;
 pub mod error;
 pub mod hash;
 pub mod manifest;
+pub mod path;
 pub mod store;
 pub mod sync;
 
 pub use chunk::{Chunk, Chunker, ChunkerConfig};
+pub use entry::{Entry, EntryKind};
 pub use error::{Error, ErrorKind, Result};
 pub use hash::{Digest, HashAlgo, Hasher};
 pub use manifest::FileManifest;
+pub use path::RelPath;
 pub use store::{ChunkStore, FsStore, MemStore, ReplicatedStore, ScrubReport, StoreStats};
