@@ -6,6 +6,7 @@
 
 #![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod apply;
 pub mod chunk;
 pub mod entry;
 pub mod error;

@@ -168,7 +168,7 @@ fn concurrent_writers_of_one_chunk_leave_one_valid_file() {
     assert_eq!(files.len(), 5, "4 chunks and the meta file: {files:?}");
     assert!(files
         .iter()
-        .all(|f| !f.file_name().unwrap().to_string_lossy().starts_with(".tmp")));
+        .all(|f| !f.file_name().unwrap().to_string_lossy().starts_with(syncore::apply::TEMP_PREFIX)));
     assert_eq!(store.stats().unwrap().chunks, 4);
 }
 

@@ -10,9 +10,9 @@
 use std::fs::{self, DirEntry, File, OpenOptions, ReadDir};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
+use crate::apply::{sync_dir, temp_name, TEMP_PREFIX};
 use crate::error::{Error, IoResultExt, Result};
 use crate::hash::{Digest, HashAlgo};
 
@@ -26,20 +26,15 @@ const META_MAGIC: &str = "syncore chunk store";
 const META_VERSION: u32 = 1;
 /// Upper bound on the meta file's size; anything longer is not ours.
 const META_MAX_LEN: u64 = 4096;
-/// Prefix of every temp file; chunk names are pure hex, so the two never collide.
-const TEMP_PREFIX: &str = ".tmp.";
 /// How many fresh temp names to try before giving up.
 const TEMP_ATTEMPTS: u32 = 16;
-
-/// Makes temp names unique within the process.
-static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A [`ChunkStore`] keeping each chunk in its own file under a root directory.
 ///
 /// Layout: `root/store.meta`, then `root/ab/cd/abcd…` (the full 64-hex id, sharded by its
 /// first two bytes). Any number of threads or processes may use one root at once: writes are
 /// atomic renames of identical content, so racing writers of the same chunk leave one valid
-/// file. A crash can leave temp files (`.tmp.*`) behind; they are never listed as chunks and
+/// file. A crash can leave temp files (`.syncore-tmp-*`) behind; they are never listed as chunks and
 /// [`FsStore::remove_stale_temp_files`] deletes them.
 #[derive(Debug, Clone)]
 pub struct FsStore {
@@ -353,15 +348,6 @@ fn write_temp(dir: &Path, tag: &str, data: &[u8]) -> Result<TempFile> {
     Ok(temp)
 }
 
-/// A temp file name unique across threads (counter), processes (pid) and pid reuse (clock).
-fn temp_name(tag: &str) -> String {
-    let count = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!("{TEMP_PREFIX}{tag}.{}.{count}.{nanos}", std::process::id())
-}
-
 /// Removes `entry` if it is a temp file at least `older_than` old.
 fn remove_if_stale(entry: &DirEntry, older_than: Duration) -> Result<bool> {
     let is_temp = entry
@@ -397,17 +383,6 @@ fn ensure_dir(dir: &Path, parent: &Path) -> Result<()> {
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(Error::io(dir, e)),
     }
-}
-
-/// Flushes a directory's entries to disk (a no-op where directories cannot be opened).
-fn sync_dir(dir: &Path) -> Result<()> {
-    #[cfg(unix)]
-    {
-        File::open(dir).and_then(|d| d.sync_all()).at_path(dir)?;
-    }
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
 }
 
 fn is_lower_hex(name: &str) -> bool {
@@ -613,7 +588,11 @@ mod tests {
         let shard = store.chunk_path(&id).parent().unwrap().to_path_buf();
         let temp = shard.join(format!("{TEMP_PREFIX}{}.1.2.3", id.to_hex()));
         fs::write(&temp, b"partial").unwrap();
-        fs::write(store.root().join(".tmp.meta.1.2.3"), b"partial").unwrap();
+        fs::write(
+            store.root().join(format!("{TEMP_PREFIX}meta.1.2.3")),
+            b"partial",
+        )
+        .unwrap();
         assert_eq!(
             store
                 .remove_stale_temp_files(Duration::from_secs(3600))

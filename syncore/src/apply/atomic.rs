@@ -1,0 +1,213 @@
+//! Writing files so that readers see the old content or the new, never a mix.
+//!
+//! An [`AtomicFile`] is a uniquely named temp file in the target's own directory; the caller
+//! writes it, then [`AtomicFile::commit`] flushes it as the chosen [`Durability`] asks,
+//! renames it over the target and flushes the directory. If anything fails, or the value is
+//! dropped uncommitted, the temp file is removed and the target is untouched. Temp names start
+//! with [`TEMP_PREFIX`] so scanners and stores can recognise (and skip) leftovers of a crash.
+//! This module never decides *what* to write.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::error::{Error, IoResultExt, Result};
+
+/// Every temp file syncore creates starts with this.
+pub const TEMP_PREFIX: &str = ".syncore-tmp-";
+
+/// How many names to try before giving up on finding a free temp name.
+const TEMP_ATTEMPTS: u32 = 16;
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// True if `name` is one of syncore's temp files.
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with(TEMP_PREFIX)
+}
+
+/// How hard a commit works to survive a power loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Durability {
+    /// fsync each file before its rename and its directory after (the safe default).
+    #[default]
+    PerFile,
+    /// No fsync per file: the caller syncs the filesystem once after a batch, before it
+    /// records the batch as done.
+    Batched,
+    /// Never fsync: fastest; a crash may lose recent writes (never mixes old and new bytes
+    /// within a file that was renamed, on journaling filesystems).
+    None,
+}
+
+/// A temp file that becomes `target` on [`AtomicFile::commit`].
+#[derive(Debug)]
+pub struct AtomicFile {
+    target: PathBuf,
+    temp: PathBuf,
+    file: Option<File>,
+}
+
+impl AtomicFile {
+    /// Creates a new, uniquely named temp file next to `target` (whose directory must exist).
+    pub fn create(target: impl AsRef<Path>) -> Result<Self> {
+        let target = target.as_ref().to_path_buf();
+        let dir = target
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let tag = target
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("file");
+        // Keep names well under common limits even for long targets.
+        let tag: String = tag.chars().take(64).collect();
+        let mut attempt = 0;
+        loop {
+            let temp = dir.join(temp_name(&tag));
+            match OpenOptions::new().write(true).create_new(true).open(&temp) {
+                Ok(file) => {
+                    return Ok(AtomicFile {
+                        target,
+                        temp,
+                        file: Some(file),
+                    })
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < TEMP_ATTEMPTS => {
+                    attempt += 1;
+                }
+                Err(e) => return Err(Error::io(&temp, e)),
+            }
+        }
+    }
+
+    /// The temp file's path (for error messages and tests).
+    pub fn temp_path(&self) -> &Path {
+        &self.temp
+    }
+
+    /// The path the file will have once committed.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// Writes all of `data`, naming the temp file on error.
+    pub fn write_all(&mut self, data: &[u8]) -> Result<()> {
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| Error::invalid("atomic file already closed"))?;
+        file.write_all(data).at_path(&self.temp)
+    }
+
+    /// Sets the permissions the file will have.
+    pub fn set_permissions(&self, perm: fs::Permissions) -> Result<()> {
+        fs::set_permissions(&self.temp, perm).at_path(&self.temp)
+    }
+
+    /// Flushes as `durability` asks, renames over the target and flushes the directory.
+    pub fn commit(mut self, durability: Durability) -> Result<()> {
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| Error::invalid("atomic file already closed"))?;
+        if durability == Durability::PerFile {
+            file.sync_all().at_path(&self.temp)?;
+        }
+        drop(file);
+        fs::rename(&self.temp, &self.target).at_path(&self.target)?;
+        // The temp name is gone now; nothing to clean up on drop.
+        self.temp = PathBuf::new();
+        if durability == Durability::PerFile {
+            if let Some(dir) = self.target.parent().filter(|d| !d.as_os_str().is_empty()) {
+                sync_dir(dir)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.file.as_mut() {
+            Some(file) => file.write(buf),
+            None => Err(io::Error::other("atomic file already closed")),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self.file.as_mut() {
+            Some(file) => file.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.temp.as_os_str().is_empty() {
+            self.file = None;
+            // Best effort: a leftover is recognisable by its prefix and harmless.
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
+/// A temp file name unique across threads (counter), processes (pid) and pid reuse (clock).
+pub(crate) fn temp_name(tag: &str) -> String {
+    let count = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{TEMP_PREFIX}{tag}.{}.{count}.{nanos}", std::process::id())
+}
+
+/// Flushes a directory's entries to disk (a no-op where directories cannot be opened).
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir).and_then(|d| d.sync_all()).at_path(dir)?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commit_replaces_and_drop_cleans_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.txt");
+        fs::write(&target, b"old").unwrap();
+
+        let mut file = AtomicFile::create(&target).unwrap();
+        file.write_all(b"new").unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"old");
+        let temp = file.temp_path().to_path_buf();
+        assert!(is_temp_name(temp.file_name().unwrap().to_str().unwrap()));
+        file.commit(Durability::PerFile).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        assert!(!temp.exists());
+
+        let mut abandoned = AtomicFile::create(&target).unwrap();
+        abandoned.write_all(b"half").unwrap();
+        let temp = abandoned.temp_path().to_path_buf();
+        drop(abandoned);
+        assert!(!temp.exists());
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn missing_directory_is_an_io_error_with_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = AtomicFile::create(dir.path().join("nope/a.txt")).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Io);
+        assert!(err.path().unwrap().starts_with(dir.path().join("nope")));
+    }
+}
