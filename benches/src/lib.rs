@@ -12,3 +12,11 @@ pub fn seeded_bytes(seed: u64, len: usize) -> Vec<u8> {
     ChaCha20Rng::seed_from_u64(seed).fill_bytes(&mut out);
     out
 }
+
+/// The data size for a benchmark in MiB: `SYNCORE_BENCH_MIB` if set, else `default`.
+pub fn bench_mib(default: usize) -> usize {
+    std::env::var("SYNCORE_BENCH_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}

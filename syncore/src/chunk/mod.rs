@@ -121,7 +121,7 @@ impl Chunker {
 
     /// An incremental chunker to push bytes into.
     pub fn stream(&self) -> ChunkStream<'_> {
-        ChunkStream::new(self)
+        ChunkStream::new(self, 0)
     }
 
     /// Reads `reader` to its end in bounded memory, calling `on_chunk` with each chunk and its
@@ -131,7 +131,16 @@ impl Chunker {
         R: Read,
         F: FnMut(&Chunk, &[u8]) -> Result<()>,
     {
-        let mut stream = self.stream();
+        self.chunk_reader_sized(reader, 0, on_chunk)
+    }
+
+    /// [`Chunker::chunk_reader`] for a reader expected to yield about `size_hint` bytes.
+    fn chunk_reader_sized<R, F>(&self, reader: R, size_hint: u64, mut on_chunk: F) -> Result<u64>
+    where
+        R: Read,
+        F: FnMut(&Chunk, &[u8]) -> Result<()>,
+    {
+        let mut stream = ChunkStream::new(self, size_hint);
         stream.read_from(reader, &mut on_chunk)?;
         stream.finish(on_chunk)
     }
@@ -144,10 +153,14 @@ impl Chunker {
     {
         let path = path.as_ref();
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
-        self.chunk_reader(file, on_chunk).map_err(|err| match err {
-            Error::Io { path: None, source } => Error::io(path, source),
-            other => other,
-        })
+        // One byte more than the current length lets the stream see end-of-file without
+        // growing its buffer.
+        let size_hint = file.metadata().map_or(0, |m| m.len().saturating_add(1));
+        self.chunk_reader_sized(file, size_hint, on_chunk)
+            .map_err(|err| match err {
+                Error::Io { path: None, source } => Error::io(path, source),
+                other => other,
+            })
     }
 
     /// The chunks of the file at `path`.

@@ -18,6 +18,9 @@ use crate::error::{Error, Result};
 /// full window yields at least one certain chunk.
 const WINDOW: usize = 8 << 20;
 
+/// First buffer size when the input's size is unknown or small; doubled as needed.
+const INITIAL_BUFFER: usize = 64 << 10;
+
 /// Incremental chunker: push bytes in, receive chunks out. Made by [`Chunker::stream`].
 ///
 /// ```
@@ -34,9 +37,11 @@ const WINDOW: usize = 8 << 20;
 #[derive(Debug)]
 pub struct ChunkStream<'c> {
     chunker: &'c Chunker,
-    /// Window storage, allocated once; `buf[..len]` are bytes not yet reported as chunks and
-    /// `buf[0]` is a chunk boundary.
-    buf: Box<[u8]>,
+    /// Window storage, grown on demand up to `window`; `buf[..len]` are bytes not yet
+    /// reported as chunks and `buf[0]` is a chunk boundary.
+    buf: Vec<u8>,
+    /// Bytes gathered before cutting.
+    window: usize,
     /// Number of valid bytes in `buf`.
     len: usize,
     /// Stream offset of `buf[0]`.
@@ -44,11 +49,16 @@ pub struct ChunkStream<'c> {
 }
 
 impl<'c> ChunkStream<'c> {
-    pub(crate) fn new(chunker: &'c Chunker) -> Self {
-        let capacity = WINDOW.max(2 * chunker.cutter.lookahead());
+    /// A stream expecting about `size_hint` bytes (it only sizes the first buffer).
+    pub(crate) fn new(chunker: &'c Chunker, size_hint: u64) -> Self {
+        let window = WINDOW.max(2 * chunker.cutter.lookahead());
+        let initial = usize::try_from(size_hint)
+            .unwrap_or(window)
+            .clamp(INITIAL_BUFFER, window);
         ChunkStream {
             chunker,
-            buf: vec![0; capacity].into_boxed_slice(),
+            buf: vec![0; initial],
+            window,
             len: 0,
             base: 0,
         }
@@ -56,7 +66,24 @@ impl<'c> ChunkStream<'c> {
 
     /// The most bytes this stream will ever buffer.
     pub fn buffer_limit(&self) -> usize {
-        self.buf.len()
+        self.window
+    }
+
+    /// Makes room for more input: grows the buffer while it is below a window, otherwise
+    /// cuts the full window.
+    fn make_room<F>(&mut self, on_chunk: &mut F) -> Result<()>
+    where
+        F: FnMut(&Chunk, &[u8]) -> Result<()>,
+    {
+        if self.len < self.buf.len() {
+            Ok(())
+        } else if self.buf.len() < self.window {
+            let grown = (self.buf.len() * 2).min(self.window);
+            self.buf.resize(grown, 0);
+            Ok(())
+        } else {
+            self.drain(false, on_chunk)
+        }
     }
 
     /// Bytes pushed so far.
@@ -71,13 +98,11 @@ impl<'c> ChunkStream<'c> {
         F: FnMut(&Chunk, &[u8]) -> Result<()>,
     {
         while !data.is_empty() {
+            self.make_room(&mut on_chunk)?;
             let take = (self.buf.len() - self.len).min(data.len());
             self.buf[self.len..self.len + take].copy_from_slice(&data[..take]);
             self.len += take;
             data = &data[take..];
-            if self.len == self.buf.len() {
-                self.drain(false, &mut on_chunk)?;
-            }
         }
         Ok(())
     }
@@ -89,6 +114,7 @@ impl<'c> ChunkStream<'c> {
         F: FnMut(&Chunk, &[u8]) -> Result<()>,
     {
         loop {
+            self.make_room(&mut on_chunk)?;
             let read = match reader.read(&mut self.buf[self.len..]) {
                 Ok(0) => return Ok(()),
                 Ok(n) => n,
@@ -96,9 +122,6 @@ impl<'c> ChunkStream<'c> {
                 Err(e) => return Err(Error::io_stream(e)),
             };
             self.len += read.min(self.buf.len() - self.len);
-            if self.len == self.buf.len() {
-                self.drain(false, &mut on_chunk)?;
-            }
         }
     }
 
