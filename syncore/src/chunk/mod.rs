@@ -126,7 +126,7 @@ impl Chunker {
 
     /// Reads `reader` to its end in bounded memory, calling `on_chunk` with each chunk and its
     /// bytes in order. Returns the number of bytes read.
-    pub fn chunk_reader<R, F>(&self, reader: R, mut on_chunk: F) -> Result<u64>
+    pub fn chunk_reader<R, F>(&self, reader: R, on_chunk: F) -> Result<u64>
     where
         R: Read,
         F: FnMut(&Chunk, &[u8]) -> Result<()>,
