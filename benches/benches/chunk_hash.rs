@@ -9,6 +9,9 @@
 //!
 //! Group `chunk_file`: the file entry point (bounded memory) against the in-memory path.
 
+// criterion's macros generate undocumented public items.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::time::Duration;
 
