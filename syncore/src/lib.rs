@@ -13,6 +13,7 @@ pub mod error;
 pub mod hash;
 pub mod manifest;
 pub mod path;
+pub mod scan;
 pub mod store;
 pub mod sync;
 
