@@ -28,7 +28,7 @@ int main(int argc, char **argv) {
   }
   syncore_manifest_content_id(manifest, &id);
   syncore_digest_to_hex(&id, hex, sizeof hex);
-  /* Asking with an empty buffer reports the encoded size. */
+  /* An empty buffer is too small (SYNCORE_STATUS_BUFFER_TOO_SMALL) and reports the size. */
   syncore_manifest_encode(manifest, NULL, 0, &encoded_len);
   printf("%s: %llu bytes, %zu chunks, content id %s, manifest %zu bytes (syncore %s)\n", argv[1],
          (unsigned long long)syncore_manifest_size(manifest), syncore_manifest_chunk_count(manifest),
