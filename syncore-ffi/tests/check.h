@@ -57,7 +57,7 @@ static int check_failed;
   } while (0)
 
 /* Deterministic pseudo-random bytes (xorshift64). */
-static void fill_seeded(uint8_t *buf, size_t len, uint64_t seed) {
+static inline void fill_seeded(uint8_t *buf, size_t len, uint64_t seed) {
   uint64_t s = seed ? seed : 1;
   for (size_t i = 0; i < len; i++) {
     s ^= s << 13;
