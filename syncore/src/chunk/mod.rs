@@ -25,6 +25,7 @@ mod cut;
 mod parallel;
 mod stream;
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -121,7 +122,13 @@ impl Chunker {
 
     /// An incremental chunker to push bytes into.
     pub fn stream(&self) -> ChunkStream<'_> {
-        ChunkStream::new(self, 0)
+        ChunkStream::new(Cow::Borrowed(self), 0)
+    }
+
+    /// An incremental chunker that owns this chunker, for callers that cannot keep a borrow
+    /// alive (a handle held by C or Python code). Chunks exactly as [`Chunker::stream`].
+    pub fn into_stream(self) -> ChunkStream<'static> {
+        ChunkStream::new(Cow::Owned(self), 0)
     }
 
     /// Reads `reader` to its end in bounded memory, calling `on_chunk` with each chunk and its
@@ -140,7 +147,7 @@ impl Chunker {
         R: Read,
         F: FnMut(&Chunk, &[u8]) -> Result<()>,
     {
-        let mut stream = ChunkStream::new(self, size_hint);
+        let mut stream = ChunkStream::new(Cow::Borrowed(self), size_hint);
         stream.read_from(reader, &mut on_chunk)?;
         stream.finish(on_chunk)
     }

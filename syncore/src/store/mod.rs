@@ -35,10 +35,12 @@ use crate::hash::{Digest, HashAlgo};
 mod fs;
 mod mem;
 mod replicated;
+mod verifying;
 
 pub use fs::FsStore;
 pub use mem::MemStore;
 pub use replicated::{ReplicatedStore, ScrubReport};
+pub use verifying::VerifyingStore;
 
 /// An iterator over the ids of the chunks in a store, as returned by [`ChunkStore::ids`].
 ///
@@ -189,12 +191,12 @@ pub(crate) fn len_u64(data: &[u8]) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::error::ErrorKind;
 
     /// Runs the trait contract against an empty store.
-    pub(super) fn check_contract(store: &dyn ChunkStore) {
+    pub(crate) fn check_contract(store: &dyn ChunkStore) {
         let algo = store.algo();
         let a = algo.digest(b"alpha");
         let b = algo.digest(b"beta");
