@@ -18,7 +18,8 @@ FFI_CFLAGS := -std=c11 $(FFI_WARN) -g -O1 -Iinclude
 FFI_SYSLIBS := -lpthread -ldl -lm -lrt
 FFI_TESTS := $(basename $(notdir $(wildcard syncore-ffi/tests/*.c)))
 FFI_EXAMPLES := $(basename $(notdir $(wildcard syncore-ffi/examples/*.c)))
-FFI_VALGRIND := valgrind --quiet --leak-check=full --errors-for-leak-kinds=all --error-exitcode=1
+FFI_VALGRIND := valgrind --quiet --leak-check=full --errors-for-leak-kinds=all --error-exitcode=1 \
+	--suppressions=$(abspath syncore-ffi/tests/valgrind.supp)
 PREFIX ?= /usr/local
 FFI_INSTALL_PROFILE ?= release
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)

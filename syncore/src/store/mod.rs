@@ -28,6 +28,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use crate::chunk::MAX_CHUNK_LEN;
 use crate::error::{Error, Result};
 use crate::hash::{Digest, HashAlgo};
 
@@ -163,6 +164,12 @@ forward_chunk_store!(Arc<T>, Box<T>, &T);
 
 /// Checks that `data` hashes to `id` before it is stored.
 pub(crate) fn check_put(algo: HashAlgo, id: &Digest, data: &[u8]) -> Result<()> {
+    if len_u64(data) > u64::from(MAX_CHUNK_LEN) {
+        return Err(Error::invalid(format!(
+            "chunk {id}: {} bytes is over the {MAX_CHUNK_LEN}-byte chunk limit",
+            data.len()
+        )));
+    }
     let actual = algo.digest(data);
     if actual == *id {
         Ok(())
