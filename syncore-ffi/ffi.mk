@@ -64,6 +64,11 @@ ffi-test: ffi-deps ffi-lib
 		echo "== example $$e (static, valgrind)"; \
 		$(FFI_VALGRIND) $(FFI_OUT)/$$e-static Cargo.toml; \
 	done
+	@echo "== README's C example (C11 and C++17)"
+	awk '/^## C$$/{c=1} c&&/^```c$$/{p=1;next} p&&/^```$$/{exit} p' README.md > $(FFI_OUT)/readme.c
+	$(FFI_CC) $(FFI_CFLAGS) $(FFI_OUT)/readme.c -o $(FFI_OUT)/readme $(FFI_TARGET_DIR)/debug/libsyncore.a $(FFI_SYSLIBS)
+	$(FFI_CXX) -std=c++17 $(FFI_WARN) -Iinclude -x c++ $(FFI_OUT)/readme.c -x none -o $(FFI_OUT)/readme-cpp $(FFI_TARGET_DIR)/debug/libsyncore.a $(FFI_SYSLIBS)
+	$(FFI_VALGRIND) $(FFI_OUT)/readme README.md
 	$(MAKE) --no-print-directory ffi-install-test
 
 ## Installs into a scratch prefix and builds an example with pkg-config against it.
