@@ -1,0 +1,477 @@
+//! Reconciliation: a peer's [`ChangeSet`] against the local state, to a [`Plan`].
+//!
+//! This module owns the decision rules: version-vector comparison per path, the conflict
+//! policy, the direction, edit-versus-delete, move detection, case-collision detection and the
+//! mass-delete guard. It reads the local state only through the [`LocalView`] trait (the
+//! index implements it; [`MemoryView`](crate::sync::MemoryView) is the in-memory one) and is
+//! pure: it never touches the disk, the network or the clock, so the same inputs always give
+//! the same plan.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::entry::{Entry, EntryKind};
+use crate::error::{Error, Result};
+use crate::hash::Digest;
+use crate::manifest::FileManifest;
+use crate::path::RelPath;
+use crate::sync::plan::{Action, Collision, Conflict, Plan};
+use crate::sync::policy::{conflict_author, conflict_copy_name, Direction, Side, SyncOptions};
+use crate::sync::{Causality, ChangeSet, ReplicaId, VersionVector};
+
+/// Read-only access to a replica's current state, as reconciliation needs it.
+///
+/// The SQLite index implements this for real replicas; [`MemoryView`](crate::sync::MemoryView)
+/// implements it in memory. Implementations report what the index last recorded (including
+/// tombstones); they never scan the disk from these methods.
+pub trait LocalView {
+    /// The local replica's id (its counter is bumped for changes the plan makes on its own
+    /// behalf, such as mirror deletions).
+    fn replica_id(&self) -> ReplicaId;
+
+    /// The recorded entry at `path`, tombstones included; `None` if the path was never seen.
+    fn entry(&self, path: &RelPath) -> Result<Option<Entry>>;
+
+    /// Whether the bytes of chunk `id` are available locally (in a local file or store), so a
+    /// plan need not fetch them.
+    fn has_chunk(&self, id: &Digest) -> Result<bool>;
+
+    /// How many live (not deleted) entries the replica has; the delete guard's denominator.
+    fn live_entry_count(&self) -> Result<u64>;
+
+    /// The live paths other than `path` whose [`RelPath::case_fold_key`] equals `path`'s.
+    fn case_fold_matches(&self, path: &RelPath) -> Result<Vec<RelPath>>;
+
+    /// Calls `f` with every recorded entry, tombstones included, in any order. Only used when
+    /// mirroring from a complete change set (to find local paths the peer does not have).
+    fn for_each_entry(&self, f: &mut dyn FnMut(&Entry) -> Result<()>) -> Result<()>;
+}
+
+impl<T: LocalView + ?Sized> LocalView for &T {
+    fn replica_id(&self) -> ReplicaId {
+        (**self).replica_id()
+    }
+    fn entry(&self, path: &RelPath) -> Result<Option<Entry>> {
+        (**self).entry(path)
+    }
+    fn has_chunk(&self, id: &Digest) -> Result<bool> {
+        (**self).has_chunk(id)
+    }
+    fn live_entry_count(&self) -> Result<u64> {
+        (**self).live_entry_count()
+    }
+    fn case_fold_matches(&self, path: &RelPath) -> Result<Vec<RelPath>> {
+        (**self).case_fold_matches(path)
+    }
+    fn for_each_entry(&self, f: &mut dyn FnMut(&Entry) -> Result<()>) -> Result<()> {
+        (**self).for_each_entry(f)
+    }
+}
+
+/// Plans what the local replica must do to take in `changes` under `options`.
+///
+/// Per path: remote dominates → take it; local dominates or equal → nothing; concurrent →
+/// identical content merges the vectors silently (an index-only [`Action::Record`]),
+/// otherwise a conflict resolved by the policy (edit beats delete by default). The
+/// [`Direction`] restricts which way changes flow. Fails with
+/// [`ErrorKind::Conflict`](crate::ErrorKind::Conflict) if the plan would delete more than
+/// [`SyncOptions::max_delete_ratio`] of the live tree without
+/// [`SyncOptions::confirm_mass_delete`], and with `Corrupt` if the change set is invalid.
+pub fn reconcile(
+    local: &impl LocalView,
+    changes: &ChangeSet,
+    options: &SyncOptions,
+) -> Result<Plan> {
+    changes.validate()?;
+    let manifests = changes.manifest_map();
+    let mut planner = Planner {
+        local,
+        options,
+        local_id: local.replica_id(),
+        manifests: &manifests,
+        plan: Plan {
+            source: changes.source,
+            cursor: changes.cursor,
+            ..Plan::default()
+        },
+        created_keys: HashMap::new(),
+    };
+    for remote in &changes.entries {
+        let current = local.entry(&remote.path)?;
+        planner.path(current, remote)?;
+    }
+    if options.direction == Direction::MirrorFromRemote && changes.is_complete() {
+        let mentioned: HashSet<&RelPath> = changes.entries.iter().map(|e| &e.path).collect();
+        let mut extra = Vec::new();
+        local.for_each_entry(&mut |e| {
+            if !e.deleted && !mentioned.contains(&e.path) {
+                extra.push(e.clone());
+            }
+            Ok(())
+        })?;
+        for entry in extra {
+            let mut tombstone = tombstone_of(&entry);
+            tombstone.version.bump(planner.local_id);
+            planner.push_delete(tombstone, entry);
+        }
+    }
+    let mut plan = planner.plan;
+    detect_moves(&mut plan);
+    plan.sort();
+    guard_mass_delete(&plan, local, options)?;
+    Ok(plan)
+}
+
+struct Planner<'a, V: LocalView> {
+    local: &'a V,
+    options: &'a SyncOptions,
+    local_id: ReplicaId,
+    manifests: &'a HashMap<Digest, &'a FileManifest>,
+    plan: Plan,
+    /// Case-fold keys of paths this plan creates, for remote-versus-remote collisions.
+    created_keys: HashMap<String, RelPath>,
+}
+
+impl<V: LocalView> Planner<'_, V> {
+    fn path(&mut self, current: Option<Entry>, remote: &Entry) -> Result<()> {
+        let direction = self.options.direction;
+        let Some(local) = current else {
+            if direction == Direction::MirrorToRemote && !remote.deleted {
+                return Ok(());
+            }
+            return self.take(remote.clone(), None);
+        };
+        let causality = remote.version.compare(&local.version);
+        let same = local.same_content(remote);
+        if same {
+            // Identical content: at most bookkeeping.
+            if matches!(causality, Causality::Equal | Causality::DominatedBy) {
+                return Ok(());
+            }
+            let mut entry = if causality == Causality::Dominates {
+                remote.clone()
+            } else {
+                local.clone()
+            };
+            entry.version = merged(&local.version, &remote.version);
+            if direction != Direction::MirrorToRemote && metadata_differs(&local, &entry) {
+                self.plan.actions.push(Action::UpdateMetadata {
+                    entry,
+                    expected: local,
+                });
+            } else {
+                entry.mtime_ns = local.mtime_ns;
+                entry.executable = local.executable;
+                self.plan.actions.push(Action::Record { entry });
+            }
+            return Ok(());
+        }
+        match direction {
+            Direction::MirrorToRemote => Ok(()),
+            Direction::MirrorFromRemote => {
+                let mut entry = remote.clone();
+                entry.version = self.result_version(&local, remote, Side::Remote);
+                self.take(entry, Some(local))
+            }
+            Direction::TwoWay => match causality {
+                Causality::DominatedBy => Ok(()),
+                Causality::Dominates => self.take(remote.clone(), Some(local)),
+                Causality::Equal | Causality::Concurrent => self.conflict(local, remote),
+            },
+        }
+    }
+
+    /// The version to record for a result taken from `winner`: the merge of both vectors,
+    /// bumped by the local replica when the merge equals the loser's vector (so no vector ever
+    /// names two different contents).
+    fn result_version(&self, local: &Entry, remote: &Entry, winner: Side) -> VersionVector {
+        let mut version = merged(&local.version, &remote.version);
+        let loser = match winner {
+            Side::Local => &remote.version,
+            Side::Remote => &local.version,
+        };
+        if &version == loser {
+            version.bump(self.local_id);
+        }
+        version
+    }
+
+    fn conflict(&mut self, local: Entry, remote: &Entry) -> Result<()> {
+        let options = self.options;
+        let winner = if options.edit_beats_delete && local.deleted != remote.deleted {
+            if local.deleted {
+                Side::Remote
+            } else {
+                Side::Local
+            }
+        } else {
+            options.policy.pick(&local, remote)
+        };
+        let (loser, loser_side) = match winner {
+            Side::Local => (remote, Side::Remote),
+            Side::Remote => (&local, Side::Local),
+        };
+        let keep_copy = options.policy.keeps_loser()
+            && loser.kind == EntryKind::File
+            && !loser.deleted
+            && (loser_side == Side::Local || self.manifests.contains_key(&content(loser)?));
+        let winner_entry = match winner {
+            Side::Local => &local,
+            Side::Remote => remote,
+        };
+        let copy = if keep_copy {
+            let author = conflict_author(&loser.version, &winner_entry.version);
+            Some(conflict_copy_name(&loser.path, loser.mtime_ns, author)?)
+        } else {
+            None
+        };
+        self.plan.conflicts.push(Conflict {
+            path: local.path.clone(),
+            local: local.clone(),
+            remote: remote.clone(),
+            winner,
+            copy: copy.clone(),
+        });
+        let version = self.result_version(&local, remote, winner);
+        match winner {
+            Side::Local => {
+                if let Some(copy) = copy {
+                    let mut entry = remote.clone();
+                    entry.path = copy;
+                    entry.version = self.copy_version(&entry.path, &remote.version)?;
+                    self.take(entry, None)?;
+                }
+                let mut entry = local;
+                entry.version = version;
+                self.plan.actions.push(Action::Record { entry });
+                Ok(())
+            }
+            Side::Remote => {
+                let mut entry = remote.clone();
+                entry.version = version;
+                match copy {
+                    Some(copy) => {
+                        let mut to = local.clone();
+                        to.path = copy;
+                        to.version = self.copy_version(&to.path, &local.version)?;
+                        self.plan.actions.push(Action::Rename {
+                            from: local,
+                            to,
+                            tombstone: None,
+                        });
+                        self.take(entry, None)
+                    }
+                    None => self.take(entry, Some(local)),
+                }
+            }
+        }
+    }
+
+    /// A conflict copy carries the loser's vector, so the replicas that make the same copy
+    /// independently agree on it; a recorded entry at the copy path is dominated too.
+    fn copy_version(&self, copy: &RelPath, loser: &VersionVector) -> Result<VersionVector> {
+        let mut version = loser.clone();
+        if let Some(existing) = self.local.entry(copy)? {
+            version.merge(&existing.version);
+            version.bump(self.local_id);
+        }
+        Ok(version)
+    }
+
+    /// Plans making `entry` the local state at its path, where `current` is recorded now.
+    fn take(&mut self, entry: Entry, current: Option<Entry>) -> Result<()> {
+        let expected = current.filter(|c| !c.deleted);
+        if entry.deleted {
+            match expected {
+                Some(live) => self.push_delete(entry, live),
+                None => self.plan.actions.push(Action::Record { entry }),
+            }
+            return Ok(());
+        }
+        if expected.is_none() && self.collides(&entry.path)? {
+            return Ok(());
+        }
+        let action = match entry.kind {
+            EntryKind::File => {
+                let id = content(&entry)?;
+                let manifest = (*self.manifests.get(&id).ok_or_else(|| {
+                    Error::corrupt(format!("change set: no manifest for {}", entry.path))
+                })?)
+                .clone();
+                let mut seen = HashSet::new();
+                let mut missing_chunks = Vec::new();
+                for chunk in manifest.chunks() {
+                    if seen.insert(chunk.id) && !self.local.has_chunk(&chunk.id)? {
+                        missing_chunks.push(chunk.id);
+                    }
+                }
+                Action::WriteFile {
+                    entry,
+                    manifest,
+                    missing_chunks,
+                    expected,
+                }
+            }
+            EntryKind::Dir => {
+                if expected.as_ref().is_some_and(|e| e.kind == EntryKind::Dir) {
+                    Action::Record { entry }
+                } else {
+                    Action::MakeDir { entry, expected }
+                }
+            }
+            EntryKind::Symlink => Action::MakeSymlink { entry, expected },
+        };
+        self.plan.actions.push(action);
+        Ok(())
+    }
+
+    fn push_delete(&mut self, tombstone: Entry, expected: Entry) {
+        self.plan.actions.push(if expected.kind == EntryKind::Dir {
+            Action::RemoveDir {
+                tombstone,
+                expected,
+            }
+        } else {
+            Action::Delete {
+                tombstone,
+                expected,
+            }
+        });
+    }
+
+    /// Records case-insensitive collisions of a path about to be created; true if the
+    /// creation must be skipped.
+    fn collides(&mut self, path: &RelPath) -> Result<bool> {
+        let key = path.case_fold_key();
+        let mut hits: Vec<(RelPath, bool)> = self
+            .local
+            .case_fold_matches(path)?
+            .into_iter()
+            .map(|p| (p, true))
+            .collect();
+        match self.created_keys.get(&key) {
+            Some(other) if other != path => hits.push((other.clone(), false)),
+            Some(_) => {}
+            None => {
+                self.created_keys.insert(key, path.clone());
+            }
+        }
+        let skipped = self.options.case_insensitive && !hits.is_empty();
+        for (other, other_is_local) in hits {
+            self.plan.collisions.push(Collision {
+                path: path.clone(),
+                other,
+                other_is_local,
+                skipped,
+            });
+        }
+        Ok(skipped)
+    }
+}
+
+fn merged(a: &VersionVector, b: &VersionVector) -> VersionVector {
+    let mut v = a.clone();
+    v.merge(b);
+    v
+}
+
+fn metadata_differs(a: &Entry, b: &Entry) -> bool {
+    a.kind == EntryKind::File && (a.mtime_ns != b.mtime_ns || a.executable != b.executable)
+}
+
+fn content(entry: &Entry) -> Result<Digest> {
+    entry
+        .content_id
+        .ok_or_else(|| Error::corrupt(format!("{}: file entry without content id", entry.path)))
+}
+
+/// The tombstone for deleting `entry` (same version; the caller bumps it).
+pub(crate) fn tombstone_of(entry: &Entry) -> Entry {
+    Entry {
+        deleted: true,
+        content_id: None,
+        symlink_target: None,
+        size: 0,
+        executable: false,
+        ..entry.clone()
+    }
+}
+
+/// Turns a delete of a local file plus a create of the same content elsewhere into a rename.
+fn detect_moves(plan: &mut Plan) {
+    let mut deletes: HashMap<Digest, Vec<usize>> = HashMap::new();
+    for (i, action) in plan.actions.iter().enumerate() {
+        if let Action::Delete { expected, .. } = action {
+            if let (EntryKind::File, Some(id)) = (expected.kind, expected.content_id) {
+                deletes.entry(id).or_default().push(i);
+            }
+        }
+    }
+    if deletes.is_empty() {
+        return;
+    }
+    let mut removed = HashSet::new();
+    let mut replacements = Vec::new();
+    for (i, action) in plan.actions.iter().enumerate() {
+        let Action::WriteFile {
+            entry,
+            expected: None,
+            ..
+        } = action
+        else {
+            continue;
+        };
+        let Some(candidates) = entry.content_id.and_then(|id| deletes.get_mut(&id)) else {
+            continue;
+        };
+        let Some(d) = candidates.pop() else { continue };
+        if let Action::Delete {
+            tombstone,
+            expected,
+        } = &plan.actions[d]
+        {
+            replacements.push((
+                i,
+                Action::Rename {
+                    from: expected.clone(),
+                    to: entry.clone(),
+                    tombstone: Some(tombstone.clone()),
+                },
+            ));
+            removed.insert(d);
+        }
+    }
+    for (i, action) in replacements {
+        plan.actions[i] = action;
+    }
+    let mut index = 0;
+    plan.actions.retain(|_| {
+        let keep = !removed.contains(&index);
+        index += 1;
+        keep
+    });
+}
+
+fn guard_mass_delete(plan: &Plan, local: &impl LocalView, options: &SyncOptions) -> Result<()> {
+    if options.confirm_mass_delete {
+        return Ok(());
+    }
+    let deletions = plan.deletions() as u64;
+    if deletions == 0 {
+        return Ok(());
+    }
+    let live = local.live_entry_count()?;
+    if live <= options.delete_guard_min_entries {
+        return Ok(());
+    }
+    let ratio = deletions as f64 / live as f64;
+    if ratio > options.max_delete_ratio {
+        return Err(Error::Conflict(format!(
+            "mass delete refused: the plan deletes {deletions} of {live} live entries \
+             ({:.0}% > {:.0}%); if the peer's tree is really meant to be gone (not an \
+             unmounted disk), set confirm_mass_delete",
+            ratio * 100.0,
+            options.max_delete_ratio * 100.0
+        )));
+    }
+    Ok(())
+}
