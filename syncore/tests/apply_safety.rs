@@ -8,8 +8,8 @@ use std::path::Path;
 
 use common::{chunker, disk_tree, p, scan};
 use syncore::apply::{
-    apply_plan, is_temp_name, ApplyOptions, ChunkSource, Durability, Fault, Layered, LocalChunks,
-    MemoryTarget,
+    apply_plan, is_temp_name, remove_stale_temp_files, ApplyOptions, ChunkSource, Durability,
+    Fault, Layered, LocalChunks, MemoryTarget,
 };
 use syncore::sync::{reconcile, Action, ChangeSet, MemoryView, Plan, ReplicaId, SyncOptions};
 use syncore::{Digest, ErrorKind, FileManifest, HashAlgo, Result};
@@ -323,6 +323,8 @@ fn crash_between_temp_write_and_rename_leaves_the_target_intact() {
     let seq = b.target.view.seq();
     b.scan();
     assert_eq!(b.target.view.seq(), seq);
+    assert_eq!(remove_stale_temp_files(b.root()).unwrap(), 1);
+    assert!(temp_files(b.root()).is_empty());
 }
 
 #[test]

@@ -23,7 +23,7 @@ use std::path::Path;
 use crate::apply::materialize::{time_of, write_file, Finish};
 use crate::apply::safety::{checked_path, DiskStat};
 use crate::apply::source::ChunkSource;
-use crate::apply::{sync_dir, Durability};
+use crate::apply::{is_temp_name, sync_dir, Durability};
 use crate::entry::{Entry, EntryKind};
 use crate::error::{Error, ErrorKind, IoResultExt, Result};
 use crate::manifest::FileManifest;
@@ -300,6 +300,10 @@ impl Run<'_> {
                 let disk = stat(&path, &tombstone.path)?;
                 if disk.is_some() {
                     check_unchanged(target, &tombstone.path, &path, disk, Some(expected))?;
+                    // Temp files left by a crash are ours to remove; anything else stays.
+                    if disk.is_some_and(|d| d.kind == Some(EntryKind::Dir)) {
+                        remove_temp_files_in(&path).map_err(|e| failed(&tombstone.path, e))?;
+                    }
                     fs::remove_dir(&path).map_err(|e| {
                         if path.read_dir().is_ok_and(|mut d| d.next().is_some()) {
                             skipped(
@@ -472,6 +476,41 @@ fn make_symlink(link_target: &str, path: &Path) -> Result<()> {
         let _ = (link_target, path);
         Err(Error::Unsupported("symlinks on this platform".into()))
     }
+}
+
+/// Removes syncore temp files (see [`is_temp_name`]) directly inside `dir`.
+fn remove_temp_files_in(dir: &Path) -> Result<u64> {
+    let mut removed = 0;
+    for item in fs::read_dir(dir).at_path(dir)? {
+        let item = item.at_path(dir)?;
+        let is_temp = item.file_name().to_str().is_some_and(is_temp_name);
+        if is_temp && item.file_type().at_path(dir)?.is_file() {
+            remove_file_ok(&item.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+fn remove_file_ok(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(Error::io(path, e)),
+        _ => Ok(()),
+    }
+}
+
+/// Removes the temp files a crash left anywhere under `root` (never following symlinks) and
+/// returns how many there were. Run it when a replica is opened, before scanning; it must not
+/// run while another apply is writing under the same root.
+pub fn remove_stale_temp_files(root: &Path) -> Result<u64> {
+    let mut removed = remove_temp_files_in(root)?;
+    for item in fs::read_dir(root).at_path(root)? {
+        let item = item.at_path(root)?;
+        if item.file_type().at_path(root)?.is_dir() {
+            removed += remove_stale_temp_files(&item.path())?;
+        }
+    }
+    Ok(removed)
 }
 
 /// Flushes everything written under `root` to stable storage: `syncfs` of the root's

@@ -375,7 +375,10 @@ fn merged(a: &VersionVector, b: &VersionVector) -> VersionVector {
 }
 
 fn metadata_differs(a: &Entry, b: &Entry) -> bool {
-    a.kind == EntryKind::File && (a.mtime_ns != b.mtime_ns || a.executable != b.executable)
+    a.kind == EntryKind::File
+        && !a.deleted
+        && !b.deleted
+        && (a.mtime_ns != b.mtime_ns || a.executable != b.executable)
 }
 
 fn content(entry: &Entry) -> Result<Digest> {
