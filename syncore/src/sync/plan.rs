@@ -240,3 +240,51 @@ impl Plan {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::EntryKind;
+    use crate::sync::VersionVector;
+
+    fn entry(path: &str, kind: EntryKind, deleted: bool) -> Entry {
+        Entry {
+            path: RelPath::new(path).unwrap(),
+            kind,
+            size: 0,
+            mtime_ns: 0,
+            executable: false,
+            symlink_target: None,
+            content_id: None,
+            version: VersionVector::new(),
+            deleted,
+            seq: 0,
+        }
+    }
+
+    #[test]
+    fn sort_orders_phases_and_depths() {
+        let dir = |p: &str| Action::MakeDir {
+            entry: entry(p, EntryKind::Dir, false),
+            expected: None,
+        };
+        let rmdir = |p: &str| Action::RemoveDir {
+            tombstone: entry(p, EntryKind::Dir, true),
+            expected: entry(p, EntryKind::Dir, false),
+        };
+        let record = Action::Record {
+            entry: entry("r", EntryKind::File, true),
+        };
+        let mut plan = Plan {
+            actions: vec![record, rmdir("x"), rmdir("x/y"), dir("a/b"), dir("a")],
+            ..Plan::default()
+        };
+        plan.sort();
+        let order: Vec<_> = plan.actions.iter().map(|a| a.path().to_string()).collect();
+        assert_eq!(order, ["a", "a/b", "x/y", "x", "r"]);
+        assert_eq!(plan.deletions(), 2);
+        assert!(!plan.is_index_only());
+        assert!(plan.missing_chunks().is_empty());
+        assert_eq!(plan.missing_bytes(), 0);
+    }
+}

@@ -478,3 +478,113 @@ fn guard_mass_delete(plan: &Plan, local: &impl LocalView, options: &SyncOptions)
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chunk::{Chunker, ChunkerConfig};
+    use crate::hash::HashAlgo;
+    use crate::sync::{ConflictPolicy, MemoryView};
+    use crate::ErrorKind;
+
+    fn view(n: u8) -> MemoryView {
+        MemoryView::new(ReplicaId::from_bytes([n; 16]))
+    }
+
+    fn write(v: &mut MemoryView, path: &str, data: &[u8], mtime: i64) {
+        let chunker = Chunker::new(ChunkerConfig::fixed(4), HashAlgo::Blake3).unwrap();
+        let manifest = FileManifest::of_slice(&chunker, data);
+        v.local_write(&RelPath::new(path).unwrap(), manifest, mtime, false);
+    }
+
+    #[test]
+    fn equal_vectors_with_different_content_are_a_conflict_and_the_result_is_bumped() {
+        let mut a = view(1);
+        let mut b = view(2);
+        write(&mut a, "f", b"one", 5);
+        // Same vector {1:1}, different content: only a bug or a hostile peer does this.
+        let mut forged = a.changes_since(0);
+        let chunker = Chunker::new(ChunkerConfig::fixed(4), HashAlgo::Blake3).unwrap();
+        let other = FileManifest::of_slice(&chunker, b"two");
+        forged.entries[0].content_id = Some(other.content_id());
+        forged.entries[0].mtime_ns = 9;
+        forged.manifests = vec![other];
+        let opts = SyncOptions::new(ConflictPolicy::NewestWins, Direction::TwoWay);
+        let plan = reconcile(&a, &forged, &opts).unwrap();
+        assert_eq!(plan.conflicts.len(), 1);
+        let Action::WriteFile { entry, .. } = &plan.actions[0] else {
+            panic!("{plan:#?}")
+        };
+        // The result must not reuse a vector that already names other content.
+        assert_eq!(
+            entry
+                .version
+                .compare(&a.entries().values().next().unwrap().version),
+            Causality::Dominates
+        );
+        b.apply_plan(&plan);
+    }
+
+    #[test]
+    fn mirror_from_remote_deletes_local_only_paths_only_for_complete_change_sets() {
+        let mut local = view(1);
+        let mut remote = view(2);
+        write(&mut local, "mine", b"local only", 1);
+        write(&mut remote, "theirs", b"remote", 1);
+        let opts = SyncOptions::new(ConflictPolicy::NewestWins, Direction::MirrorFromRemote);
+        let full = reconcile(&local, &remote.changes_since(0), &opts).unwrap();
+        assert_eq!(full.deletions(), 1);
+        let Some(Action::Delete { tombstone, .. }) = full
+            .actions
+            .iter()
+            .find(|a| matches!(a, Action::Delete { .. }))
+        else {
+            panic!("{full:#?}")
+        };
+        assert_eq!(tombstone.version.get(&local.replica_id()), 2);
+        let mut partial = remote.changes_since(0);
+        partial.since = 1;
+        let plan = reconcile(&local, &partial, &opts).unwrap();
+        assert_eq!(plan.deletions(), 0);
+    }
+
+    #[test]
+    fn mirror_to_remote_never_changes_the_tree() {
+        let mut local = view(1);
+        let mut remote = view(2);
+        write(&mut local, "f", b"local", 1);
+        write(&mut remote, "f", b"remote", 9);
+        write(&mut remote, "g", b"new", 9);
+        let opts = SyncOptions::new(ConflictPolicy::PreferRemote, Direction::MirrorToRemote);
+        let plan = reconcile(&local, &remote.changes_since(0), &opts).unwrap();
+        assert!(plan.is_empty(), "{plan:#?}");
+    }
+
+    #[test]
+    fn a_remote_tombstone_guard_counts_only_live_deletions() {
+        let mut local = view(1);
+        for i in 0..12 {
+            write(&mut local, &format!("f{i}"), b"x", 1);
+        }
+        let mut remote = view(2);
+        for i in 0..12 {
+            write(&mut remote, &format!("g{i}"), b"y", 1);
+            remote
+                .local_delete(&RelPath::new(&format!("g{i}")).unwrap(), 2)
+                .unwrap();
+        }
+        // Twelve tombstones for paths the local replica never had delete nothing.
+        let plan = reconcile(&local, &remote.changes_since(0), &SyncOptions::default()).unwrap();
+        assert_eq!(plan.deletions(), 0);
+        assert!(plan.is_index_only());
+        let err = {
+            let opts = SyncOptions {
+                max_delete_ratio: 0.0,
+                direction: Direction::MirrorFromRemote,
+                ..SyncOptions::default()
+            };
+            reconcile(&local, &remote.changes_since(0), &opts).unwrap_err()
+        };
+        assert_eq!(err.kind(), ErrorKind::Conflict);
+    }
+}
