@@ -18,6 +18,9 @@ use crate::sync::plan::{Action, Collision, Conflict, Plan};
 use crate::sync::policy::{conflict_author, conflict_copy_name, Direction, Side, SyncOptions};
 use crate::sync::{Causality, ChangeSet, ReplicaId, VersionVector};
 
+/// How many paths [`reconcile`] looks up at once through [`LocalView::entries_at`].
+pub const LOOKUP_BATCH: usize = 4096;
+
 /// Read-only access to a replica's current state, as reconciliation needs it.
 ///
 /// The SQLite index implements this for real replicas; [`MemoryView`](crate::sync::MemoryView)
@@ -30,6 +33,14 @@ pub trait LocalView {
 
     /// The recorded entry at `path`, tombstones included; `None` if the path was never seen.
     fn entry(&self, path: &RelPath) -> Result<Option<Entry>>;
+
+    /// The recorded entries at `paths`, in the same order (a batch of [`entry`](Self::entry)).
+    ///
+    /// Planning asks in batches of up to [`LOOKUP_BATCH`] paths, sorted as the change set is
+    /// (usually by path); the index may override this with one query or a merge walk.
+    fn entries_at(&self, paths: &[&RelPath]) -> Result<Vec<Option<Entry>>> {
+        paths.iter().map(|p| self.entry(p)).collect()
+    }
 
     /// Whether the bytes of chunk `id` are available locally (in a local file or store), so a
     /// plan need not fetch them.
@@ -52,6 +63,9 @@ impl<T: LocalView + ?Sized> LocalView for &T {
     }
     fn entry(&self, path: &RelPath) -> Result<Option<Entry>> {
         (**self).entry(path)
+    }
+    fn entries_at(&self, paths: &[&RelPath]) -> Result<Vec<Option<Entry>>> {
+        (**self).entries_at(paths)
     }
     fn has_chunk(&self, id: &Digest) -> Result<bool> {
         (**self).has_chunk(id)
@@ -95,9 +109,19 @@ pub fn reconcile(
         },
         created_keys: HashMap::new(),
     };
-    for remote in &changes.entries {
-        let current = local.entry(&remote.path)?;
-        planner.path(current, remote)?;
+    for batch in changes.entries.chunks(LOOKUP_BATCH) {
+        let paths: Vec<&RelPath> = batch.iter().map(|e| &e.path).collect();
+        let found = local.entries_at(&paths)?;
+        if found.len() != batch.len() {
+            return Err(Error::invalid(format!(
+                "LocalView::entries_at returned {} entries for {} paths",
+                found.len(),
+                batch.len()
+            )));
+        }
+        for (remote, current) in batch.iter().zip(found) {
+            planner.path(current, remote)?;
+        }
     }
     if options.direction == Direction::MirrorFromRemote && changes.is_complete() {
         let mentioned: HashSet<&RelPath> = changes.entries.iter().map(|e| &e.path).collect();
