@@ -10,7 +10,7 @@
 mod common;
 
 use std::cell::Cell;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::path::Path;
 
@@ -22,8 +22,8 @@ use syncore::apply::{
     LocalChunks, MemoryTarget,
 };
 use syncore::sync::{
-    reconcile, Action, ChangeSet, ConflictPolicy, Direction, LocalView, MemoryView, ReplicaId,
-    SyncOptions, VersionVector,
+    reconcile, Action, Causality, ChangeSet, ConflictPolicy, Direction, LocalView, MemoryView,
+    ReplicaId, SyncOptions, VersionVector,
 };
 use syncore::{ChunkStore, Digest, HashAlgo, MemStore, RelPath, Result};
 
@@ -51,8 +51,14 @@ struct Sim {
     clients: Vec<Client>,
     hub: Hub,
     options: SyncOptions,
-    /// Every local version any scan recorded: (path, version).
-    history: Vec<(RelPath, VersionVector)>,
+    /// Every local version any scan recorded: (path, version, content id of a live file).
+    history: Vec<(RelPath, VersionVector, Option<Digest>)>,
+    /// User writes not yet scanned: (client, path, bytes). Apply must never destroy them.
+    pending: Vec<(usize, String, Vec<u8>)>,
+    /// Conflict copies recorded anywhere: (path, version, content id).
+    copies: Vec<(RelPath, VersionVector, Digest)>,
+    /// Contents a user deliberately dropped at a path (deleted, overwrote, moved away).
+    dropped: HashSet<(String, Digest)>,
 }
 
 /// A source that fails or corrupts one chosen chunk once, as a flaky network would.
@@ -114,6 +120,9 @@ impl Sim {
                 ..SyncOptions::default()
             },
             history: Vec::new(),
+            pending: Vec::new(),
+            copies: Vec::new(),
+            dropped: HashSet::new(),
         }
     }
 
@@ -132,7 +141,9 @@ impl Sim {
         if fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir()) {
             return;
         }
+        self.forget_pending(c, rel);
         fs::write(&path, &data).unwrap();
+        self.pending.push((c, rel.to_owned(), data.clone()));
         let when = syncore_time(self.tick());
         fs::File::options()
             .write(true)
@@ -140,6 +151,72 @@ impl Sim {
             .unwrap()
             .set_modified(when)
             .unwrap();
+    }
+
+    /// The user touched `rel` (or everything under it) again: earlier writes are superseded,
+    /// and whatever content was there was dropped deliberately.
+    fn forget_pending(&mut self, c: usize, rel: &str) {
+        let root = self.clients[c].dir.path().to_path_buf();
+        for (path, data) in disk_tree(&root) {
+            if path == rel || path.starts_with(&format!("{rel}/")) {
+                if let Some(data) = data {
+                    let id =
+                        syncore::FileManifest::of_slice(&common::chunker(), &data).content_id();
+                    self.dropped.insert((path, id));
+                }
+            }
+        }
+        let prefix = format!("{rel}/");
+        self.pending
+            .retain(|(pc, path, _)| !(*pc == c && (path == rel || path.starts_with(&prefix))));
+    }
+
+    /// Scans client `c`, first checking that every unscanned user write is still on disk.
+    fn scan_client(&mut self, c: usize) {
+        let now = self.tick();
+        let root = self.clients[c].dir.path().to_path_buf();
+        for (pc, path, data) in &self.pending {
+            if *pc == c {
+                let on_disk = fs::read(root.join(path)).ok();
+                assert_eq!(
+                    on_disk.as_deref(),
+                    Some(&data[..]),
+                    "an unscanned user write to {path} was destroyed"
+                );
+            }
+        }
+        self.pending.retain(|(pc, _, _)| *pc != c);
+        let client = &mut self.clients[c];
+        let before = client.target.view.seq();
+        scan(&root, &mut client.target, now);
+        for entry in client.target.view.entries().values() {
+            if entry.seq > before {
+                if std::env::var_os("SYNCORE_SIM_TRACE").is_some() {
+                    let content = entry.content_id.map(|c| c.to_hex()[..8].to_owned());
+                    eprintln!(
+                        "scan {c}: {} {:?} {content:?} del={}",
+                        entry.path, entry.version, entry.deleted
+                    );
+                }
+                self.history
+                    .push((entry.path.clone(), entry.version.clone(), entry.content_id));
+            }
+        }
+    }
+
+    fn note_copies(&mut self, plan: &syncore::sync::Plan, view_of: Option<usize>) {
+        for conflict in &plan.conflicts {
+            let Some(copy) = &conflict.copy else { continue };
+            let view = match view_of {
+                Some(c) => &self.clients[c].target.view,
+                None => &self.hub.view,
+            };
+            if let Some(entry) = view.entry(copy).unwrap().filter(|e| !e.deleted) {
+                if let Some(id) = entry.content_id {
+                    self.copies.push((copy.clone(), entry.version.clone(), id));
+                }
+            }
+        }
     }
 
     fn local_op(&mut self, c: usize) {
@@ -155,19 +232,34 @@ impl Sim {
                 self.write(c, rel);
             }
             5 | 6 if !existing.is_empty() => {
-                let victim = &existing[self.rng.gen_range(0..existing.len())];
-                fs::remove_file(root.join(victim)).unwrap();
+                let victim = existing[self.rng.gen_range(0..existing.len())].clone();
+                self.forget_pending(c, &victim);
+                fs::remove_file(root.join(&victim)).unwrap();
             }
             7 if !existing.is_empty() => {
-                let from = &existing[self.rng.gen_range(0..existing.len())];
+                let from = existing[self.rng.gen_range(0..existing.len())].clone();
                 let to = FILES[self.rng.gen_range(0..FILES.len())];
                 let to_path = root.join(to);
-                if !to_path.exists() && fs::create_dir_all(to_path.parent().unwrap()).is_ok() {
-                    let _ = fs::rename(root.join(from), to_path);
+                if !to_path.exists()
+                    && fs::create_dir_all(to_path.parent().unwrap()).is_ok()
+                    && fs::rename(root.join(&from), to_path).is_ok()
+                {
+                    if let Ok(data) = fs::read(root.join(to)) {
+                        let id =
+                            syncore::FileManifest::of_slice(&common::chunker(), &data).content_id();
+                        self.dropped.insert((from.clone(), id));
+                    }
+                    // The moved bytes are the user's write, now at the new path.
+                    for pending in &mut self.pending {
+                        if pending.0 == c && pending.1 == from {
+                            pending.1 = to.to_owned();
+                        }
+                    }
                 }
             }
             8 => {
                 let dir = DIRS[self.rng.gen_range(0..DIRS.len())];
+                self.forget_pending(c, dir);
                 let _ = fs::remove_dir_all(root.join(dir));
             }
             _ => {
@@ -175,15 +267,9 @@ impl Sim {
                 let _ = fs::create_dir_all(root.join(dir));
             }
         }
-        let now = self.tick();
-        let client = &mut self.clients[c];
-        let before = client.target.view.seq();
-        scan(client.dir.path(), &mut client.target, now);
-        for entry in client.target.view.entries().values() {
-            if entry.seq > before {
-                self.history
-                    .push((entry.path.clone(), entry.version.clone()));
-            }
+        // Sometimes the user's change is not scanned before the next exchange.
+        if self.rng.gen_bool(0.6) {
+            self.scan_client(c);
         }
     }
 
@@ -193,6 +279,7 @@ impl Sim {
         let changes = client.target.view.changes_since(self.hub.cursors[c]);
         let changes = ChangeSet::decode(&changes.encode()).unwrap();
         let plan = reconcile(&self.hub.view, &changes, &self.options).unwrap();
+        trace(&format!("hub <- client {c}"), &plan);
         let source = LocalChunks::new(client.dir.path(), HashAlgo::Blake3, &client.target);
         for id in plan.missing_chunks() {
             match source.read_chunk(&id) {
@@ -205,6 +292,7 @@ impl Sim {
         }
         self.hub.view.add_chunks(plan.missing_chunks());
         self.hub.view.apply_plan(&plan);
+        self.note_copies(&plan, None);
         self.hub.cursors[c] = plan.cursor;
     }
 
@@ -214,6 +302,7 @@ impl Sim {
         let changes = ChangeSet::decode(&changes.encode()).unwrap();
         let client = &mut self.clients[c];
         let plan = reconcile(&client.target.view, &changes, &self.options).unwrap();
+        trace(&format!("client {c} <- hub"), &plan);
         if plan.is_empty() {
             client.hub_cursor = plan.cursor;
             return;
@@ -280,7 +369,7 @@ impl Sim {
             }
             // Incomplete: keep the cursor; the next round re-plans the rest.
             Ok(_) => {}
-            Err(e) => {
+            Err(ref e) => {
                 assert!(injected, "apply failed without a fault: {e}");
                 // "Restart" after the crash: sometimes clean leftovers, as opening would.
                 if self.rng.gen_bool(0.5) {
@@ -288,14 +377,13 @@ impl Sim {
                 }
             }
         }
+        self.note_copies(&plan, Some(c));
     }
 
     fn converge(&mut self) -> usize {
         for round in 0..30 {
             for c in 0..self.clients.len() {
-                let now = self.tick();
-                let client = &mut self.clients[c];
-                scan(client.dir.path(), &mut client.target, now);
+                self.scan_client(c);
                 self.upload(c);
             }
             for c in 0..self.clients.len() {
@@ -358,7 +446,7 @@ impl Sim {
             .collect();
         assert_eq!(hub_files, disk_files, "hub and clients differ");
         // No version that was ever the latest somewhere was forgotten: the final version at
-        // its path includes it (superseded causally, or resolved with the loser kept).
+        // its path includes it (it was superseded causally, or lost a conflict).
         let finals: HashMap<&RelPath, &VersionVector> = self
             .hub
             .view
@@ -366,16 +454,76 @@ impl Sim {
             .iter()
             .map(|(k, e)| (k, &e.version))
             .collect();
-        for (path, version) in &self.history {
+        let includes = |a: &VersionVector, b: &VersionVector| {
+            matches!(a.compare(b), Causality::Dominates | Causality::Equal)
+        };
+        for (path, version, _) in &self.history {
             let fin = finals.get(path).expect("a path the hub never heard of");
             assert!(
-                matches!(
-                    fin.compare(version),
-                    syncore::sync::Causality::Dominates | syncore::sync::Causality::Equal
-                ),
+                includes(fin, version),
                 "{path}: final version does not include {version:?}"
             );
         }
+        if !self.options.policy.keeps_loser() {
+            return;
+        }
+        // Keeping losers: every file version a user made is in the final tree, or was
+        // superseded by a later change at its path, or survives (or was causally replaced)
+        // as a conflict copy.
+        let final_contents: HashSet<Digest> = hub_files.values().copied().collect();
+        let superseded = |path: &RelPath, version: &VersionVector| {
+            self.history
+                .iter()
+                .any(|(p, v, _)| p == path && v.compare(version) == Causality::Dominates)
+        };
+        for (path, version, content) in &self.history {
+            let Some(content) = content else { continue };
+            let kept = final_contents.contains(content)
+                || self.dropped.contains(&(path.to_string(), *content))
+                || superseded(path, version)
+                || self.copies.iter().any(|(q, v, c)| {
+                    c == content && (final_contents.contains(c) || superseded(q, v))
+                });
+            assert!(
+                kept,
+                "{path}: version {version:?} with content {content} was lost"
+            );
+        }
+    }
+}
+
+/// Prints a plan's actions when `SYNCORE_SIM_TRACE` is set (for replaying a failing seed).
+fn trace(what: &str, plan: &syncore::sync::Plan) {
+    if std::env::var_os("SYNCORE_SIM_TRACE").is_none() || plan.is_empty() {
+        return;
+    }
+    eprintln!("== {what}");
+    for action in &plan.actions {
+        let (kind, entry) = match action {
+            Action::WriteFile { entry, .. } => ("write", entry),
+            Action::MakeDir { entry, .. } => ("mkdir", entry),
+            Action::MakeSymlink { entry, .. } => ("symlink", entry),
+            Action::Delete { tombstone, .. } => ("delete", tombstone),
+            Action::RemoveDir { tombstone, .. } => ("rmdir", tombstone),
+            Action::Rename { to, .. } => ("rename-to", to),
+            Action::UpdateMetadata { entry, .. } => ("meta", entry),
+            Action::Record { entry, .. } => ("record", entry),
+        };
+        let content = entry.content_id.map(|c| c.to_hex()[..8].to_owned());
+        eprintln!(
+            "   {kind:9} {} {:?} {content:?} del={}",
+            entry.path, entry.version, entry.deleted
+        );
+    }
+    for conflict in &plan.conflicts {
+        eprintln!(
+            "   conflict {} winner={:?} copy={:?} local={:?} remote={:?}",
+            conflict.path,
+            conflict.winner,
+            conflict.copy,
+            conflict.local.version,
+            conflict.remote.version
+        );
     }
 }
 

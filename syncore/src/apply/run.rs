@@ -16,6 +16,7 @@
 //! policy (by default keeping both). Skipping, rather than making a conflict copy here, keeps
 //! apply free of policy decisions and never moves a file the user may have open.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io;
 use std::path::Path;
@@ -142,10 +143,13 @@ pub fn apply_plan(
         report: ApplyReport::default(),
         pending: Vec::new(),
         wrote: false,
+        done: HashSet::new(),
     };
     for action in &plan.actions {
         match run.action(action, target) {
-            Ok(()) => {}
+            Ok(()) => {
+                run.done.insert(action.path().clone());
+            }
             Err(Outcome::Skipped(issue)) => run.report.conflicts.push(issue),
             Err(Outcome::Failed(issue)) => run.report.failed.push(issue),
             Err(Outcome::Fatal(e)) => return Err(e),
@@ -179,6 +183,8 @@ struct Run<'a> {
     /// Records not yet given to the target (all of them, under batched durability).
     pending: Vec<(Entry, Option<FileManifest>, Option<DiskStat>)>,
     wrote: bool,
+    /// Paths whose actions completed.
+    done: HashSet<RelPath>,
 }
 
 impl Run<'_> {
@@ -356,7 +362,19 @@ impl Run<'_> {
                 let now = stat(&path, &entry.path)?;
                 self.record(entry, None, now);
             }
-            Action::Record { entry } => self.record(entry, None, None),
+            Action::Record { entry, requires } => {
+                if let Some(required) = requires {
+                    if !self.done.contains(required) {
+                        return Err(failed(
+                            &entry.path,
+                            Error::NotFound(format!(
+                                "not recorded: it depends on {required}, which was not written"
+                            )),
+                        ));
+                    }
+                }
+                self.record(entry, None, None);
+            }
         }
         Ok(())
     }

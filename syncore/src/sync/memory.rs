@@ -179,7 +179,7 @@ impl MemoryView {
                 Action::MakeDir { entry, .. }
                 | Action::MakeSymlink { entry, .. }
                 | Action::UpdateMetadata { entry, .. }
-                | Action::Record { entry } => {
+                | Action::Record { entry, .. } => {
                     self.record(entry.clone(), None);
                 }
                 Action::Delete { tombstone, .. } | Action::RemoveDir { tombstone, .. } => {

@@ -84,6 +84,10 @@ pub enum Action {
     Record {
         /// The entry to record.
         entry: Entry,
+        /// Record only if the action for this path completed earlier in the same apply: a
+        /// conflict won locally is recorded (which supersedes the remote version) only once
+        /// the remote loser's conflict copy exists.
+        requires: Option<RelPath>,
     },
 }
 
@@ -95,7 +99,7 @@ impl Action {
             | Action::MakeDir { entry, .. }
             | Action::MakeSymlink { entry, .. }
             | Action::UpdateMetadata { entry, .. }
-            | Action::Record { entry } => &entry.path,
+            | Action::Record { entry, .. } => &entry.path,
             Action::Delete { tombstone, .. } | Action::RemoveDir { tombstone, .. } => {
                 &tombstone.path
             }
@@ -274,6 +278,7 @@ mod tests {
         };
         let record = Action::Record {
             entry: entry("r", EntryKind::File, true),
+            requires: None,
         };
         let mut plan = Plan {
             actions: vec![record, rmdir("x"), rmdir("x/y"), dir("a/b"), dir("a")],

@@ -185,7 +185,10 @@ impl<V: LocalView> Planner<'_, V> {
             } else {
                 entry.mtime_ns = local.mtime_ns;
                 entry.executable = local.executable;
-                self.plan.actions.push(Action::Record { entry });
+                self.plan.actions.push(Action::Record {
+                    entry,
+                    requires: None,
+                });
             }
             return Ok(());
         }
@@ -258,15 +261,23 @@ impl<V: LocalView> Planner<'_, V> {
         let version = self.result_version(&local, remote, winner);
         match winner {
             Side::Local => {
+                let mut requires = None;
                 if let Some(copy) = copy {
                     let mut entry = remote.clone();
-                    entry.path = copy;
+                    entry.path = copy.clone();
                     entry.version = self.copy_version(&entry.path, &remote.version)?;
+                    let before = self.plan.actions.len();
                     self.take(entry, None)?;
+                    if self.plan.actions.len() == before {
+                        // The copy could not be planned (a case collision): do not let the
+                        // local version supersede the remote one yet.
+                        return Ok(());
+                    }
+                    requires = Some(copy);
                 }
                 let mut entry = local;
                 entry.version = version;
-                self.plan.actions.push(Action::Record { entry });
+                self.plan.actions.push(Action::Record { entry, requires });
                 Ok(())
             }
             Side::Remote => {
@@ -307,7 +318,10 @@ impl<V: LocalView> Planner<'_, V> {
         if entry.deleted {
             match expected {
                 Some(live) => self.push_delete(entry, live),
-                None => self.plan.actions.push(Action::Record { entry }),
+                None => self.plan.actions.push(Action::Record {
+                    entry,
+                    requires: None,
+                }),
             }
             return Ok(());
         }
@@ -337,7 +351,10 @@ impl<V: LocalView> Planner<'_, V> {
             }
             EntryKind::Dir => {
                 if expected.as_ref().is_some_and(|e| e.kind == EntryKind::Dir) {
-                    Action::Record { entry }
+                    Action::Record {
+                        entry,
+                        requires: None,
+                    }
                 } else {
                     Action::MakeDir { entry, expected }
                 }
