@@ -11,7 +11,9 @@ use syncore::apply::{
     apply_plan, is_temp_name, remove_stale_temp_files, ApplyOptions, ChunkSource, Durability,
     Fault, Layered, LocalChunks, MemoryTarget,
 };
-use syncore::sync::{reconcile, Action, ChangeSet, MemoryView, Plan, ReplicaId, SyncOptions};
+use syncore::sync::{
+    reconcile, Action, ChangeSet, LocalView, MemoryView, Plan, ReplicaId, SyncOptions,
+};
 use syncore::{Digest, ErrorKind, FileManifest, HashAlgo, Result};
 
 const NOW: i64 = 1_700_000_000_000_000_000;
@@ -367,4 +369,77 @@ fn every_durability_mode_produces_the_same_tree() {
         b.scan();
         assert_eq!(b.target.view.seq(), seq, "{durability:?}: echo");
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_peer_cannot_plant_a_symlink_and_write_through_it() {
+    let outside = tempfile::tempdir().unwrap();
+    let mut remote = MemoryView::new(ReplicaId::from_bytes([9; 16]));
+    let mut version = syncore::sync::VersionVector::new();
+    version.bump(remote.replica_id());
+    remote.record(
+        syncore::Entry {
+            path: p("link"),
+            kind: syncore::EntryKind::Symlink,
+            size: 0,
+            mtime_ns: NOW,
+            executable: false,
+            symlink_target: Some(outside.path().to_str().unwrap().to_owned()),
+            content_id: None,
+            version,
+            deleted: false,
+            seq: 0,
+        },
+        None,
+    );
+    let manifest = FileManifest::of_slice(&chunker(), b"evil payload");
+    remote.local_write(&p("link/evil.txt"), manifest.clone(), NOW, false);
+    let store = syncore::MemStore::new(HashAlgo::Blake3);
+    for chunk in manifest.chunks() {
+        let data = &b"evil payload"[chunk.offset as usize..chunk.end() as usize];
+        syncore::ChunkStore::put(&store, &chunk.id, data).unwrap();
+    }
+    let mut b = Side::new(2);
+    let plan = reconcile(
+        &b.target.view,
+        &remote.changes_since(0),
+        &SyncOptions::default(),
+    )
+    .unwrap();
+    let report = apply_plan(
+        b.dir.path(),
+        &plan,
+        &store,
+        &mut b.target,
+        &ApplyOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(report.symlinks_created, 1, "{report:#?}");
+    assert!(
+        report.failed.iter().any(|f| f.path == p("link/evil.txt")),
+        "{report:#?}"
+    );
+    assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_file_replaced_by_a_directory_and_back() {
+    let mut a = Side::new(1);
+    let mut b = Side::new(2);
+    a.write("thing", b"a file first");
+    a.scan();
+    pull(&mut b, &a, &ApplyOptions::default());
+    fs::remove_file(a.root().join("thing")).unwrap();
+    a.write("thing/inside.txt", b"now a directory");
+    a.scan();
+    let report = pull(&mut b, &a, &ApplyOptions::default());
+    assert!(report.is_complete(), "{report:#?}");
+    assert_eq!(disk_tree(a.root()), disk_tree(b.root()));
+    fs::remove_dir_all(a.root().join("thing")).unwrap();
+    a.write("thing", b"a file again");
+    a.scan();
+    let report = pull(&mut b, &a, &ApplyOptions::default());
+    assert!(report.is_complete(), "{report:#?}");
+    assert_eq!(disk_tree(a.root()), disk_tree(b.root()));
 }

@@ -1,7 +1,7 @@
 //! Performing a [`Plan`] on a working tree: [`apply_plan`].
 //!
 //! This module owns the order of operations and the safety checks of applying: every path is
-//! re-validated and walked on disk ([`checked_path`]); before anything is overwritten, renamed
+//! re-validated and walked on disk ([`checked_path`](crate::apply::checked_path)); before anything is overwritten, renamed
 //! or deleted, what is on disk must still match what the index recorded (the
 //! [`ApplyTarget`]'s stat, or the expected entry's size and mtime); each applied change is
 //! reported to [`ApplyTarget::record_applied`] so the index stores it without echoing it back
@@ -22,7 +22,7 @@ use std::io;
 use std::path::Path;
 
 use crate::apply::materialize::{time_of, write_file, Finish};
-use crate::apply::safety::{checked_path, DiskStat};
+use crate::apply::safety::{checked_path_cached, DiskStat};
 use crate::apply::source::ChunkSource;
 use crate::apply::{is_temp_name, sync_dir, Durability};
 use crate::entry::{Entry, EntryKind};
@@ -144,6 +144,7 @@ pub fn apply_plan(
         pending: Vec::new(),
         wrote: false,
         done: HashSet::new(),
+        verified_dirs: HashSet::new(),
     };
     for action in &plan.actions {
         match run.action(action, target) {
@@ -185,6 +186,9 @@ struct Run<'a> {
     wrote: bool,
     /// Paths whose actions completed.
     done: HashSet<RelPath>,
+    /// Directories verified (real, not symlinks) during this run. Cleared whenever an action
+    /// removes or replaces something that could be a directory.
+    verified_dirs: HashSet<std::path::PathBuf>,
 }
 
 impl Run<'_> {
@@ -204,12 +208,24 @@ impl Run<'_> {
         self.options.durability
     }
 
-    fn path(&self, rel: &RelPath, create_parents: bool) -> Result<std::path::PathBuf, Outcome> {
-        checked_path(self.root, rel, create_parents, self.options.strict_names)
-            .map_err(|e| failed(rel, e))
+    fn path(&mut self, rel: &RelPath, create_parents: bool) -> Result<std::path::PathBuf, Outcome> {
+        checked_path_cached(
+            self.root,
+            rel,
+            create_parents,
+            self.options.strict_names,
+            &mut self.verified_dirs,
+        )
+        .map_err(|e| failed(rel, e))
     }
 
     fn action(&mut self, action: &Action, target: &mut impl ApplyTarget) -> Result<(), Outcome> {
+        if matches!(
+            action,
+            Action::MakeSymlink { .. } | Action::RemoveDir { .. } | Action::Rename { .. }
+        ) {
+            self.verified_dirs.clear();
+        }
         match action {
             Action::WriteFile {
                 entry,
@@ -218,10 +234,12 @@ impl Run<'_> {
                 ..
             } => {
                 let path = self.path(&entry.path, true)?;
-                let disk = stat(&path, &entry.path)?;
+                let mut disk = stat(&path, &entry.path)?;
                 check_unchanged(target, &entry.path, &path, disk, expected.as_ref())?;
                 if disk.is_some_and(|d| d.kind == Some(EntryKind::Dir)) {
+                    self.verified_dirs.clear();
                     fs::remove_dir(&path).map_err(|e| failed(&entry.path, Error::io(&path, e)))?;
+                    disk = None;
                 }
                 let finish = match &self.options.fault {
                     Some(Fault::CrashBeforeRename(p)) if p == &entry.path => {

@@ -8,6 +8,7 @@
 //! whether a user changed a file since the index recorded it. It never writes file content
 //! and never follows a symlink.
 
+use std::collections::HashSet;
 use std::fs::{self, Metadata};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -77,11 +78,19 @@ impl DiskStat {
         }
     }
 
-    /// The stat of `path`, not following a final symlink; `None` if nothing is there.
+    /// The stat of `path`, not following a final symlink; `None` if nothing is there (or a
+    /// parent is not a directory).
     pub fn of_path(path: &Path) -> Result<Option<Self>> {
         match fs::symlink_metadata(path) {
             Ok(meta) => Ok(Some(DiskStat::from_metadata(&meta))),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                ) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(Error::io(path, e)),
         }
     }
@@ -143,12 +152,21 @@ pub fn checked_path(
     create_parents: bool,
     strict_names: bool,
 ) -> Result<PathBuf> {
-    let meta = fs::symlink_metadata(root).at_path(root)?;
-    if !meta.is_dir() {
-        return Err(Error::invalid(format!(
-            "replica root {} is not a directory",
-            root.display()
-        )));
+    checked_path_cached(root, rel, create_parents, strict_names, &mut HashSet::new())
+}
+
+/// [`checked_path`], skipping parents already verified in `verified` during the same apply
+/// run (and adding the ones it verifies). The root counts as verified once checked.
+pub(crate) fn checked_path_cached(
+    root: &Path,
+    rel: &RelPath,
+    create_parents: bool,
+    strict_names: bool,
+    verified: &mut HashSet<PathBuf>,
+) -> Result<PathBuf> {
+    if !verified.contains(root) {
+        check_root(root)?;
+        verified.insert(root.to_path_buf());
     }
     let names: Vec<&str> = rel.components().collect();
     let mut current = root.to_path_buf();
@@ -161,43 +179,62 @@ pub fn checked_path(
             }
         }
         current.push(name);
-        if i + 1 == names.len() {
-            break;
+        if i + 1 == names.len() || verified.contains(&current) {
+            continue;
         }
-        match fs::symlink_metadata(&current) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(Error::invalid(format!(
-                    "{rel}: parent {} is a symlink; refusing to go through it",
-                    current.display()
-                )))
-            }
-            Ok(meta) if meta.is_dir() => {}
-            Ok(_) => {
-                return Err(Error::invalid(format!(
-                    "{rel}: parent {} is not a directory",
-                    current.display()
-                )))
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound && create_parents => {
-                match fs::create_dir(&current) {
-                    Ok(()) => {}
-                    // Someone made it meanwhile: re-check it is a real directory.
-                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                        let meta = fs::symlink_metadata(&current).at_path(&current)?;
-                        if !meta.is_dir() || meta.file_type().is_symlink() {
-                            return Err(Error::invalid(format!(
-                                "{rel}: parent {} is not a directory",
-                                current.display()
-                            )));
-                        }
-                    }
-                    Err(e) => return Err(Error::io(&current, e)),
-                }
-            }
-            Err(e) => return Err(Error::io(&current, e)),
-        }
+        check_parent(rel, &current, create_parents)?;
+        verified.insert(current.clone());
     }
     Ok(current)
+}
+
+fn check_root(root: &Path) -> Result<()> {
+    let meta = fs::symlink_metadata(root).at_path(root)?;
+    if !meta.is_dir() {
+        return Err(Error::invalid(format!(
+            "replica root {} is not a directory",
+            root.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks (and with `create`, creates) one parent directory of `rel`.
+fn check_parent(rel: &RelPath, current: &Path, create: bool) -> Result<()> {
+    let create_parents = create;
+    match fs::symlink_metadata(&current) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(Error::invalid(format!(
+                "{rel}: parent {} is a symlink; refusing to go through it",
+                current.display()
+            )))
+        }
+        Ok(meta) if meta.is_dir() => {}
+        Ok(_) => {
+            return Err(Error::invalid(format!(
+                "{rel}: parent {} is not a directory",
+                current.display()
+            )))
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound && create_parents => {
+            match fs::create_dir(&current) {
+                Ok(()) => {}
+                // Someone made it meanwhile: re-check it is a real directory.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    let meta = fs::symlink_metadata(&current).at_path(&current)?;
+                    if !meta.is_dir() || meta.file_type().is_symlink() {
+                        return Err(Error::invalid(format!(
+                            "{rel}: parent {} is not a directory",
+                            current.display()
+                        )));
+                    }
+                }
+                Err(e) => return Err(Error::io(&current, e)),
+            }
+        }
+        Err(e) => return Err(Error::io(&current, e)),
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 
 use std::collections::HashSet;
 
-use crate::entry::Entry;
+use crate::entry::{Entry, EntryKind};
 use crate::hash::Digest;
 use crate::manifest::FileManifest;
 use crate::path::RelPath;
@@ -117,11 +117,18 @@ impl Action {
         match self {
             Action::Rename { .. } => 0,
             Action::MakeDir { .. } => 1,
+            // A file or symlink replacing a directory waits until its contents are gone.
+            Action::WriteFile {
+                expected: Some(e), ..
+            }
+            | Action::MakeSymlink {
+                expected: Some(e), ..
+            } if e.kind == EntryKind::Dir && !e.deleted => 6,
             Action::WriteFile { .. } | Action::MakeSymlink { .. } => 2,
             Action::UpdateMetadata { .. } => 3,
             Action::Delete { .. } => 4,
             Action::RemoveDir { .. } => 5,
-            Action::Record { .. } => 6,
+            Action::Record { .. } => 7,
         }
     }
 }
@@ -158,7 +165,8 @@ pub struct Collision {
 ///
 /// Execution order: renames (moves and conflict copies, before their paths are rewritten),
 /// directory creations (shallowest first), file and symlink writes, metadata updates, file
-/// deletions, directory removals (deepest first), then index-only records. Writes come before
+/// deletions, directory removals (deepest first), files or symlinks that replace a directory,
+/// then index-only records. Writes come before
 /// deletions so that chunks of files about to be deleted can still be reused.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Plan {
@@ -248,7 +256,6 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entry::EntryKind;
     use crate::sync::VersionVector;
 
     fn entry(path: &str, kind: EntryKind, deleted: bool) -> Entry {
