@@ -202,7 +202,7 @@ fn check_root(root: &Path) -> Result<()> {
 /// Checks (and with `create`, creates) one parent directory of `rel`.
 fn check_parent(rel: &RelPath, current: &Path, create: bool) -> Result<()> {
     let create_parents = create;
-    match fs::symlink_metadata(&current) {
+    match fs::symlink_metadata(current) {
         Ok(meta) if meta.file_type().is_symlink() => {
             return Err(Error::invalid(format!(
                 "{rel}: parent {} is a symlink; refusing to go through it",
@@ -217,11 +217,11 @@ fn check_parent(rel: &RelPath, current: &Path, create: bool) -> Result<()> {
             )))
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound && create_parents => {
-            match fs::create_dir(&current) {
+            match fs::create_dir(current) {
                 Ok(()) => {}
                 // Someone made it meanwhile: re-check it is a real directory.
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    let meta = fs::symlink_metadata(&current).at_path(&current)?;
+                    let meta = fs::symlink_metadata(current).at_path(current)?;
                     if !meta.is_dir() || meta.file_type().is_symlink() {
                         return Err(Error::invalid(format!(
                             "{rel}: parent {} is not a directory",
@@ -229,10 +229,10 @@ fn check_parent(rel: &RelPath, current: &Path, create: bool) -> Result<()> {
                         )));
                     }
                 }
-                Err(e) => return Err(Error::io(&current, e)),
+                Err(e) => return Err(Error::io(current, e)),
             }
         }
-        Err(e) => return Err(Error::io(&current, e)),
+        Err(e) => return Err(Error::io(current, e)),
     }
     Ok(())
 }
