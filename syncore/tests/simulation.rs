@@ -1,6 +1,9 @@
 //! Deterministic multi-replica simulation: three replicas with real working trees and a hub
-//! that keeps its content in a chunk store, random edits, random exchange order, injected
-//! faults (unavailable chunk, corrupt chunk, crash before rename), then convergence checks.
+//! that keeps its content in a chunk store, random edits (unscanned for a while, sometimes),
+//! random exchange order through the hub and directly between peers, injected faults
+//! (unavailable chunk, corrupt chunk, crash before rename, temp files cleaned on restart),
+//! then checks: convergence, identical trees, empty plans once converged, no unscanned user
+//! write destroyed by an apply, no version lost (under keep-both) unless superseded.
 //!
 //! Every run is seeded; a failing seed is printed and can be replayed with
 //! `SYNCORE_SIM_SEED=<seed>`. `SYNCORE_SIM_SEEDS=<n>` sets how many seeds run (default 200).
@@ -18,14 +21,14 @@ use common::{disk_tree, p, scan};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use syncore::apply::{
-    apply_plan, remove_stale_temp_files, ApplyOptions, ChunkSource, Durability, Fault, Layered,
-    LocalChunks, MemoryTarget,
+    apply_plan, apply_plan_to_store, remove_stale_temp_files, ApplyOptions, ChunkSource,
+    Durability, Fault, Layered, LocalChunks, MemoryTarget,
 };
 use syncore::sync::{
     reconcile, Action, Causality, ChangeSet, ConflictPolicy, Direction, LocalView, MemoryView,
     ReplicaId, SyncOptions, VersionVector,
 };
-use syncore::{ChunkStore, Digest, HashAlgo, MemStore, RelPath, Result};
+use syncore::{Digest, HashAlgo, MemStore, RelPath, Result};
 
 const FILES: &[&str] = &["a", "b.txt", "D/e", "D/f.txt", "G/h/i.md", "G/j"];
 const DIRS: &[&str] = &["D", "G", "G/h"];
@@ -39,7 +42,8 @@ struct Client {
 }
 
 struct Hub {
-    view: MemoryView,
+    /// The hub's index: no working tree, content in `store`.
+    target: MemoryTarget,
     store: MemStore,
     /// Per client: that client's sequence number the hub has fully taken in.
     cursors: Vec<u64>,
@@ -57,6 +61,8 @@ struct Sim {
     pending: Vec<(usize, String, Vec<u8>)>,
     /// Conflict copies recorded anywhere: (path, version, content id).
     copies: Vec<(RelPath, VersionVector, Digest)>,
+    /// Direct peer-to-peer cursors: (receiver, sender) → sender's sequence number applied.
+    peer_cursors: HashMap<(usize, usize), u64>,
     /// Contents a user deliberately dropped at a path (deleted, overwrote, moved away).
     dropped: HashSet<(String, Digest)>,
 }
@@ -108,7 +114,7 @@ impl Sim {
             clock: T0,
             clients,
             hub: Hub {
-                view: MemoryView::new(ReplicaId::from_bytes([0xee; 16])),
+                target: MemoryTarget::new(MemoryView::new(ReplicaId::from_bytes([0xee; 16]))),
                 store: MemStore::new(HashAlgo::Blake3),
                 cursors: vec![0; 3],
             },
@@ -123,6 +129,7 @@ impl Sim {
             pending: Vec::new(),
             copies: Vec::new(),
             dropped: HashSet::new(),
+            peer_cursors: HashMap::new(),
         }
     }
 
@@ -209,7 +216,7 @@ impl Sim {
             let Some(copy) = &conflict.copy else { continue };
             let view = match view_of {
                 Some(c) => &self.clients[c].target.view,
-                None => &self.hub.view,
+                None => &self.hub.target.view,
             };
             if let Some(entry) = view.entry(copy).unwrap().filter(|e| !e.deleted) {
                 if let Some(id) = entry.content_id {
@@ -278,27 +285,26 @@ impl Sim {
         let client = &self.clients[c];
         let changes = client.target.view.changes_since(self.hub.cursors[c]);
         let changes = ChangeSet::decode(&changes.encode()).unwrap();
-        let plan = reconcile(&self.hub.view, &changes, &self.options).unwrap();
+        let plan = reconcile(&self.hub.target.view, &changes, &self.options).unwrap();
         trace(&format!("hub <- client {c}"), &plan);
         let source = LocalChunks::new(client.dir.path(), HashAlgo::Blake3, &client.target);
-        for id in plan.missing_chunks() {
-            match source.read_chunk(&id) {
-                Ok(bytes) => {
-                    self.hub.store.put(&id, &bytes).unwrap();
-                }
-                // The client's file changed since its scan: retry after its next scan.
-                Err(_) => return,
-            }
-        }
-        self.hub.view.add_chunks(plan.missing_chunks());
-        self.hub.view.apply_plan(&plan);
+        let report =
+            apply_plan_to_store(&plan, &source, &self.hub.store, &mut self.hub.target).unwrap();
         self.note_copies(&plan, None);
+        if !report.is_complete() {
+            // The client's file changed since its scan: retry after its next scan.
+            return;
+        }
         self.hub.cursors[c] = plan.cursor;
     }
 
     /// Client `c` takes in the hub's changes, possibly with an injected fault.
     fn download(&mut self, c: usize, faults: bool) {
-        let changes = self.hub.view.changes_since(self.clients[c].hub_cursor);
+        let changes = self
+            .hub
+            .target
+            .view
+            .changes_since(self.clients[c].hub_cursor);
         let changes = ChangeSet::decode(&changes.encode()).unwrap();
         let client = &mut self.clients[c];
         let plan = reconcile(&client.target.view, &changes, &self.options).unwrap();
@@ -380,6 +386,38 @@ impl Sim {
         self.note_copies(&plan, Some(c));
     }
 
+    /// Client `c` pulls directly from client `d` (peer to peer, no hub), reading the chunks
+    /// it lacks out of `d`'s files.
+    fn direct(&mut self, c: usize, d: usize) {
+        if c == d {
+            return;
+        }
+        let cursor = self.peer_cursors.get(&(c, d)).copied().unwrap_or(0);
+        let sender = self.clients[d].target.clone();
+        let sender_root = self.clients[d].dir.path().to_path_buf();
+        let changes = sender.view.changes_since(cursor);
+        let changes = ChangeSet::decode(&changes.encode()).unwrap();
+        let client = &mut self.clients[c];
+        let plan = reconcile(&client.target.view, &changes, &self.options).unwrap();
+        trace(&format!("client {c} <- client {d}"), &plan);
+        let snapshot = client.target.clone();
+        let local = LocalChunks::new(client.dir.path(), HashAlgo::Blake3, &snapshot);
+        let remote = LocalChunks::new(&sender_root, HashAlgo::Blake3, &sender);
+        let source = Layered::new().local(&local).remote(&remote);
+        let report = apply_plan(
+            client.dir.path(),
+            &plan,
+            &source,
+            &mut client.target,
+            &ApplyOptions::default(),
+        )
+        .unwrap();
+        self.note_copies(&plan, Some(c));
+        if report.is_complete() {
+            self.peer_cursors.insert((c, d), plan.cursor);
+        }
+    }
+
     fn converge(&mut self) -> usize {
         for round in 0..30 {
             for c in 0..self.clients.len() {
@@ -396,7 +434,7 @@ impl Sim {
         for (c, client) in self.clients.iter().enumerate() {
             let plan = reconcile(
                 &client.target.view,
-                &self.hub.view.changes_since(0),
+                &self.hub.target.view.changes_since(0),
                 &self.options,
             );
             eprintln!("client {c} pending: {plan:#?}");
@@ -410,11 +448,11 @@ impl Sim {
 
     /// True when no replica has anything left to do.
     fn is_quiet(&mut self) -> bool {
-        let hub_all = self.hub.view.changes_since(0);
+        let hub_all = self.hub.target.view.changes_since(0);
         self.clients.iter().all(|client| {
             let to_client = reconcile(&client.target.view, &hub_all, &self.options).unwrap();
             let to_hub = reconcile(
-                &self.hub.view,
+                &self.hub.target.view,
                 &client.target.view.changes_since(0),
                 &self.options,
             )
@@ -431,6 +469,7 @@ impl Sim {
         // The hub's live files are exactly the clients' files.
         let hub_files: BTreeMap<String, Digest> = self
             .hub
+            .target
             .view
             .live()
             .filter_map(|e| e.content_id.map(|c| (e.path.to_string(), c)))
@@ -449,6 +488,7 @@ impl Sim {
         // its path includes it (it was superseded causally, or lost a conflict).
         let finals: HashMap<&RelPath, &VersionVector> = self
             .hub
+            .target
             .view
             .entries()
             .iter()
@@ -536,10 +576,14 @@ fn run(seed: u64) {
     let steps = sim.rng.gen_range(10..40);
     for _ in 0..steps {
         let c = sim.rng.gen_range(0..3);
-        match sim.rng.gen_range(0..4) {
-            0 | 1 => sim.local_op(c),
-            2 => sim.upload(c),
-            _ => sim.download(c, true),
+        match sim.rng.gen_range(0..9) {
+            0..=3 => sim.local_op(c),
+            4 | 5 => sim.upload(c),
+            6 | 7 => sim.download(c, true),
+            _ => {
+                let d = sim.rng.gen_range(0..3);
+                sim.direct(c, d);
+            }
         }
     }
     sim.converge();

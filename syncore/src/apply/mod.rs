@@ -5,10 +5,12 @@
 //! chunk from a [`ChunkSource`], verified, in a temp file beside their target and renamed into
 //! place ([`AtomicFile`]) with the fsync discipline a [`Durability`] setting asks for; a
 //! [`Plan`](crate::sync::Plan) is performed by [`apply_plan`], which checks that nothing the
-//! user changed is overwritten and reports each change to an [`ApplyTarget`] (the index).
+//! user changed is overwritten and reports each change to an [`ApplyTarget`] (the index); a
+//! store-backed hub takes a plan in with [`apply_plan_to_store`].
 //! This module never decides what should change; it only makes changes safely.
 
 mod atomic;
+mod hub;
 mod materialize;
 mod run;
 mod safety;
@@ -17,6 +19,7 @@ mod target;
 
 pub(crate) use atomic::temp_name;
 pub use atomic::{is_temp_name, sync_dir, AtomicFile, Durability, TEMP_PREFIX};
+pub use hub::apply_plan_to_store;
 pub use run::{
     apply_plan, remove_stale_temp_files, sync_filesystem, ApplyIssue, ApplyOptions, ApplyReport,
     ApplyTarget, Fault,
