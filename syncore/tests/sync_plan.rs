@@ -368,6 +368,11 @@ fn missing_chunks_are_the_deduplicated_union() {
         vec![chunk("aaaa"), chunk("bbbb"), chunk("cccc"), chunk("dddd")]
     );
     assert_eq!(plan.missing_bytes(), 16);
+    let summary = plan.summary();
+    assert_eq!(summary.files_written, 2);
+    assert_eq!(summary.bytes_written, 24);
+    assert_eq!(summary.missing_chunks, 4);
+    assert_eq!(summary.missing_bytes, 16);
     // Chunks already held locally are not fetched again.
     let mut c = replica(3);
     c.add_chunks([chunk("bbbb"), chunk("cccc")]);

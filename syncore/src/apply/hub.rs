@@ -123,3 +123,47 @@ fn issue(action: &Action, e: Error) -> ApplyIssue {
         message: e.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::MemoryTarget;
+    use crate::chunk::{Chunker, ChunkerConfig};
+    use crate::hash::HashAlgo;
+    use crate::manifest::FileManifest;
+    use crate::path::RelPath;
+    use crate::store::MemStore;
+    use crate::sync::{reconcile, LocalView, MemoryView, ReplicaId, SyncOptions};
+
+    #[test]
+    fn hub_stores_chunks_then_records_and_refuses_bad_ones() {
+        let chunker = Chunker::new(ChunkerConfig::fixed(4), HashAlgo::Blake3).unwrap();
+        let mut client = MemoryView::new(ReplicaId::from_bytes([1; 16]));
+        let data = b"hub content!";
+        let manifest = FileManifest::of_slice(&chunker, data);
+        client.local_write(&RelPath::new("f").unwrap(), manifest.clone(), 1, false);
+        let source = MemStore::new(HashAlgo::Blake3);
+        for chunk in manifest.chunks() {
+            let bytes = &data[chunk.offset as usize..chunk.end() as usize];
+            source.put(&chunk.id, bytes).unwrap();
+        }
+        let mut hub = MemoryTarget::new(MemoryView::new(ReplicaId::from_bytes([9; 16])));
+        let store = MemStore::new(HashAlgo::Blake3);
+        let plan = reconcile(&hub.view, &client.changes_since(0), &SyncOptions::default()).unwrap();
+        // Without the chunks, nothing is recorded.
+        let empty = MemStore::new(HashAlgo::Blake3);
+        let report = apply_plan_to_store(&plan, &empty, &store, &mut hub).unwrap();
+        assert_eq!(report.failed.len(), 1);
+        assert!(hub
+            .view
+            .entry(&RelPath::new("f").unwrap())
+            .unwrap()
+            .is_none());
+        let report = apply_plan_to_store(&plan, &source, &store, &mut hub).unwrap();
+        assert!(report.is_complete(), "{report:#?}");
+        assert_eq!(report.bytes_written, data.len() as u64);
+        assert!(store.missing(&plan.missing_chunks()).unwrap().is_empty());
+        let replan = reconcile(&hub.view, &client.changes_since(0), &SyncOptions::default());
+        assert!(replan.unwrap().is_empty());
+    }
+}

@@ -16,7 +16,7 @@ mod version;
 
 pub use changeset::{ChangeSet, MAX_SYMLINK_TARGET_LEN};
 pub use memory::MemoryView;
-pub use plan::{Action, Collision, Conflict, Plan};
+pub use plan::{Action, Collision, Conflict, Plan, PlanSummary};
 pub use policy::{
     conflict_author, conflict_copy_name, format_utc, ConflictPolicy, Direction, Side, SyncOptions,
 };

@@ -161,6 +161,35 @@ pub struct Collision {
     pub skipped: bool,
 }
 
+/// What a plan would do, in numbers (see [`Plan::summary`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PlanSummary {
+    /// Files to create or replace.
+    pub files_written: usize,
+    /// Total size of those files.
+    pub bytes_written: u64,
+    /// Chunks to fetch (not available locally).
+    pub missing_chunks: usize,
+    /// Bytes to fetch; `bytes_written - missing_bytes` is what local reuse and dedup save.
+    pub missing_bytes: u64,
+    /// Directories to create.
+    pub dirs_created: usize,
+    /// Symlinks to create.
+    pub symlinks_created: usize,
+    /// Paths to delete.
+    pub deleted: usize,
+    /// Renames (moves and conflict copies).
+    pub renamed: usize,
+    /// Metadata-only updates.
+    pub metadata_updated: usize,
+    /// Index-only records.
+    pub index_only: usize,
+    /// Conflicts resolved.
+    pub conflicts: usize,
+    /// Case collisions met.
+    pub collisions: usize,
+}
+
 /// The result of reconciling a change set: actions in execution order, plus reports.
 ///
 /// Execution order: renames (moves and conflict copies, before their paths are rewritten),
@@ -230,6 +259,32 @@ impl Plan {
             }
         }
         total
+    }
+
+    /// Counts of what the plan would do, for dry runs and progress reports.
+    pub fn summary(&self) -> PlanSummary {
+        let mut summary = PlanSummary {
+            conflicts: self.conflicts.len(),
+            collisions: self.collisions.len(),
+            missing_chunks: self.missing_chunks().len(),
+            missing_bytes: self.missing_bytes(),
+            ..PlanSummary::default()
+        };
+        for action in &self.actions {
+            match action {
+                Action::WriteFile { manifest, .. } => {
+                    summary.files_written += 1;
+                    summary.bytes_written = summary.bytes_written.saturating_add(manifest.size());
+                }
+                Action::MakeDir { .. } => summary.dirs_created += 1,
+                Action::MakeSymlink { .. } => summary.symlinks_created += 1,
+                Action::Delete { .. } | Action::RemoveDir { .. } => summary.deleted += 1,
+                Action::Rename { .. } => summary.renamed += 1,
+                Action::UpdateMetadata { .. } => summary.metadata_updated += 1,
+                Action::Record { .. } => summary.index_only += 1,
+            }
+        }
+        summary
     }
 
     /// How many actions would delete a live local path (files, symlinks and directories).
