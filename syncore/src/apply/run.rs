@@ -22,7 +22,7 @@ use std::io;
 use std::path::Path;
 
 use crate::apply::materialize::{time_of, write_file, Finish};
-use crate::apply::safety::{checked_path_cached, DiskStat};
+use crate::apply::safety::{checked_path_cached, open_nofollow, DiskStat};
 use crate::apply::source::ChunkSource;
 use crate::apply::{is_temp_name, sync_dir, Durability};
 use crate::entry::{Entry, EntryKind};
@@ -498,7 +498,7 @@ fn set_metadata(path: &Path, entry: &Entry) -> Result<()> {
         };
         fs::set_permissions(path, fs::Permissions::from_mode(mode)).at_path(path)?;
     }
-    let file = fs::File::open(path).at_path(path)?;
+    let file = open_nofollow(path)?;
     file.set_modified(time_of(entry.mtime_ns)).at_path(path)
 }
 

@@ -106,6 +106,19 @@ impl DiskStat {
     }
 }
 
+/// Opens `path` for reading without following a final symlink (`O_NOFOLLOW` on Unix), so a
+/// file swapped for a link after it was checked is not read through the link.
+pub(crate) fn open_nofollow(path: &Path) -> Result<fs::File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    options.open(path).at_path(path)
+}
+
 /// Nanoseconds since the Unix epoch (negative before it), saturating.
 pub(crate) fn system_time_ns(t: std::time::SystemTime) -> i64 {
     match t.duration_since(std::time::UNIX_EPOCH) {

@@ -9,11 +9,10 @@
 //! write, and they never return bytes that do not hash to the requested id (the applier checks
 //! again anyway).
 
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 
-use crate::apply::safety::checked_path;
+use crate::apply::safety::{checked_path, open_nofollow};
 use crate::error::{Error, IoResultExt, Result};
 use crate::hash::{Digest, HashAlgo};
 use crate::manifest::FileManifest;
@@ -162,7 +161,7 @@ impl<'a, L: ChunkLocator + ?Sized> LocalChunks<'a, L> {
                 location.path
             )));
         }
-        let mut file = File::open(&path).at_path(&path)?;
+        let mut file = open_nofollow(&path)?;
         file.seek(SeekFrom::Start(location.offset)).at_path(&path)?;
         let mut bytes = vec![0u8; location.len as usize];
         file.read_exact(&mut bytes).at_path(&path)?;

@@ -201,7 +201,9 @@ pub struct PlanSummary {
 pub struct Plan {
     /// The replica whose change set was planned.
     pub source: ReplicaId,
-    /// The cursor to remember for `source` once the plan has been applied.
+    /// The cursor to remember for `source`, once the plan has been applied completely
+    /// ([`ApplyReport::is_complete`](crate::apply::ApplyReport::is_complete)); otherwise
+    /// re-plan from the old cursor (actions already done are then no-ops).
     pub cursor: u64,
     /// What to do, in order.
     pub actions: Vec<Action>,
