@@ -213,6 +213,17 @@ impl LocalView for MemoryView {
         Ok(self.live().count() as u64)
     }
 
+    fn live_under(&self, dir: &RelPath) -> Result<Vec<RelPath>> {
+        Ok(self
+            .entries
+            .range(dir.clone()..)
+            // Textual prefix first: "d-x" sorts between "d" and "d/a".
+            .take_while(|(p, _)| p.as_str().starts_with(dir.as_str()))
+            .filter(|(p, e)| !e.deleted && *p != dir && p.starts_with(dir))
+            .map(|(p, _)| p.clone())
+            .collect())
+    }
+
     fn case_fold_matches(&self, path: &RelPath) -> Result<Vec<RelPath>> {
         let key = path.case_fold_key();
         Ok(self

@@ -49,6 +49,10 @@ pub trait LocalView {
     /// How many live (not deleted) entries the replica has; the delete guard's denominator.
     fn live_entry_count(&self) -> Result<u64>;
 
+    /// The live paths strictly inside directory `dir` (any depth). Only asked when a plan
+    /// would remove `dir`, to keep directories that still hold something.
+    fn live_under(&self, dir: &RelPath) -> Result<Vec<RelPath>>;
+
     /// The live paths other than `path` whose [`RelPath::case_fold_key`] equals `path`'s.
     fn case_fold_matches(&self, path: &RelPath) -> Result<Vec<RelPath>>;
 
@@ -72,6 +76,9 @@ impl<T: LocalView + ?Sized> LocalView for &T {
     }
     fn live_entry_count(&self) -> Result<u64> {
         (**self).live_entry_count()
+    }
+    fn live_under(&self, dir: &RelPath) -> Result<Vec<RelPath>> {
+        (**self).live_under(dir)
     }
     fn case_fold_matches(&self, path: &RelPath) -> Result<Vec<RelPath>> {
         (**self).case_fold_matches(path)
@@ -138,9 +145,11 @@ pub fn reconcile(
             planner.push_delete(tombstone, entry);
         }
     }
+    let local_id = planner.local_id;
     let mut plan = planner.plan;
     detect_moves(&mut plan);
     plan.sort();
+    keep_nonempty_dirs(&mut plan, local, local_id)?;
     guard_mass_delete(&plan, local, options)?;
     Ok(plan)
 }
@@ -495,6 +504,62 @@ fn detect_moves(plan: &mut Plan) {
     });
 }
 
+/// Edit beats delete for directories: a directory the plan would remove but that still holds
+/// live entries the plan does not delete is kept, with a version that supersedes the remote
+/// tombstone (so the peer recreates it instead of looping on a removal that cannot happen).
+fn keep_nonempty_dirs(plan: &mut Plan, local: &impl LocalView, local_id: ReplicaId) -> Result<()> {
+    if !plan
+        .actions
+        .iter()
+        .any(|a| matches!(a, Action::RemoveDir { .. }))
+    {
+        return Ok(());
+    }
+    let mut leaving: HashSet<RelPath> = plan
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Delete { tombstone, .. } | Action::RemoveDir { tombstone, .. } => {
+                Some(tombstone.path.clone())
+            }
+            Action::Rename {
+                tombstone: Some(t), ..
+            } => Some(t.path.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut changed = false;
+    // Actions are sorted, so directory removals come deepest first.
+    for action in plan.actions.iter_mut() {
+        let Action::RemoveDir {
+            tombstone,
+            expected,
+        } = action
+        else {
+            continue;
+        };
+        let survivors = local
+            .live_under(&expected.path)?
+            .into_iter()
+            .any(|p| !leaving.contains(&p));
+        if survivors {
+            leaving.remove(&expected.path);
+            let mut entry = expected.clone();
+            entry.version = merged(&expected.version, &tombstone.version);
+            entry.version.bump(local_id);
+            *action = Action::Record {
+                entry,
+                requires: None,
+            };
+            changed = true;
+        }
+    }
+    if changed {
+        plan.sort();
+    }
+    Ok(())
+}
+
 fn guard_mass_delete(plan: &Plan, local: &impl LocalView, options: &SyncOptions) -> Result<()> {
     if options.confirm_mass_delete {
         return Ok(());
@@ -587,6 +652,47 @@ mod tests {
         partial.since = 1;
         let plan = reconcile(&local, &partial, &opts).unwrap();
         assert_eq!(plan.deletions(), 0);
+    }
+
+    #[test]
+    fn a_removed_directory_that_still_holds_local_files_is_kept() {
+        let mut a = view(1);
+        let mut b = view(2);
+        let d = RelPath::new("d").unwrap();
+        a.local_mkdir(&d, 1);
+        write(&mut a, "d/shared", b"x", 1);
+        let opts = SyncOptions::default();
+        let plan = reconcile(&b, &a.changes_since(0), &opts).unwrap();
+        b.apply_plan(&plan);
+        // b adds a file inside d while a deletes d and everything it knew in it.
+        write(&mut b, "d/new", b"b's new file", 2);
+        write(&mut b, "d-sibling", b"not inside d", 2);
+        let cursor = a.seq();
+        a.local_delete(&RelPath::new("d/shared").unwrap(), 3)
+            .unwrap();
+        a.local_delete(&d, 3).unwrap();
+        let plan = reconcile(&b, &a.changes_since(cursor), &opts).unwrap();
+        assert_eq!(plan.deletions(), 1, "{plan:#?}");
+        let kept = plan
+            .actions
+            .iter()
+            .find_map(|x| match x {
+                Action::Record { entry, .. } if entry.path == d => Some(entry.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert!(!kept.deleted);
+        b.apply_plan(&plan);
+        // a takes the directory back along with b's file; both converge.
+        let plan = reconcile(&a, &b.changes_since(0), &opts).unwrap();
+        a.apply_plan(&plan);
+        let live = |v: &MemoryView| v.live().map(|e| e.path.to_string()).collect::<Vec<_>>();
+        assert_eq!(live(&a), ["d", "d-sibling", "d/new"]);
+        assert_eq!(b.live_under(&d).unwrap(), [RelPath::new("d/new").unwrap()]);
+        assert_eq!(live(&a), live(&b));
+        assert!(reconcile(&b, &a.changes_since(0), &opts)
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
