@@ -256,7 +256,7 @@ impl<V: LocalView> Planner<'_, V> {
         };
         let copy = if keep_copy {
             let author = conflict_author(&loser.version, &winner_entry.version);
-            Some(conflict_copy_name(&loser.path, loser.mtime_ns, author)?)
+            Some(self.free_copy_name(loser, author)?)
         } else {
             None
         };
@@ -271,7 +271,13 @@ impl<V: LocalView> Planner<'_, V> {
         match winner {
             Side::Local => {
                 let mut requires = None;
-                if let Some(copy) = copy {
+                let existing = match &copy {
+                    Some(copy) => self.local.entry(copy)?.filter(|e| !e.deleted),
+                    None => None,
+                };
+                if existing.is_some() {
+                    // The copy is already here (an earlier, interrupted resolution).
+                } else if let Some(copy) = copy {
                     let mut entry = remote.clone();
                     entry.path = copy.clone();
                     entry.version = self.copy_version(&entry.path, &remote.version)?;
@@ -292,7 +298,13 @@ impl<V: LocalView> Planner<'_, V> {
             Side::Remote => {
                 let mut entry = remote.clone();
                 entry.version = version;
+                let copy_exists = match &copy {
+                    Some(copy) => self.local.entry(copy)?.is_some_and(|e| !e.deleted),
+                    None => false,
+                };
                 match copy {
+                    // The loser was already copied (an earlier, interrupted resolution).
+                    Some(_) if copy_exists => self.take(entry, Some(local)),
                     Some(copy) => {
                         let mut to = local.clone();
                         to.path = copy;
@@ -308,6 +320,37 @@ impl<V: LocalView> Planner<'_, V> {
                 }
             }
         }
+    }
+
+    /// The conflict-copy name for `loser`: the standard name, or, if a different file already
+    /// lives there, the same name with `-2`, `-3`, ... after the replica id.
+    fn free_copy_name(&self, loser: &Entry, author: ReplicaId) -> Result<RelPath> {
+        let base = conflict_copy_name(&loser.path, loser.mtime_ns, author)?;
+        let usable = |path: &RelPath| -> Result<bool> {
+            Ok(match self.local.entry(path)? {
+                Some(e) if !e.deleted => e.kind == loser.kind && e.content_id == loser.content_id,
+                _ => true,
+            })
+        };
+        if usable(&base)? {
+            return Ok(base);
+        }
+        let name = base.file_name();
+        let tag = author.short();
+        for n in 2..1000u32 {
+            let renamed = name.replacen(&tag, &format!("{tag}-{n}"), 1);
+            let candidate = match base.parent() {
+                Some(parent) => parent.join(&renamed)?,
+                None => RelPath::new(&renamed)?,
+            };
+            if usable(&candidate)? {
+                return Ok(candidate);
+            }
+        }
+        Err(Error::Conflict(format!(
+            "{}: no free conflict-copy name",
+            loser.path
+        )))
     }
 
     /// A conflict copy carries the loser's vector, so the replicas that make the same copy
@@ -693,6 +736,36 @@ mod tests {
         assert!(reconcile(&b, &a.changes_since(0), &opts)
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn conflict_copies_never_overwrite_another_file() {
+        let mut a = view(1);
+        let mut b = view(2);
+        write(&mut a, "f.txt", b"from a", 10);
+        write(&mut b, "f.txt", b"from b", 20);
+        let opts = SyncOptions::default();
+        let first = reconcile(&b, &a.changes_since(0), &opts).unwrap();
+        let copy = first.conflicts[0].copy.clone().unwrap();
+        // Something else already sits at the copy's name: a numbered name is used instead.
+        write(&mut b, copy.as_str(), b"unrelated", 5);
+        let plan = reconcile(&b, &a.changes_since(0), &opts).unwrap();
+        let other = plan.conflicts[0].copy.clone().unwrap();
+        assert_ne!(other, copy);
+        assert!(other.as_str().contains("-01010101-2"), "{other}");
+        // The copy already exists with the loser's content: it is not written again.
+        let mut c = view(3);
+        write(&mut c, "f.txt", b"from c", 20);
+        let plan = reconcile(&c, &a.changes_since(0), &opts).unwrap();
+        let copy = plan.conflicts[0].copy.clone().unwrap();
+        write(&mut c, copy.as_str(), b"from a", 10);
+        let plan = reconcile(&c, &a.changes_since(0), &opts).unwrap();
+        assert!(
+            plan.actions
+                .iter()
+                .all(|x| !matches!(x, Action::WriteFile { .. })),
+            "{plan:#?}"
+        );
     }
 
     #[test]
