@@ -201,8 +201,10 @@ pub(crate) fn checked_path_cached(
     Ok(current)
 }
 
+/// The root itself may be a symlink (the user chose where it points); only what lies under it
+/// is walked without following links.
 fn check_root(root: &Path) -> Result<()> {
-    let meta = fs::symlink_metadata(root).at_path(root)?;
+    let meta = fs::metadata(root).at_path(root)?;
     if !meta.is_dir() {
         return Err(Error::invalid(format!(
             "replica root {} is not a directory",
@@ -291,6 +293,12 @@ mod tests {
         let rel = RelPath::new("link/evil.txt").unwrap();
         let err = checked_path(dir.path(), &rel, true, false).unwrap_err();
         assert!(err.to_string().contains("symlink"), "{err}");
+        // A root that is itself a link is fine: the user chose it.
+        let linked_root = dir.path().join("root-link");
+        std::os::unix::fs::symlink(outside.path(), &linked_root).unwrap();
+        let inside = RelPath::new("a/b").unwrap();
+        assert!(checked_path(&linked_root, &inside, true, false).is_ok());
+        assert!(outside.path().join("a").is_dir());
     }
 
     #[test]
