@@ -9,7 +9,7 @@ use std::path::Path;
 use common::{chunker, disk_tree, p, scan};
 use syncore::apply::{
     apply_plan, is_temp_name, remove_stale_temp_files, ApplyOptions, ChunkSource, Durability,
-    Fault, Layered, LocalChunks, MemoryTarget,
+    Fault, LocalChunks, MemoryTarget,
 };
 use syncore::sync::{
     reconcile, Action, ChangeSet, LocalView, MemoryView, Plan, ReplicaId, SyncOptions,
@@ -52,15 +52,12 @@ impl Side {
     }
 }
 
-/// Pulls `from`'s changes into `to`, reusing `to`'s local chunks and reading the rest out of
-/// `from`'s files.
+/// Pulls `from`'s changes into `to`, reading the chunks `to` cannot find in its own files
+/// out of `from`'s files.
 fn pull(to: &mut Side, from: &Side, options: &ApplyOptions) -> syncore::apply::ApplyReport {
     let plan = to.plan_from(from);
     let remote = LocalChunks::new(from.root(), HashAlgo::Blake3, &from.target);
-    let snapshot = to.target.clone();
-    let local = LocalChunks::new(to.root(), HashAlgo::Blake3, &snapshot);
-    let source = Layered::new().local(&local).remote(&remote);
-    apply_plan(to.dir.path(), &plan, &source, &mut to.target, options).unwrap()
+    apply_plan(to.dir.path(), &plan, &remote, &mut to.target, options).unwrap()
 }
 
 fn temp_files(root: &Path) -> Vec<String> {

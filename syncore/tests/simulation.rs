@@ -22,7 +22,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use syncore::apply::{
     apply_plan, apply_plan_to_store, remove_stale_temp_files, ApplyOptions, ChunkSource,
-    Durability, Fault, Layered, LocalChunks, MemoryTarget,
+    Durability, Fault, LocalChunks, MemoryTarget,
 };
 use syncore::sync::{
     reconcile, Action, Causality, ChangeSet, ConflictPolicy, Direction, LocalView, MemoryView,
@@ -339,11 +339,8 @@ impl Sim {
             1 => Durability::Batched,
             _ => Durability::None,
         };
-        let snapshot = client.target.clone();
-        let local = LocalChunks::new(client.dir.path(), HashAlgo::Blake3, &snapshot);
-        let layered = Layered::new().local(&local).remote(&self.hub.store);
         let source = Flaky {
-            inner: &layered,
+            inner: &self.hub.store,
             victim,
             corrupt,
             fired: Cell::new(false),
@@ -400,10 +397,7 @@ impl Sim {
         let client = &mut self.clients[c];
         let plan = reconcile(&client.target.view, &changes, &self.options).unwrap();
         trace(&format!("client {c} <- client {d}"), &plan);
-        let snapshot = client.target.clone();
-        let local = LocalChunks::new(client.dir.path(), HashAlgo::Blake3, &snapshot);
-        let remote = LocalChunks::new(&sender_root, HashAlgo::Blake3, &sender);
-        let source = Layered::new().local(&local).remote(&remote);
+        let source = LocalChunks::new(&sender_root, HashAlgo::Blake3, &sender);
         let report = apply_plan(
             client.dir.path(),
             &plan,

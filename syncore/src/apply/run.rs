@@ -23,10 +23,11 @@ use std::path::Path;
 
 use crate::apply::materialize::{time_of, write_file, Finish};
 use crate::apply::safety::{checked_path_cached, open_nofollow, DiskStat};
-use crate::apply::source::ChunkSource;
+use crate::apply::source::{ChunkLocation, ChunkLocator, ChunkSource, Layered, LocalChunks};
 use crate::apply::{is_temp_name, sync_dir, Durability};
 use crate::entry::{Entry, EntryKind};
 use crate::error::{Error, ErrorKind, IoResultExt, Result};
+use crate::hash::Digest;
 use crate::manifest::FileManifest;
 use crate::path::RelPath;
 use crate::sync::{Action, Plan};
@@ -48,6 +49,23 @@ pub trait ApplyTarget {
         manifest: Option<&FileManifest>,
         stat: Option<&DiskStat>,
     ) -> Result<()>;
+
+    /// Where chunk `id` sits in files of this replica, so [`apply_plan`] can reuse it instead
+    /// of asking the caller's source (every read is verified; stale locations are harmless).
+    /// The default knows none.
+    fn locate_chunk(&self, id: &Digest) -> Result<Vec<ChunkLocation>> {
+        let _ = id;
+        Ok(Vec::new())
+    }
+}
+
+/// Adapts an [`ApplyTarget`]'s chunk locations to a [`ChunkLocator`].
+struct TargetLocator<'a, T: ?Sized>(&'a T);
+
+impl<T: ApplyTarget + ?Sized> ChunkLocator for TargetLocator<'_, T> {
+    fn locate(&self, id: &Digest) -> Result<Vec<ChunkLocation>> {
+        self.0.locate_chunk(id)
+    }
 }
 
 /// A fault to inject, for crash-safety tests and the simulation.
@@ -125,7 +143,8 @@ impl ApplyReport {
     }
 }
 
-/// Performs `plan` under `root`, reading chunks from `source` and recording each applied change
+/// Performs `plan` under `root`, reading chunks from local files first (located through
+/// [`ApplyTarget::locate_chunk`]) and from `source` otherwise, and recording each applied change
 /// in `target`. Per-action failures and conflicts are reported in the [`ApplyReport`]; only
 /// failures of the target itself (the index), of the final filesystem sync, or an injected
 /// crash, are returned as errors.
@@ -256,7 +275,12 @@ impl Run<'_> {
                         "{rel} changed while it was written"
                     ))),
                 };
-                let written = write_file(&path, entry, manifest, self.source, finish, recheck)
+                // Chunks already in local files are reused first; the caller's source serves
+                // the rest.
+                let locator = TargetLocator(&*target);
+                let local = LocalChunks::new(self.root, manifest.algo(), &locator);
+                let layered = Layered::new().local(&local).remote(self.source);
+                let written = write_file(&path, entry, manifest, &layered, finish, recheck)
                     .map_err(|e| match e.kind() {
                         _ if crash => Outcome::Fatal(e),
                         ErrorKind::Conflict => skipped(rel, e.to_string()),

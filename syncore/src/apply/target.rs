@@ -70,6 +70,10 @@ impl ApplyTarget for MemoryTarget {
         self.view.record(entry.clone(), manifest);
         Ok(())
     }
+
+    fn locate_chunk(&self, id: &Digest) -> Result<Vec<ChunkLocation>> {
+        self.locate(id)
+    }
 }
 
 impl ChunkLocator for MemoryTarget {
