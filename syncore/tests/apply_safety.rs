@@ -440,3 +440,35 @@ fn a_file_replaced_by_a_directory_and_back() {
     assert!(report.is_complete(), "{report:#?}");
     assert_eq!(disk_tree(a.root()), disk_tree(b.root()));
 }
+
+#[test]
+fn crash_after_rename_before_recording_converges_without_loss() {
+    let mut a = Side::new(1);
+    let mut b = Side::new(2);
+    a.write("f.txt", b"old");
+    a.scan();
+    pull(&mut b, &a, &ApplyOptions::default());
+    a.write("f.txt", b"new content, renamed but never recorded");
+    a.scan();
+    let plan = b.plan_from(&a);
+    let remote = LocalChunks::new(a.root(), HashAlgo::Blake3, &a.target);
+    let crash = ApplyOptions {
+        fault: Some(Fault::CrashAfterRename(p("f.txt"))),
+        ..ApplyOptions::default()
+    };
+    assert!(apply_plan(b.dir.path(), &plan, &remote, &mut b.target, &crash).is_err());
+    // Reopened: the scan sees the new file as a local change of identical content, which
+    // merges silently with a's version; nothing conflicts and both sides agree.
+    b.scan();
+    let report = pull(&mut b, &a, &ApplyOptions::default());
+    assert!(
+        report.is_complete() && report.files_written == 0,
+        "{report:#?}"
+    );
+    let back = a.plan_from(&b);
+    assert!(
+        back.conflicts.is_empty() && back.is_index_only(),
+        "{back:#?}"
+    );
+    assert_eq!(disk_tree(a.root()), disk_tree(b.root()));
+}

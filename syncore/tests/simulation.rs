@@ -324,6 +324,7 @@ impl Sim {
         if faults && !writes.is_empty() {
             match self.rng.gen_range(0..8) {
                 0 => fault = Some(Fault::CrashBeforeRename(writes[0].path().clone())),
+                3 => fault = Some(Fault::CrashAfterRename(writes[0].path().clone())),
                 1 | 2 => {
                     let missing = plan.missing_chunks();
                     if !missing.is_empty() {

@@ -75,6 +75,9 @@ pub enum Fault {
     /// temp file stays behind, nothing after it is done or recorded, and `apply_plan` returns
     /// an I/O error.
     CrashBeforeRename(RelPath),
+    /// Stop as a crash would right after `path` is renamed into place, before anything is
+    /// recorded: the file is new on disk, the index still describes the old one.
+    CrashAfterRename(RelPath),
 }
 
 /// How to apply.
@@ -286,6 +289,12 @@ impl Run<'_> {
                         ErrorKind::Conflict => skipped(rel, e.to_string()),
                         _ => failed(rel, e),
                     })?;
+                if matches!(&self.options.fault, Some(Fault::CrashAfterRename(p)) if p == rel) {
+                    return Err(Outcome::Fatal(Error::Io {
+                        path: Some(path.clone()),
+                        source: io::Error::other("simulated crash after rename"),
+                    }));
+                }
                 self.wrote = true;
                 self.report.files_written += 1;
                 self.report.bytes_written += manifest.size();
