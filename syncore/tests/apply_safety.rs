@@ -472,3 +472,29 @@ fn crash_after_rename_before_recording_converges_without_loss() {
     );
     assert_eq!(disk_tree(a.root()), disk_tree(b.root()));
 }
+
+#[cfg(unix)]
+#[test]
+fn an_executable_bit_change_is_applied_without_rewriting() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut a = Side::new(1);
+    let mut b = Side::new(2);
+    a.write("run.sh", b"#!/bin/sh\necho hi\n");
+    a.scan();
+    pull(&mut b, &a, &ApplyOptions::default());
+    let path = a.root().join("run.sh");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    a.scan();
+    let report = pull(&mut b, &a, &ApplyOptions::default());
+    assert!(report.is_complete(), "{report:#?}");
+    assert_eq!(report.files_written, 0, "{report:#?}");
+    let mode = fs::metadata(b.root().join("run.sh"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o111, 0o111 & (mode & 0o444) >> 2, "mode {mode:o}");
+    assert!(mode & 0o100 != 0);
+    let seq = b.target.view.seq();
+    b.scan();
+    assert_eq!(b.target.view.seq(), seq, "metadata update echoed back");
+}

@@ -201,6 +201,20 @@ impl<V: LocalView> Planner<'_, V> {
             }
             return Ok(());
         }
+        let same_bytes = local.kind == EntryKind::File
+            && remote.kind == EntryKind::File
+            && !local.deleted
+            && !remote.deleted
+            && local.content_id == remote.content_id;
+        if same_bytes && causality == Causality::Dominates && direction != Direction::MirrorToRemote
+        {
+            // Only the executable bit changed: no need to rewrite the bytes.
+            self.plan.actions.push(Action::UpdateMetadata {
+                entry: remote.clone(),
+                expected: local,
+            });
+            return Ok(());
+        }
         match direction {
             Direction::MirrorToRemote => Ok(()),
             Direction::MirrorFromRemote => {
@@ -764,6 +778,23 @@ mod tests {
             plan.actions
                 .iter()
                 .all(|x| !matches!(x, Action::WriteFile { .. })),
+            "{plan:#?}"
+        );
+    }
+
+    #[test]
+    fn an_executable_bit_change_is_a_metadata_update() {
+        let mut a = view(1);
+        let mut b = view(2);
+        write(&mut a, "tool", b"#!/bin/sh", 1);
+        let opts = SyncOptions::default();
+        b.apply_plan(&reconcile(&b, &a.changes_since(0), &opts).unwrap());
+        let chunker = Chunker::new(ChunkerConfig::fixed(4), HashAlgo::Blake3).unwrap();
+        let manifest = FileManifest::of_slice(&chunker, b"#!/bin/sh");
+        a.local_write(&RelPath::new("tool").unwrap(), manifest, 2, true);
+        let plan = reconcile(&b, &a.changes_since(0), &opts).unwrap();
+        assert!(
+            matches!(plan.actions.as_slice(), [Action::UpdateMetadata { entry, .. }] if entry.executable),
             "{plan:#?}"
         );
     }
