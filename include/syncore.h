@@ -40,6 +40,11 @@
 #define SYNCORE_DIGEST_HEX_SIZE 65
 
 /**
+ * Length of a replica id in bytes.
+ */
+#define SYNCORE_REPLICA_ID_LEN 16
+
+/**
  * Major version of the library this header belongs to.
  */
 #define SYNCORE_VERSION_MAJOR 0
@@ -217,6 +222,103 @@ typedef enum syncore_watch_kind {
 } syncore_watch_kind;
 
 /**
+ * How a conflict between concurrent versions of one path is resolved (the `policy` field of
+ * `syncore_sync_options`).
+ */
+typedef enum syncore_conflict_policy {
+  /**
+   * The newer mtime wins (deterministic ties); the loser is discarded.
+   */
+  SYNCORE_CONFLICT_POLICY_NEWEST_WINS = 1,
+  /**
+   * The newer mtime wins and the loser is kept as a `*.sync-conflict-*` copy (default).
+   */
+  SYNCORE_CONFLICT_POLICY_KEEP_BOTH = 2,
+  /**
+   * The local version always wins (the peer must prefer remote to converge).
+   */
+  SYNCORE_CONFLICT_POLICY_PREFER_LOCAL = 3,
+  /**
+   * The remote version always wins (the peer must prefer local to converge).
+   */
+  SYNCORE_CONFLICT_POLICY_PREFER_REMOTE = 4,
+} syncore_conflict_policy;
+
+/**
+ * Which way changes flow (the `direction` field of `syncore_sync_options`).
+ */
+typedef enum syncore_direction {
+  /**
+   * Both sides' changes propagate (default).
+   */
+  SYNCORE_DIRECTION_TWO_WAY = 1,
+  /**
+   * This replica is authoritative: remote changes are never taken.
+   */
+  SYNCORE_DIRECTION_MIRROR_TO_REMOTE = 2,
+  /**
+   * The peer is authoritative: local changes are overwritten by the peer's versions.
+   */
+  SYNCORE_DIRECTION_MIRROR_FROM_REMOTE = 3,
+} syncore_direction;
+
+/**
+ * What one action of a plan does (the `kind` of a `syncore_action`).
+ */
+typedef enum syncore_action_kind {
+  /**
+   * Create or replace a regular file (its chunks may need fetching first).
+   */
+  SYNCORE_ACTION_KIND_WRITE_FILE = 1,
+  /**
+   * Create a directory.
+   */
+  SYNCORE_ACTION_KIND_MAKE_DIR = 2,
+  /**
+   * Create a symbolic link.
+   */
+  SYNCORE_ACTION_KIND_MAKE_SYMLINK = 3,
+  /**
+   * Delete a file or symlink.
+   */
+  SYNCORE_ACTION_KIND_DELETE = 4,
+  /**
+   * Remove an empty directory.
+   */
+  SYNCORE_ACTION_KIND_REMOVE_DIR = 5,
+  /**
+   * Rename `from_path` to `path` (a detected move or a conflict copy).
+   */
+  SYNCORE_ACTION_KIND_RENAME = 6,
+  /**
+   * Update metadata (mtime, executable bit) of unchanged content.
+   */
+  SYNCORE_ACTION_KIND_UPDATE_METADATA = 7,
+  /**
+   * Index bookkeeping only; the working tree is not touched.
+   */
+  SYNCORE_ACTION_KIND_RECORD = 8,
+} syncore_action_kind;
+
+/**
+ * How hard applying a plan pushes writes to disk.
+ */
+typedef enum syncore_durability {
+  /**
+   * fsync each file before its rename and its directory after (the safe default).
+   */
+  SYNCORE_DURABILITY_PER_FILE = 1,
+  /**
+   * Sync the filesystem once after all writes, then record them.
+   */
+  SYNCORE_DURABILITY_BATCHED = 2,
+  /**
+   * Never fsync (fastest; a crash may lose recent writes).
+   */
+  SYNCORE_DURABILITY_NONE = 3,
+} syncore_durability;
+
+/**
  * Bytes owned by the library (an encoded manifest, a chunk's content, ...). Read them with
  * `syncore_bytes_data` and `syncore_bytes_len`; release them with `syncore_bytes_free`.
  */
@@ -228,6 +330,13 @@ typedef struct syncore_bytes syncore_bytes;
  * `syncore_change_list_free`.
  */
 typedef struct syncore_change_list syncore_change_list;
+
+/**
+ * The changes one replica sends another: entries changed after the receiver's cursor,
+ * tombstones included, with their manifests. Immutable; released with
+ * `syncore_changeset_free`.
+ */
+typedef struct syncore_changeset syncore_changeset;
 
 /**
  * A list of chunks owned by the library, in input order. Read it with
@@ -289,6 +398,18 @@ typedef struct syncore_id_sink syncore_id_sink;
  * `syncore_manifest_free`.
  */
 typedef struct syncore_manifest syncore_manifest;
+
+/**
+ * A replica whose index is held in memory. Not for concurrent use. Released with
+ * `syncore_memory_replica_free`.
+ */
+typedef struct syncore_memory_replica syncore_memory_replica;
+
+/**
+ * The result of reconciling a change set: actions in execution order and reports. Made by a
+ * replica's `_plan` function; immutable; released with `syncore_plan_free`.
+ */
+typedef struct syncore_plan syncore_plan;
 
 /**
  * A chunk store: maps chunk ids to the bytes that hash to them. Every store verifies what it
@@ -438,6 +559,168 @@ typedef struct syncore_watch_event {
    */
   const char *from_path;
 } syncore_watch_event;
+
+/**
+ * Everything that shapes a plan. Start from `syncore_sync_options_default`.
+ */
+typedef struct syncore_sync_options {
+  /**
+   * A `syncore_conflict_policy` value.
+   */
+  uint8_t policy;
+  /**
+   * A `syncore_direction` value.
+   */
+  uint8_t direction;
+  /**
+   * When an edit is concurrent with a delete, keep the edit (default true).
+   */
+  bool edit_beats_delete;
+  /**
+   * The caller confirms that a mass deletion is intended (default false).
+   */
+  bool confirm_mass_delete;
+  /**
+   * Treat paths differing only in case as one file (default: true on macOS and Windows).
+   */
+  bool case_insensitive;
+  /**
+   * Largest share (0.0..=1.0) of the live tree a plan may delete unless confirmed
+   * (default 0.5).
+   */
+  double max_delete_ratio;
+  /**
+   * The delete guard applies only to trees with more live entries than this (default 10).
+   */
+  uint64_t delete_guard_min_entries;
+} syncore_sync_options;
+
+/**
+ * What applying a plan did.
+ */
+typedef struct syncore_apply_report {
+  /**
+   * Files written (created or replaced).
+   */
+  uint64_t files_written;
+  /**
+   * Bytes of files written.
+   */
+  uint64_t bytes_written;
+  /**
+   * Of those, bytes reused from local files (not transferred).
+   */
+  uint64_t bytes_reused_locally;
+  /**
+   * Directories created.
+   */
+  uint64_t dirs_created;
+  /**
+   * Symlinks created.
+   */
+  uint64_t symlinks_created;
+  /**
+   * Files, symlinks and directories deleted.
+   */
+  uint64_t deleted;
+  /**
+   * Files renamed (moves and conflict copies).
+   */
+  uint64_t renamed;
+  /**
+   * Entries recorded in the index.
+   */
+  uint64_t recorded;
+  /**
+   * Actions skipped because the user changed the path after planning.
+   */
+  uint64_t conflicts;
+  /**
+   * Actions that failed (missing or corrupt chunk, I/O error, unsafe path, ...).
+   */
+  uint64_t failed;
+} syncore_apply_report;
+
+/**
+ * One action of a plan, as read by `syncore_plan_action_get`. The strings belong to the plan
+ * and stay valid until `syncore_plan_free`.
+ */
+typedef struct syncore_action {
+  /**
+   * A `syncore_action_kind` value.
+   */
+  uint8_t kind;
+  /**
+   * The path the action changes (the destination of a rename), NUL-terminated.
+   */
+  const char *path;
+  /**
+   * For `SYNCORE_ACTION_KIND_RENAME`, the source path; NULL otherwise.
+   */
+  const char *from_path;
+  /**
+   * For `WRITE_FILE`, the file's size; 0 otherwise.
+   */
+  uint64_t size;
+  /**
+   * For `WRITE_FILE`, how many of its chunks are not available locally; 0 otherwise.
+   */
+  uint64_t missing_chunks;
+} syncore_action;
+
+/**
+ * What a plan would do, in numbers.
+ */
+typedef struct syncore_plan_summary {
+  /**
+   * Files to create or replace.
+   */
+  uint64_t files_written;
+  /**
+   * Total size of those files.
+   */
+  uint64_t bytes_written;
+  /**
+   * Chunks to fetch.
+   */
+  uint64_t missing_chunks;
+  /**
+   * Bytes to fetch.
+   */
+  uint64_t missing_bytes;
+  /**
+   * Directories to create.
+   */
+  uint64_t dirs_created;
+  /**
+   * Symlinks to create.
+   */
+  uint64_t symlinks_created;
+  /**
+   * Paths to delete.
+   */
+  uint64_t deleted;
+  /**
+   * Renames (moves and conflict copies).
+   */
+  uint64_t renamed;
+  /**
+   * Metadata-only updates.
+   */
+  uint64_t metadata_updated;
+  /**
+   * Index-only records.
+   */
+  uint64_t index_only;
+  /**
+   * Conflicts resolved.
+   */
+  uint64_t conflicts;
+  /**
+   * Case collisions met.
+   */
+  uint64_t collisions;
+} syncore_plan_summary;
 
 /**
  * How much a store holds.
@@ -903,6 +1186,128 @@ enum syncore_status syncore_manifest_diff(const struct syncore_manifest *older,
 void syncore_manifest_free(struct syncore_manifest *manifest);
 
 /**
+ * Makes an empty replica with a fresh random replica id and writes it to `*out` (owned by the
+ * caller, released with `syncore_memory_replica_free`; written only on success).
+ */
+enum syncore_status syncore_memory_replica_new(struct syncore_memory_replica **out);
+
+/**
+ * Writes the replica's id, `SYNCORE_REPLICA_ID_LEN` bytes, to `out_id` (only on success).
+ */
+enum syncore_status syncore_memory_replica_id(const struct syncore_memory_replica *replica,
+                                              uint8_t *out_id);
+
+/**
+ * Records a local write of the file at relative `path` (UTF-8, `/`-separated) with content
+ * `manifest` (borrowed; copied), modification time `mtime_ns` (ns since the Unix epoch) and
+ * executable bit, as a scan would. The manifest's chunks count as locally available.
+ */
+enum syncore_status syncore_memory_replica_write(struct syncore_memory_replica *replica,
+                                                 const char *path,
+                                                 const struct syncore_manifest *manifest,
+                                                 int64_t mtime_ns,
+                                                 bool executable);
+
+/**
+ * Records a local deletion of `path`; `SYNCORE_STATUS_NOT_FOUND` if it is not a live entry.
+ */
+enum syncore_status syncore_memory_replica_delete(struct syncore_memory_replica *replica,
+                                                  const char *path,
+                                                  int64_t mtime_ns);
+
+/**
+ * Records the current on-disk state (size, mtime, inode) of `path` under the directory
+ * `root`, as a scan does after indexing a file the application wrote itself; applying a
+ * later plan refuses to overwrite a file whose disk state no longer matches.
+ */
+enum syncore_status syncore_memory_replica_observe(struct syncore_memory_replica *replica,
+                                                   const char *root,
+                                                   const char *path);
+
+/**
+ * Writes the changes recorded after the peer's cursor `since` (0: everything) to `*out`
+ * (owned by the caller, released with `syncore_changeset_free`; written only on success).
+ */
+enum syncore_status syncore_memory_replica_changes_since(const struct syncore_memory_replica *replica,
+                                                         uint64_t since,
+                                                         struct syncore_changeset **out);
+
+/**
+ * Plans what this replica must do to take in a peer's `changeset` under `*options` (NULL for
+ * the defaults) and writes the plan to `*out` (owned by the caller, released with
+ * `syncore_plan_free`; written only on success). Pure: nothing is changed. Fails with
+ * `SYNCORE_STATUS_CONFLICT` for an unconfirmed mass deletion and `SYNCORE_STATUS_CORRUPT` for
+ * an invalid change set.
+ */
+enum syncore_status syncore_memory_replica_plan(const struct syncore_memory_replica *replica,
+                                                const struct syncore_changeset *changeset,
+                                                const struct syncore_sync_options *options,
+                                                struct syncore_plan **out);
+
+/**
+ * Performs `plan` in the working tree at the directory `root`, reading chunks from local
+ * files first and from `source` (any store: the peer's, a hub's, or one the application
+ * filled with the plan's missing chunks) otherwise, and records each change in the replica.
+ * `durability` is a `syncore_durability` value. Per-action problems do not fail the call:
+ * they are counted in `*out_report` (`conflicts`, `failed`), which may be NULL; the plan was
+ * applied completely when both are 0.
+ */
+enum syncore_status syncore_memory_replica_apply(struct syncore_memory_replica *replica,
+                                                 const char *root,
+                                                 const struct syncore_plan *plan,
+                                                 const struct syncore_store *source,
+                                                 uint8_t durability,
+                                                 struct syncore_apply_report *out_report);
+
+/**
+ * The number of live (not deleted) entries recorded in `replica` (0 if NULL).
+ */
+size_t syncore_memory_replica_live_len(const struct syncore_memory_replica *replica);
+
+/**
+ * Releases `replica`. NULL is a no-op.
+ */
+void syncore_memory_replica_free(struct syncore_memory_replica *replica);
+
+/**
+ * The number of actions in `plan` (0 if NULL).
+ */
+size_t syncore_plan_action_count(const struct syncore_plan *plan);
+
+/**
+ * Reads action `index` (in execution order) of `plan` into `*out` (only on success);
+ * `SYNCORE_STATUS_INVALID_INPUT` if `index` is out of range.
+ */
+enum syncore_status syncore_plan_action_get(const struct syncore_plan *plan,
+                                            size_t index,
+                                            struct syncore_action *out);
+
+/**
+ * Writes every chunk id some action of `plan` still needs, in plan order and once each, to
+ * `*out` (owned by the caller, released with `syncore_digest_list_free`; written only on
+ * success). Fetch these from the peer or a hub store before applying the plan.
+ */
+enum syncore_status syncore_plan_missing_chunks(const struct syncore_plan *plan,
+                                                struct syncore_digest_list **out);
+
+/**
+ * Writes the counts of what `plan` would do to `*out` (only on success).
+ */
+enum syncore_status syncore_plan_summary_get(const struct syncore_plan *plan,
+                                             struct syncore_plan_summary *out);
+
+/**
+ * The cursor to remember for the plan's source replica once the plan is fully applied
+ * (0 if `plan` is NULL).
+ */
+uint64_t syncore_plan_cursor(const struct syncore_plan *plan);
+
+/**
+ * Releases `plan` and the strings it lent out. NULL is a no-op.
+ */
+void syncore_plan_free(struct syncore_plan *plan);
+
+/**
  * A short lowercase name for a status code, e.g. `"corrupt"` for `SYNCORE_STATUS_CORRUPT`:
  * a static string owned by the library (never free it), or NULL for a number that is not a
  * status code. Takes an `int` so that any value is safe to pass.
@@ -1068,6 +1473,54 @@ enum syncore_status syncore_id_sink_push(struct syncore_id_sink *sink,
 enum syncore_status syncore_store_new_callbacks(uint8_t algo,
                                                 const struct syncore_store_callbacks *callbacks,
                                                 struct syncore_store **out);
+
+/**
+ * Writes the default sync options (keep both, two-way, edit beats delete, 50% delete guard)
+ * to `*out` (only on success).
+ */
+enum syncore_status syncore_sync_options_default(struct syncore_sync_options *out);
+
+/**
+ * Decodes a change set from `len` bytes at `data` (as made by `syncore_changeset_encode`).
+ * Damaged input fails with `SYNCORE_STATUS_CORRUPT` (or `UNSUPPORTED` for an unknown format
+ * version) and never crashes. The caller owns `*out` (written only on success).
+ */
+enum syncore_status syncore_changeset_decode(const uint8_t *data,
+                                             size_t len,
+                                             struct syncore_changeset **out);
+
+/**
+ * Encodes `changeset` into the caller's buffer `buf` of `buf_len` bytes. `*out_len` receives
+ * the encoded size on success and with `SYNCORE_STATUS_BUFFER_TOO_SMALL` (then `buf` is
+ * untouched); `out_len` must not be NULL.
+ */
+enum syncore_status syncore_changeset_encode(const struct syncore_changeset *changeset,
+                                             uint8_t *buf,
+                                             size_t buf_len,
+                                             size_t *out_len);
+
+/**
+ * Encodes `changeset` into a library-owned buffer written to `*out` (released with
+ * `syncore_bytes_free`; written only on success).
+ */
+enum syncore_status syncore_changeset_encode_bytes(const struct syncore_changeset *changeset,
+                                                   struct syncore_bytes **out);
+
+/**
+ * The number of entries in `changeset` (0 if NULL).
+ */
+size_t syncore_changeset_len(const struct syncore_changeset *changeset);
+
+/**
+ * The sender's sequence number the receiver remembers as its next cursor once the plan made
+ * from `changeset` is fully applied (0 if NULL).
+ */
+uint64_t syncore_changeset_cursor(const struct syncore_changeset *changeset);
+
+/**
+ * Releases `changeset`. NULL is a no-op.
+ */
+void syncore_changeset_free(struct syncore_changeset *changeset);
 
 /**
  * The version of the linked library, e.g. `"0.1.0"`: a static NUL-terminated string owned by

@@ -14,8 +14,9 @@
 //! - every exported function runs behind a panic boundary ([`boundary`]): a panic becomes
 //!   `SYNCORE_STATUS_PANIC`, never an unwind into C.
 //!
-//! One module per core area: [`hash`], [`chunk`], [`manifest`], [`store`], [`coalescer`]; the
-//! shared machinery lives in [`boundary`], [`status`], [`error`] and [`buffers`].
+//! One module per core area: [`hash`], [`chunk`], [`manifest`], [`store`], [`coalescer`],
+//! [`sync`] (policies, change sets), [`plan`] and [`memory_replica`]; the shared machinery
+//! lives in [`boundary`], [`status`], [`error`] and [`buffers`].
 
 #![allow(non_camel_case_types)]
 // Exported functions take raw pointers from C and check them (NULL, lengths) before use,
@@ -29,6 +30,9 @@ pub mod coalescer;
 pub mod error;
 pub mod hash;
 pub mod manifest;
+pub mod memory_replica;
+pub mod plan;
 pub mod status;
 pub mod store;
+pub mod sync;
 pub mod version;
