@@ -4,6 +4,7 @@
 //! as manifests of chunks and keeps chunk bytes in stores. It does no network I/O: the
 //! application moves bytes between replicas however it likes; syncore decides what they are.
 
+pub mod delta;
 pub mod error;
 pub mod hash;
 

@@ -1,0 +1,273 @@
+//! The two rolling (weak) checksums of librsync: the Adler-style rollsum and RabinKarp.
+//!
+//! This file owns the arithmetic of the weak sums, bit for bit as librsync computes them,
+//! including rolling a window forward one byte ([`RollingSum::rotate`]) and shrinking it from
+//! the front ([`RollingSum::rollout`]). It never decides what matches; it only computes sums.
+//! Both sums are ring operations on wrapping 32-bit integers, so they never overflow.
+
+use super::format::WeakKind;
+
+/// A rolling checksum over a window of bytes.
+pub trait RollingSum: Copy + Default {
+    /// Appends `buf` to the window.
+    fn update(&mut self, buf: &[u8]);
+    /// Slides the window one byte: removes `out` from the front and appends `inb`.
+    fn rotate(&mut self, out: u8, inb: u8);
+    /// Removes `out` from the front of the window, shrinking it by one byte.
+    fn rollout(&mut self, out: u8);
+    /// The 32-bit checksum of the current window, as stored in signatures.
+    fn digest(&self) -> u32;
+    /// Number of bytes in the window.
+    fn count(&self) -> usize;
+
+    /// The checksum of `buf` in one call.
+    fn of(buf: &[u8]) -> u32 {
+        let mut s = Self::default();
+        s.update(buf);
+        s.digest()
+    }
+}
+
+/// Byte offset librsync adds to every byte in the rollsum.
+const CHAR_OFFSET: u32 = 31;
+
+/// librsync's Adler-32-like rollsum: `s1` sums the bytes (+31), `s2` sums the `s1`s;
+/// the digest is `s2 << 16 | s1`, both modulo 2^16.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rollsum {
+    count: usize,
+    s1: u32,
+    s2: u32,
+}
+
+impl RollingSum for Rollsum {
+    fn update(&mut self, buf: &[u8]) {
+        let (mut s1, mut s2) = (self.s1, self.s2);
+        let mut chunks = buf.chunks_exact(8);
+        for c in &mut chunks {
+            // Eight steps at once: s2 gains 8*s1 plus each byte weighted by how many of
+            // the eight s1 partial sums include it.
+            let v = |j: usize| u32::from(c[j]);
+            let sum = v(0) + v(1) + v(2) + v(3) + v(4) + v(5) + v(6) + v(7);
+            let weighted =
+                8 * v(0) + 7 * v(1) + 6 * v(2) + 5 * v(3) + 4 * v(4) + 3 * v(5) + 2 * v(6) + v(7);
+            s2 = s2
+                .wrapping_add(s1.wrapping_mul(8))
+                .wrapping_add(weighted)
+                .wrapping_add(36 * CHAR_OFFSET);
+            s1 = s1.wrapping_add(sum).wrapping_add(8 * CHAR_OFFSET);
+        }
+        for &b in chunks.remainder() {
+            s1 = s1.wrapping_add(u32::from(b) + CHAR_OFFSET);
+            s2 = s2.wrapping_add(s1);
+        }
+        self.s1 = s1;
+        self.s2 = s2;
+        self.count += buf.len();
+    }
+
+    #[inline(always)]
+    fn rotate(&mut self, out: u8, inb: u8) {
+        self.s1 = self
+            .s1
+            .wrapping_add(u32::from(inb))
+            .wrapping_sub(u32::from(out));
+        self.s2 = self
+            .s2
+            .wrapping_add(self.s1)
+            .wrapping_sub((self.count as u32).wrapping_mul(u32::from(out) + CHAR_OFFSET));
+    }
+
+    #[inline]
+    fn rollout(&mut self, out: u8) {
+        self.s1 = self.s1.wrapping_sub(u32::from(out) + CHAR_OFFSET);
+        self.s2 = self
+            .s2
+            .wrapping_sub((self.count as u32).wrapping_mul(u32::from(out) + CHAR_OFFSET));
+        self.count -= 1;
+    }
+
+    #[inline(always)]
+    fn digest(&self) -> u32 {
+        (self.s2 << 16) | (self.s1 & 0xffff)
+    }
+
+    fn count(&self) -> usize {
+        self.count
+    }
+}
+
+const RK_SEED: u32 = 1;
+const RK_MULT: u32 = 0x0810_4225;
+/// Inverse of [`RK_MULT`] modulo 2^32.
+const RK_INVM: u32 = 0x98f0_09ad;
+/// `(RK_MULT - 1) * RK_SEED`: removes the seed's contribution when a byte rolls out.
+const RK_ADJ: u32 = 0x0810_4224;
+
+/// `RK_MULT^k` for k in 0..=8.
+const RK_POW: [u32; 9] = {
+    let mut p = [1u32; 9];
+    let mut i = 1;
+    while i < 9 {
+        p[i] = p[i - 1].wrapping_mul(RK_MULT);
+        i += 1;
+    }
+    p
+};
+
+fn rk_pow(mut exp: u64) -> u32 {
+    let (mut base, mut acc) = (RK_MULT, 1u32);
+    while exp != 0 {
+        if exp & 1 == 1 {
+            acc = acc.wrapping_mul(base);
+        }
+        base = base.wrapping_mul(base);
+        exp >>= 1;
+    }
+    acc
+}
+
+/// librsync's RabinKarp rolling hash: `seed * M^n + sum(b[i] * M^(n-1-i))` modulo 2^32,
+/// with `M = 0x08104225` and seed 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RabinKarp {
+    count: usize,
+    hash: u32,
+    /// `RK_MULT^count`.
+    mult: u32,
+}
+
+impl Default for RabinKarp {
+    fn default() -> Self {
+        RabinKarp {
+            count: 0,
+            hash: RK_SEED,
+            mult: 1,
+        }
+    }
+}
+
+impl RollingSum for RabinKarp {
+    fn update(&mut self, buf: &[u8]) {
+        let mut h = self.hash;
+        let mut chunks = buf.chunks_exact(8);
+        for c in &mut chunks {
+            // Horner's rule eight bytes at a time: one multiply on the dependency chain.
+            let v = |j: usize| u32::from(c[j]).wrapping_mul(RK_POW[7 - j]);
+            let t = v(0)
+                .wrapping_add(v(1))
+                .wrapping_add(v(2))
+                .wrapping_add(v(3))
+                .wrapping_add(v(4))
+                .wrapping_add(v(5))
+                .wrapping_add(v(6))
+                .wrapping_add(v(7));
+            h = h.wrapping_mul(RK_POW[8]).wrapping_add(t);
+        }
+        for &b in chunks.remainder() {
+            h = h.wrapping_mul(RK_MULT).wrapping_add(u32::from(b));
+        }
+        self.hash = h;
+        self.count += buf.len();
+        self.mult = self.mult.wrapping_mul(rk_pow(buf.len() as u64));
+    }
+
+    #[inline(always)]
+    fn rotate(&mut self, out: u8, inb: u8) {
+        self.hash = self
+            .hash
+            .wrapping_mul(RK_MULT)
+            .wrapping_add(u32::from(inb))
+            .wrapping_sub(self.mult.wrapping_mul(u32::from(out).wrapping_add(RK_ADJ)));
+    }
+
+    #[inline]
+    fn rollout(&mut self, out: u8) {
+        self.count -= 1;
+        self.mult = self.mult.wrapping_mul(RK_INVM);
+        self.hash = self
+            .hash
+            .wrapping_sub(self.mult.wrapping_mul(u32::from(out).wrapping_add(RK_ADJ)));
+    }
+
+    #[inline(always)]
+    fn digest(&self) -> u32 {
+        self.hash
+    }
+
+    fn count(&self) -> usize {
+        self.count
+    }
+}
+
+impl WeakKind {
+    /// The weak checksum of `buf` in one call.
+    pub fn sum(self, buf: &[u8]) -> u32 {
+        match self {
+            WeakKind::Rollsum => Rollsum::of(buf),
+            WeakKind::RabinKarp => RabinKarp::of(buf),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Byte-at-a-time definitions, straight from the formulas.
+    fn rollsum_naive(buf: &[u8]) -> u32 {
+        let (mut s1, mut s2) = (0u32, 0u32);
+        for &b in buf {
+            s1 = s1.wrapping_add(u32::from(b) + 31);
+            s2 = s2.wrapping_add(s1);
+        }
+        (s2 << 16) | (s1 & 0xffff)
+    }
+
+    fn rabinkarp_naive(buf: &[u8]) -> u32 {
+        buf.iter().fold(1u32, |h, &b| {
+            h.wrapping_mul(RK_MULT).wrapping_add(u32::from(b))
+        })
+    }
+
+    fn data(n: usize) -> Vec<u8> {
+        (0..n)
+            .map(|i| (i * 7919 % 251) as u8 ^ (i >> 3) as u8)
+            .collect()
+    }
+
+    #[test]
+    fn update_matches_the_definition() {
+        let d = data(1000);
+        for n in [0, 1, 7, 8, 9, 63, 64, 999] {
+            assert_eq!(Rollsum::of(&d[..n]), rollsum_naive(&d[..n]), "{n}");
+            assert_eq!(RabinKarp::of(&d[..n]), rabinkarp_naive(&d[..n]), "{n}");
+        }
+        assert_eq!(RK_MULT.wrapping_mul(RK_INVM), 1);
+        assert_eq!(rk_pow(8), RK_POW[8]);
+    }
+
+    fn check_rolling<S: RollingSum>(naive: fn(&[u8]) -> u32) {
+        let d = data(600);
+        let w = 37;
+        let mut s = S::default();
+        s.update(&d[..w]);
+        for i in 0..d.len() - w {
+            assert_eq!(s.digest(), naive(&d[i..i + w]));
+            s.rotate(d[i], d[i + w]);
+        }
+        let start = d.len() - w;
+        for i in start..d.len() {
+            assert_eq!(s.digest(), naive(&d[i..]));
+            assert_eq!(s.count(), d.len() - i);
+            s.rollout(d[i]);
+        }
+        assert_eq!(s.count(), 0);
+    }
+
+    #[test]
+    fn rolling_matches_recomputing() {
+        check_rolling::<Rollsum>(rollsum_naive);
+        check_rolling::<RabinKarp>(rabinkarp_naive);
+    }
+}

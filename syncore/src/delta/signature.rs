@@ -1,0 +1,535 @@
+//! Signatures: generating, encoding and decoding them, and the weak-sum lookup index.
+//!
+//! This file owns [`Signature`] (the parsed block sums of a basis file plus an index from weak
+//! sum to candidate blocks), [`SignatureOptions`] and the streaming signature generator. The
+//! generator reads the basis in bounded batches of whole blocks and hashes each batch on up to
+//! two threads with multi-buffer strong hashing. Decoding derives the block count from the
+//! bytes actually present, never from a length field. The index caps the candidates per weak
+//! sum so that crafted signatures cannot make delta generation quadratic. This file never
+//! reads new files or writes deltas.
+
+use std::io::{Read, Write};
+
+use super::format::{SignatureHeader, SignatureMagic, WeakKind, SIGNATURE_HEADER_LEN};
+use super::rollsum::{RabinKarp, RollingSum, Rollsum};
+use super::strong::{strong_sums, StrongSum};
+use super::{read_full, worker_threads};
+use crate::error::{Error, Result};
+
+/// librsync's block length when the basis size is unknown.
+pub const DEFAULT_BLOCK_LEN: u32 = 2048;
+
+/// Most distinct blocks the index keeps for one weak sum; further blocks with the same weak
+/// sum are never proposed as matches (duplicate blocks are dropped first).
+pub const MAX_CANDIDATES_PER_WEAK_SUM: usize = 64;
+
+/// Bytes of basis read and hashed per batch by the signature generator.
+const BATCH_BYTES: usize = 8 << 20;
+/// Most blocks per batch, which bounds the per-block sum buffers for tiny block lengths.
+const MAX_BATCH_BLOCKS: usize = 1 << 15;
+
+/// How to build a signature: format, block length and strong-sum length.
+///
+/// The default matches `rdiff signature`: RabinKarp + BLAKE2b, the recommended block length
+/// for the basis size, and full-length strong sums.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SignatureOptions {
+    /// The signature format (rolling checksum and strong hash).
+    pub magic: SignatureMagic,
+    /// Block length in bytes; `None` picks librsync's recommendation for the basis size
+    /// (`sqrt(size)` rounded down to a multiple of 128, at least 256; 2048 if the size is
+    /// unknown).
+    pub block_len: Option<u32>,
+    /// Strong-sum length in bytes (1..=16 for MD4, 1..=32 for BLAKE2); `None` keeps the
+    /// whole hash.
+    pub strong_len: Option<u32>,
+}
+
+impl SignatureOptions {
+    /// librsync's recommended block length for a basis of `size` bytes (`None`: unknown).
+    pub fn recommended_block_len(size: Option<u64>) -> u32 {
+        match size {
+            None => DEFAULT_BLOCK_LEN,
+            Some(s) if s <= 256 * 256 => 256,
+            // isqrt(u64::MAX) < 2^32, so the cast is lossless.
+            Some(s) => (s.isqrt() as u32) & !127,
+        }
+    }
+
+    /// librsync's smallest recommended strong-sum length for a basis of `size` bytes split
+    /// in `block_len` blocks (what `rdiff -S -1` uses): enough bits that a collision is
+    /// unlikely even when every offset of a 16 MiB larger new file is compared.
+    pub fn min_strong_len(size: u64, block_len: u32) -> u32 {
+        let ln2 = |v: u64| 63 - v.max(1).leading_zeros();
+        let blocks = size / u64::from(block_len.max(1)) + 1;
+        2 + (ln2(size.saturating_add(1 << 24)) + ln2(blocks) + 7) / 8
+    }
+
+    /// The block and strong-sum lengths these options give for a basis of `size` bytes.
+    pub fn resolve(&self, size: Option<u64>) -> Result<(u32, u32)> {
+        let block_len = self
+            .block_len
+            .unwrap_or_else(|| Self::recommended_block_len(size));
+        let strong_len = self
+            .strong_len
+            .unwrap_or_else(|| self.magic.strong().max_len());
+        let h = SignatureHeader {
+            magic: self.magic,
+            block_len,
+            strong_len,
+        }
+        .validate(false)?;
+        Ok((h.block_len, h.strong_len))
+    }
+}
+
+/// The signature of a basis file: per-block weak and strong sums, with a lookup index.
+///
+/// Made by [`Signature::generate`] or [`Signature::decode`]; consumed by
+/// [`write_delta`](super::write_delta). The whole signature is held in memory (about
+/// `(4 + strong_len) / block_len` of the basis size).
+#[derive(Clone)]
+pub struct Signature {
+    header: SignatureHeader,
+    weak: Vec<u32>,
+    strong: Vec<u8>,
+    index: Index,
+}
+
+impl std::fmt::Debug for Signature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signature")
+            .field("magic", &self.header.magic)
+            .field("block_len", &self.header.block_len)
+            .field("strong_len", &self.header.strong_len)
+            .field("blocks", &self.weak.len())
+            .finish()
+    }
+}
+
+impl PartialEq for Signature {
+    fn eq(&self, other: &Self) -> bool {
+        self.header == other.header && self.weak == other.weak && self.strong == other.strong
+    }
+}
+
+impl Eq for Signature {}
+
+impl Signature {
+    /// The signature format.
+    pub fn magic(&self) -> SignatureMagic {
+        self.header.magic
+    }
+
+    /// Block length in bytes (the last block of the basis may be shorter).
+    pub fn block_len(&self) -> u32 {
+        self.header.block_len
+    }
+
+    /// Strong-sum length in bytes.
+    pub fn strong_len(&self) -> u32 {
+        self.header.strong_len
+    }
+
+    /// Number of blocks (`ceil(basis size / block_len)`).
+    pub fn block_count(&self) -> usize {
+        self.weak.len()
+    }
+
+    /// Length of the encoded signature in bytes.
+    pub fn encoded_len(&self) -> usize {
+        SIGNATURE_HEADER_LEN + self.weak.len() * (4 + self.header.strong_len as usize)
+    }
+
+    /// Parses an encoded signature (librsync format) and builds its lookup index.
+    ///
+    /// Errors: `Corrupt` for a bad magic, a bad header or a truncated block record;
+    /// `Unsupported` for a block length above [`MAX_BLOCK_LEN`](super::MAX_BLOCK_LEN).
+    pub fn decode(bytes: &[u8]) -> Result<Signature> {
+        let header = SignatureHeader::decode(bytes)?;
+        let body = &bytes[SIGNATURE_HEADER_LEN..];
+        let rec = 4 + header.strong_len as usize;
+        if body.len() % rec != 0 {
+            return Err(Error::corrupt(format!(
+                "truncated signature: {} bytes of block records is not a multiple of the \
+                 {rec}-byte record length",
+                body.len()
+            )));
+        }
+        let blocks = body.len() / rec;
+        if u32::try_from(blocks).is_err() {
+            return Err(Error::corrupt("signature has more than 2^32 blocks"));
+        }
+        let sl = header.strong_len as usize;
+        let mut weak = Vec::with_capacity(blocks);
+        let mut strong = Vec::with_capacity(blocks * sl);
+        for r in body.chunks_exact(rec) {
+            weak.push(u32::from_be_bytes([r[0], r[1], r[2], r[3]]));
+            strong.extend_from_slice(&r[4..]);
+        }
+        Ok(Signature::from_parts(header, weak, strong))
+    }
+
+    /// Reads and parses an encoded signature from a stream.
+    pub fn read_from(mut reader: impl Read) -> Result<Signature> {
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).map_err(Error::io_stream)?;
+        Signature::decode(&bytes)
+    }
+
+    /// The encoded signature (librsync format).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.encoded_len());
+        out.extend_from_slice(&self.header.encode());
+        let sl = self.header.strong_len as usize;
+        for (w, s) in self.weak.iter().zip(self.strong.chunks_exact(sl.max(1))) {
+            out.extend_from_slice(&w.to_be_bytes());
+            out.extend_from_slice(s);
+        }
+        out
+    }
+
+    /// Writes the encoded signature to a stream.
+    pub fn write_to(&self, mut writer: impl Write) -> Result<()> {
+        writer.write_all(&self.encode()).map_err(Error::io_stream)
+    }
+
+    /// Computes the signature of everything `basis` yields, keeping it in memory.
+    ///
+    /// `size_hint` is the basis size if known; it only matters when `opts.block_len` is
+    /// `None` (see [`SignatureOptions::block_len`]).
+    pub fn generate(
+        basis: impl Read,
+        size_hint: Option<u64>,
+        opts: &SignatureOptions,
+    ) -> Result<Signature> {
+        let header = header_for(size_hint, opts)?;
+        let sl = header.strong_len as usize;
+        let (mut weak, mut strong) = (Vec::new(), Vec::new());
+        hash_blocks(basis, header, |w, s| {
+            weak.extend_from_slice(w);
+            for sum in s {
+                strong.extend_from_slice(&sum[..sl]);
+            }
+            Ok(())
+        })?;
+        Ok(Signature::from_parts(header, weak, strong))
+    }
+
+    fn from_parts(header: SignatureHeader, weak: Vec<u32>, strong: Vec<u8>) -> Signature {
+        let index = Index::build(&weak, &strong, header.strong_len as usize);
+        Signature {
+            header,
+            weak,
+            strong,
+            index,
+        }
+    }
+
+    pub(crate) fn weak_kind(&self) -> WeakKind {
+        self.header.magic.weak()
+    }
+
+    pub(crate) fn weak(&self, block: usize) -> u32 {
+        self.weak[block]
+    }
+
+    pub(crate) fn strong(&self, block: usize) -> &[u8] {
+        let sl = self.header.strong_len as usize;
+        &self.strong[block * sl..(block + 1) * sl]
+    }
+
+    pub(crate) fn index(&self) -> &Index {
+        &self.index
+    }
+}
+
+fn header_for(size_hint: Option<u64>, opts: &SignatureOptions) -> Result<SignatureHeader> {
+    let (block_len, strong_len) = opts.resolve(size_hint)?;
+    Ok(SignatureHeader {
+        magic: opts.magic,
+        block_len,
+        strong_len,
+    })
+}
+
+/// Streams the signature of `basis` into `out` without holding the basis in memory.
+///
+/// Reads the basis in batches of whole blocks (a few MiB), hashes each batch on up to two
+/// threads and writes its records before reading the next. Returns the number of signature
+/// bytes written. `size_hint` is the basis size if known (see
+/// [`SignatureOptions::block_len`]).
+pub fn generate_signature(
+    basis: impl Read,
+    size_hint: Option<u64>,
+    opts: &SignatureOptions,
+    mut out: impl Write,
+) -> Result<u64> {
+    let header = header_for(size_hint, opts)?;
+    let sl = header.strong_len as usize;
+    out.write_all(&header.encode()).map_err(Error::io_stream)?;
+    let mut written = SIGNATURE_HEADER_LEN as u64;
+    let mut rec = Vec::new();
+    hash_blocks(basis, header, |w, s| {
+        rec.clear();
+        for (w, s) in w.iter().zip(s) {
+            rec.extend_from_slice(&w.to_be_bytes());
+            rec.extend_from_slice(&s[..sl]);
+        }
+        written += rec.len() as u64;
+        out.write_all(&rec).map_err(Error::io_stream)
+    })?;
+    out.flush().map_err(Error::io_stream)?;
+    Ok(written)
+}
+
+/// Reads `basis` in batches of whole blocks and hands each batch's weak and strong sums to
+/// `sink`, in block order.
+fn hash_blocks(
+    mut basis: impl Read,
+    header: SignatureHeader,
+    mut sink: impl FnMut(&[u32], &[StrongSum]) -> Result<()>,
+) -> Result<()> {
+    let block_len = header.block_len as usize;
+    let per_batch = (BATCH_BYTES / block_len).clamp(1, MAX_BATCH_BLOCKS);
+    let mut buf = vec![0u8; per_batch * block_len];
+    let mut weak = vec![0u32; per_batch];
+    let mut strong = vec![[0u8; 32]; per_batch];
+    let threads = worker_threads();
+    loop {
+        let n = read_full(&mut basis, &mut buf).map_err(Error::io_stream)?;
+        if n == 0 {
+            return Ok(());
+        }
+        let blocks: Vec<&[u8]> = buf[..n].chunks(block_len).collect();
+        let count = blocks.len();
+        let (weak, strong) = (&mut weak[..count], &mut strong[..count]);
+        // Split the batch between threads by whole blocks; small batches stay on this one.
+        let parts = if n >= 1 << 20 { threads.min(count) } else { 1 };
+        let per = count.div_ceil(parts);
+        std::thread::scope(|scope| {
+            let mut jobs = blocks
+                .chunks(per)
+                .zip(weak.chunks_mut(per))
+                .zip(strong.chunks_mut(per));
+            let first = jobs.next();
+            for ((b, w), s) in jobs {
+                scope.spawn(move || hash_part(header, b, w, s));
+            }
+            if let Some(((b, w), s)) = first {
+                hash_part(header, b, w, s);
+            }
+        });
+        sink(weak, strong)?;
+        if n < buf.len() {
+            return Ok(());
+        }
+    }
+}
+
+fn hash_part(
+    header: SignatureHeader,
+    blocks: &[&[u8]],
+    weak: &mut [u32],
+    strong: &mut [StrongSum],
+) {
+    // Hash in small groups so each block is still in cache for the second pass.
+    const GROUP: usize = 16;
+    for ((b, w), s) in blocks
+        .chunks(GROUP)
+        .zip(weak.chunks_mut(GROUP))
+        .zip(strong.chunks_mut(GROUP))
+    {
+        for (block, out) in b.iter().zip(w.iter_mut()) {
+            *out = match header.magic.weak() {
+                WeakKind::Rollsum => Rollsum::of(block),
+                WeakKind::RabinKarp => RabinKarp::of(block),
+            };
+        }
+        strong_sums(header.magic.strong(), b, s);
+    }
+}
+
+/// Spreads the bits of a weak sum before using some of them as a table index: the low bits
+/// of both weak sums are poorly mixed.
+#[inline(always)]
+fn mix(weak: u32) -> u32 {
+    weak.wrapping_mul(0x9e37_79b1)
+}
+
+/// Maps weak sums to candidate blocks: a one-bit-per-slot prefilter, then an open-addressed
+/// table of (weak sum, candidate range).
+#[derive(Clone, Debug)]
+pub(crate) struct Index {
+    filter: Vec<u64>,
+    filter_shift: u32,
+    slots: Vec<Slot>,
+    slot_shift: u32,
+    candidates: Vec<u32>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Slot {
+    weak: u32,
+    start: u32,
+    /// Number of candidates; 0 marks an empty slot.
+    len: u32,
+}
+
+impl Index {
+    fn build(weak: &[u32], strong: &[u8], sl: usize) -> Index {
+        let mut order: Vec<u32> = (0..weak.len() as u32).collect();
+        order.sort_unstable_by_key(|&i| (weak[i as usize], i));
+        let strong_of = |i: u32| &strong[i as usize * sl..(i as usize + 1) * sl];
+        let mut candidates = Vec::with_capacity(order.len());
+        let mut groups: Vec<(u32, u32, u32)> = Vec::new();
+        let mut i = 0;
+        while i < order.len() {
+            let w = weak[order[i] as usize];
+            let start = candidates.len();
+            while i < order.len() && weak[order[i] as usize] == w {
+                let b = order[i];
+                i += 1;
+                let kept = &candidates[start..];
+                if kept.len() >= MAX_CANDIDATES_PER_WEAK_SUM {
+                    continue;
+                }
+                // librsync also keeps only the first of identical blocks.
+                if !kept.iter().any(|&k| strong_of(k) == strong_of(b)) {
+                    candidates.push(b);
+                }
+            }
+            groups.push((w, start as u32, (candidates.len() - start) as u32));
+        }
+        let slot_bits = (groups.len() * 2)
+            .max(16)
+            .next_power_of_two()
+            .trailing_zeros();
+        let mut slots = vec![Slot::default(); 1 << slot_bits];
+        let slot_shift = 32 - slot_bits;
+        let mask = slots.len() - 1;
+        let filter_bits = (weak.len() * 16)
+            .clamp(1 << 12, 1 << 30)
+            .next_power_of_two();
+        let mut filter = vec![0u64; filter_bits / 64];
+        let filter_shift = 32 - filter_bits.trailing_zeros();
+        for (w, start, len) in groups {
+            let m = mix(w);
+            let bit = (m >> filter_shift) as usize;
+            filter[bit / 64] |= 1 << (bit % 64);
+            let mut s = (m >> slot_shift) as usize;
+            while slots[s].len != 0 {
+                s = (s + 1) & mask;
+            }
+            slots[s] = Slot {
+                weak: w,
+                start,
+                len,
+            };
+        }
+        Index {
+            filter,
+            filter_shift,
+            slots,
+            slot_shift,
+            candidates,
+        }
+    }
+
+    /// Fast negative test: `false` means no block has this weak sum.
+    #[inline(always)]
+    pub fn may_contain(&self, weak: u32) -> bool {
+        let bit = (mix(weak) >> self.filter_shift) as usize;
+        // The shift leaves fewer bits than the filter has, so the index is in range.
+        self.filter[bit / 64] & (1 << (bit % 64)) != 0
+    }
+
+    /// The slot number and candidate blocks (ascending) for a weak sum.
+    pub fn lookup(&self, weak: u32) -> Option<(usize, &[u32])> {
+        let mask = self.slots.len() - 1;
+        let mut s = (mix(weak) >> self.slot_shift) as usize;
+        loop {
+            let slot = self.slots[s];
+            if slot.len == 0 {
+                return None;
+            }
+            if slot.weak == weak {
+                let start = slot.start as usize;
+                return Some((s, &self.candidates[start..start + slot.len as usize]));
+            }
+            s = (s + 1) & mask;
+        }
+    }
+
+    /// Number of slots, for per-slot bookkeeping by the delta generator.
+    pub fn slot_count(&self) -> usize {
+        self.slots.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn recommended_lengths_follow_librsync() {
+        assert_eq!(SignatureOptions::recommended_block_len(None), 2048);
+        assert_eq!(SignatureOptions::recommended_block_len(Some(0)), 256);
+        assert_eq!(SignatureOptions::recommended_block_len(Some(65536)), 256);
+        assert_eq!(SignatureOptions::recommended_block_len(Some(1 << 20)), 1024);
+        assert_eq!(
+            SignatureOptions::recommended_block_len(Some(512 << 20)),
+            23168
+        );
+        assert_eq!(SignatureOptions::min_strong_len(0, 256), 2 + (24 + 7) / 8);
+        let o = SignatureOptions::default();
+        assert_eq!(o.resolve(Some(1 << 20)).unwrap(), (1024, 32));
+        let bad = SignatureOptions {
+            magic: SignatureMagic::Md4Rollsum,
+            strong_len: Some(17),
+            ..o
+        };
+        assert_eq!(
+            bad.resolve(None).unwrap_err().kind(),
+            ErrorKind::InvalidInput
+        );
+    }
+
+    #[test]
+    fn decode_rejects_truncation_and_roundtrips() {
+        let data: Vec<u8> = (0..5000u32).map(|i| (i % 7) as u8).collect();
+        let opts = SignatureOptions {
+            block_len: Some(100),
+            strong_len: Some(8),
+            ..Default::default()
+        };
+        let sig = Signature::generate(&data[..], None, &opts).unwrap();
+        assert_eq!(sig.block_count(), 50);
+        let bytes = sig.encode();
+        assert_eq!(bytes.len(), sig.encoded_len());
+        assert_eq!(Signature::decode(&bytes).unwrap(), sig);
+        let mut streamed = Vec::new();
+        let n = generate_signature(&data[..], None, &opts, &mut streamed).unwrap();
+        assert_eq!((n as usize, &streamed), (bytes.len(), &bytes));
+        for cut in [0, 3, 11, 13, bytes.len() - 1] {
+            let err = Signature::decode(&bytes[..cut]).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Corrupt, "{cut}: {err}");
+        }
+    }
+
+    #[test]
+    fn index_dedupes_and_caps_candidates() {
+        // 1000 blocks with one weak sum: 10 identical, the rest distinct strong sums.
+        let n = 1000u32;
+        let weak = vec![7u32; n as usize];
+        let strong: Vec<u8> = (0..n).flat_map(|i| i.max(9).to_be_bytes()).collect();
+        let idx = Index::build(&weak, &strong, 4);
+        let (_, c) = idx.lookup(7).unwrap();
+        assert_eq!(c.len(), MAX_CANDIDATES_PER_WEAK_SUM);
+        assert_eq!(c[0], 0);
+        assert_eq!(c[1], 10);
+        assert!(idx.may_contain(7));
+        assert!(idx.lookup(8).is_none());
+    }
+}
