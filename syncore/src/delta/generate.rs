@@ -12,7 +12,7 @@ use std::io::{Read, Write};
 
 use super::format::{push_copy, push_literal_header, DELTA_MAGIC};
 use super::rollsum::{RabinKarp, RollingSum, Rollsum};
-use super::signature::Signature;
+use super::signature::{Index, Signature};
 use super::strong::{strong_sum, strong_sums, StrongSum};
 use super::{read_full, WeakKind};
 use crate::error::{Error, Result};
@@ -139,6 +139,22 @@ impl<W: Write> Emitter<W> {
     }
 }
 
+/// Rolls `sum` over the window starting at each byte of `outs` (`ins` holds the bytes that
+/// enter) until its weak sum is in the index; returns the bytes rolled, the new sum and
+/// whether it stopped on a weak-sum hit. This is the hot loop of delta generation.
+#[inline(always)]
+fn roll<S: RollingSum>(mut sum: S, outs: &[u8], ins: &[u8], index: &Index) -> (usize, S, bool) {
+    let filter = index.filter();
+    for (i, (&out, &inb)) in outs.iter().zip(ins).enumerate() {
+        sum.rotate(out, inb);
+        let weak = sum.digest();
+        if filter.may_contain(weak) && index.lookup(weak).is_some() {
+            return (i + 1, sum, true);
+        }
+    }
+    (outs.len().min(ins.len()), sum, false)
+}
+
 struct Scan<'s, S, R, W: Write> {
     sig: &'s Signature,
     reader: R,
@@ -259,24 +275,17 @@ impl<'s, S: RollingSum, R: Read, W: Write> Scan<'s, S, R, W> {
                 }
             }
             // Roll forward until the prefilter fires or the buffer runs out of full windows.
-            let mut sum = sum;
-            let index = self.sig.index();
             let last = self.filled - b;
-            let buf = &self.buf[..self.filled];
-            let mut pos = self.pos;
-            let mut hit = false;
-            while pos < last {
-                sum.rotate(buf[pos], buf[pos + b]);
-                pos += 1;
-                if index.may_contain(sum.digest()) {
-                    hit = true;
-                    break;
-                }
-            }
-            self.pos = pos;
+            let (steps, sum, hit) = roll(
+                sum,
+                &self.buf[self.pos..last],
+                &self.buf[self.pos + b..self.filled],
+                self.sig.index(),
+            );
+            self.pos += steps;
             self.sum = Some(sum);
             tried = !hit;
-            if !hit && self.eof && pos == last {
+            if !hit && self.eof && self.pos == last {
                 // The last full window did not match: start shrinking it.
                 if let Some(s) = &mut self.sum {
                     s.rollout(self.buf[self.pos]);

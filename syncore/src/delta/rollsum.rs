@@ -42,25 +42,7 @@ pub struct Rollsum {
 
 impl RollingSum for Rollsum {
     fn update(&mut self, buf: &[u8]) {
-        let (mut s1, mut s2) = (self.s1, self.s2);
-        let mut chunks = buf.chunks_exact(8);
-        for c in &mut chunks {
-            // Eight steps at once: s2 gains 8*s1 plus each byte weighted by how many of
-            // the eight s1 partial sums include it.
-            let v = |j: usize| u32::from(c[j]);
-            let sum = v(0) + v(1) + v(2) + v(3) + v(4) + v(5) + v(6) + v(7);
-            let weighted =
-                8 * v(0) + 7 * v(1) + 6 * v(2) + 5 * v(3) + 4 * v(4) + 3 * v(5) + 2 * v(6) + v(7);
-            s2 = s2
-                .wrapping_add(s1.wrapping_mul(8))
-                .wrapping_add(weighted)
-                .wrapping_add(36 * CHAR_OFFSET);
-            s1 = s1.wrapping_add(sum).wrapping_add(8 * CHAR_OFFSET);
-        }
-        for &b in chunks.remainder() {
-            s1 = s1.wrapping_add(u32::from(b) + CHAR_OFFSET);
-            s2 = s2.wrapping_add(s1);
-        }
+        let (s1, s2) = lanes::rollsum(self.s1, self.s2, buf);
         self.s1 = s1;
         self.s2 = s2;
         self.count += buf.len();
@@ -104,17 +86,6 @@ const RK_INVM: u32 = 0x98f0_09ad;
 /// `(RK_MULT - 1) * RK_SEED`: removes the seed's contribution when a byte rolls out.
 const RK_ADJ: u32 = 0x0810_4224;
 
-/// `RK_MULT^k` for k in 0..=8.
-const RK_POW: [u32; 9] = {
-    let mut p = [1u32; 9];
-    let mut i = 1;
-    while i < 9 {
-        p[i] = p[i - 1].wrapping_mul(RK_MULT);
-        i += 1;
-    }
-    p
-};
-
 fn rk_pow(mut exp: u64) -> u32 {
     let (mut base, mut acc) = (RK_MULT, 1u32);
     while exp != 0 {
@@ -149,25 +120,7 @@ impl Default for RabinKarp {
 
 impl RollingSum for RabinKarp {
     fn update(&mut self, buf: &[u8]) {
-        let mut h = self.hash;
-        let mut chunks = buf.chunks_exact(8);
-        for c in &mut chunks {
-            // Horner's rule eight bytes at a time: one multiply on the dependency chain.
-            let v = |j: usize| u32::from(c[j]).wrapping_mul(RK_POW[7 - j]);
-            let t = v(0)
-                .wrapping_add(v(1))
-                .wrapping_add(v(2))
-                .wrapping_add(v(3))
-                .wrapping_add(v(4))
-                .wrapping_add(v(5))
-                .wrapping_add(v(6))
-                .wrapping_add(v(7));
-            h = h.wrapping_mul(RK_POW[8]).wrapping_add(t);
-        }
-        for &b in chunks.remainder() {
-            h = h.wrapping_mul(RK_MULT).wrapping_add(u32::from(b));
-        }
-        self.hash = h;
+        self.hash = lanes::rabinkarp(self.hash, buf);
         self.count += buf.len();
         self.mult = self.mult.wrapping_mul(rk_pow(buf.len() as u64));
     }
@@ -197,6 +150,127 @@ impl RollingSum for RabinKarp {
 
     fn count(&self) -> usize {
         self.count
+    }
+}
+
+/// Whole-buffer sums computed 64 bytes at a time in independent lanes, so that the compiler
+/// can keep the lanes in SIMD registers; AVX2 and AVX-512 builds are picked at run time.
+mod lanes {
+    use super::{rk_pow, CHAR_OFFSET, RK_MULT};
+
+    const L: usize = 64;
+
+    /// The rollsum state `(s1, s2)` after appending `buf`.
+    pub fn rollsum(s1: u32, s2: u32, buf: &[u8]) -> (u32, u32) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above.
+                return unsafe { rollsum_avx2(s1, s2, buf) };
+            }
+        }
+        rollsum_generic(s1, s2, buf)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn rollsum_avx2(s1: u32, s2: u32, buf: &[u8]) -> (u32, u32) {
+        rollsum_generic(s1, s2, buf)
+    }
+
+    #[inline(always)]
+    fn rollsum_generic(mut s1: u32, mut s2: u32, buf: &[u8]) -> (u32, u32) {
+        let mut chunks = buf.chunks_exact(L);
+        // a[j]: sum of byte j of every chunk; b[j]: sum of a[j] before each chunk.
+        let mut a = [0u32; L];
+        let mut b = [0u32; L];
+        for c in &mut chunks {
+            for j in 0..L {
+                b[j] = b[j].wrapping_add(a[j]);
+                a[j] = a[j].wrapping_add(u32::from(c[j]));
+            }
+        }
+        let len = (buf.len() - chunks.remainder().len()) as u64;
+        if len > 0 {
+            // s2 gains len*s1 plus every byte (+offset) weighted by the bytes from it to the
+            // end. Everything is modulo 2^32, so truncating casts are exact.
+            let n = len as u32;
+            let (mut sum, mut before, mut tail) = (0u32, 0u32, 0u32);
+            for j in 0..L {
+                sum = sum.wrapping_add(a[j]);
+                before = before.wrapping_add(b[j]);
+                tail = tail.wrapping_add(a[j].wrapping_mul((L - j) as u32));
+            }
+            let triangle = (u128::from(len) * (u128::from(len) + 1) / 2) as u32;
+            let offsets = CHAR_OFFSET.wrapping_mul(triangle);
+            s2 = s2
+                .wrapping_add(n.wrapping_mul(s1))
+                .wrapping_add((L as u32).wrapping_mul(before))
+                .wrapping_add(tail)
+                .wrapping_add(offsets);
+            s1 = s1
+                .wrapping_add(sum)
+                .wrapping_add(CHAR_OFFSET.wrapping_mul(n));
+        }
+        for &byte in chunks.remainder() {
+            s1 = s1.wrapping_add(u32::from(byte) + CHAR_OFFSET);
+            s2 = s2.wrapping_add(s1);
+        }
+        (s1, s2)
+    }
+
+    /// `RK_MULT^k` for k in 0..L.
+    const POW: [u32; L] = {
+        let mut p = [1u32; L];
+        let mut i = 1;
+        while i < L {
+            p[i] = p[i - 1].wrapping_mul(RK_MULT);
+            i += 1;
+        }
+        p
+    };
+
+    /// The RabinKarp hash after appending `buf` to a window whose hash is `hash`.
+    pub fn rabinkarp(hash: u32, buf: &[u8]) -> u32 {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU supports AVX2, checked just above.
+                return unsafe { rabinkarp_avx2(hash, buf) };
+            }
+        }
+        rabinkarp_generic(hash, buf)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn rabinkarp_avx2(hash: u32, buf: &[u8]) -> u32 {
+        rabinkarp_generic(hash, buf)
+    }
+
+    #[inline(always)]
+    fn rabinkarp_generic(mut hash: u32, buf: &[u8]) -> u32 {
+        let mut chunks = buf.chunks_exact(L);
+        let step = rk_pow(L as u64);
+        // acc[j]: Horner's rule over byte j of every chunk, in steps of RK_MULT^L.
+        let mut acc = [0u32; L];
+        let mut count = 0u64;
+        for c in &mut chunks {
+            for j in 0..L {
+                acc[j] = acc[j].wrapping_mul(step).wrapping_add(u32::from(c[j]));
+            }
+            count += 1;
+        }
+        if count > 0 {
+            hash = hash.wrapping_mul(rk_pow(count * L as u64));
+            for j in 0..L {
+                hash = hash.wrapping_add(acc[j].wrapping_mul(POW[L - 1 - j]));
+            }
+        }
+        for &b in chunks.remainder() {
+            hash = hash.wrapping_mul(RK_MULT).wrapping_add(u32::from(b));
+        }
+        hash
     }
 }
 
@@ -238,13 +312,25 @@ mod tests {
 
     #[test]
     fn update_matches_the_definition() {
-        let d = data(1000);
-        for n in [0, 1, 7, 8, 9, 63, 64, 999] {
+        let d = data(5000);
+        for n in [0, 1, 7, 8, 9, 63, 64, 65, 128, 999, 4096, 4999] {
             assert_eq!(Rollsum::of(&d[..n]), rollsum_naive(&d[..n]), "{n}");
             assert_eq!(RabinKarp::of(&d[..n]), rabinkarp_naive(&d[..n]), "{n}");
+            // Split updates agree with one update.
+            let mut r = Rollsum::default();
+            r.update(&d[..n / 3]);
+            r.update(&d[n / 3..n]);
+            assert_eq!(r.digest(), rollsum_naive(&d[..n]), "{n}");
+            let mut k = RabinKarp::default();
+            k.update(&d[..n / 3]);
+            k.update(&d[n / 3..n]);
+            assert_eq!(k.digest(), rabinkarp_naive(&d[..n]), "{n}");
         }
         assert_eq!(RK_MULT.wrapping_mul(RK_INVM), 1);
-        assert_eq!(rk_pow(8), RK_POW[8]);
+        assert_eq!(
+            rk_pow(3),
+            RK_MULT.wrapping_mul(RK_MULT).wrapping_mul(RK_MULT)
+        );
     }
 
     fn check_rolling<S: RollingSum>(naive: fn(&[u8]) -> u32) {

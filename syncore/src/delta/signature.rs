@@ -368,6 +368,23 @@ pub(crate) struct Index {
     candidates: Vec<u32>,
 }
 
+/// One bit per weak-sum hash: a clear bit proves no block has a weak sum with that hash.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Filter<'a> {
+    bits: &'a [u64],
+    shift: u32,
+}
+
+impl Filter<'_> {
+    /// `false` means no block has this weak sum.
+    #[inline(always)]
+    pub fn may_contain(self, weak: u32) -> bool {
+        let bit = (mix(weak) >> self.shift) as usize;
+        // The shift leaves as many bits as the filter has, so the index is in range.
+        self.bits[bit / 64] & (1 << (bit % 64)) != 0
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default)]
 struct Slot {
     weak: u32,
@@ -439,12 +456,20 @@ impl Index {
     /// Fast negative test: `false` means no block has this weak sum.
     #[inline(always)]
     pub fn may_contain(&self, weak: u32) -> bool {
-        let bit = (mix(weak) >> self.filter_shift) as usize;
-        // The shift leaves fewer bits than the filter has, so the index is in range.
-        self.filter[bit / 64] & (1 << (bit % 64)) != 0
+        self.filter().may_contain(weak)
+    }
+
+    /// The prefilter alone, cheap to copy into a hot loop.
+    #[inline(always)]
+    pub fn filter(&self) -> Filter<'_> {
+        Filter {
+            bits: &self.filter,
+            shift: self.filter_shift,
+        }
     }
 
     /// The slot number and candidate blocks (ascending) for a weak sum.
+    #[inline]
     pub fn lookup(&self, weak: u32) -> Option<(usize, &[u32])> {
         let mask = self.slots.len() - 1;
         let mut s = (mix(weak) >> self.slot_shift) as usize;

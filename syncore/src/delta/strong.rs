@@ -47,9 +47,23 @@ pub(crate) fn strong_sums(kind: StrongKind, blocks: &[&[u8]], out: &mut [StrongS
             let mut i = 0;
             while i < blocks.len() {
                 let group = &blocks[i..];
-                if group.len() >= MD4_LANES
-                    && group[..MD4_LANES].iter().all(|b| b.len() == group[0].len())
-                {
+                let same = |n: usize| {
+                    group.len() >= n && group[..n].iter().all(|b| b.len() == group[0].len())
+                };
+                #[cfg(target_arch = "x86_64")]
+                if same(16) && std::arch::is_x86_feature_detected!("avx512f") {
+                    let mut lanes = [&[][..]; 16];
+                    lanes.copy_from_slice(&group[..16]);
+                    // SAFETY: the CPU supports AVX-512F, checked just above.
+                    let sums = unsafe { md4_many16_avx512(&lanes) };
+                    for (o, s) in out[i..i + 16].iter_mut().zip(sums) {
+                        o[..16].copy_from_slice(&s);
+                        o[16..].fill(0);
+                    }
+                    i += 16;
+                    continue;
+                }
+                if same(MD4_LANES) {
                     let mut lanes = [&[][..]; MD4_LANES];
                     lanes.copy_from_slice(&group[..MD4_LANES]);
                     let sums = md4_many(&lanes);
@@ -74,48 +88,59 @@ const MD4_INIT: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032_5476];
 
 type Lanes<const N: usize> = [u32; N];
 
+/// Lane-wise helpers: each is a loop over fixed-size arrays that the compiler turns into
+/// SIMD instructions.
+#[inline(always)]
+fn lanes<const N: usize>(f: impl Fn(usize) -> u32) -> Lanes<N> {
+    let mut r = [0u32; N];
+    for (l, v) in r.iter_mut().enumerate() {
+        *v = f(l);
+    }
+    r
+}
+
+/// One MD4 step: `a = (a + f(b, c, d) + x + k) <<< s`, in every lane.
+#[inline(always)]
+fn md4_step<const N: usize>(a: Lanes<N>, fbcd: Lanes<N>, x: &Lanes<N>, k: u32, s: u32) -> Lanes<N> {
+    lanes(|l| {
+        a[l].wrapping_add(fbcd[l])
+            .wrapping_add(x[l])
+            .wrapping_add(k)
+            .rotate_left(s)
+    })
+}
+
 /// One MD4 compression over N independent states and N 64-byte chunks (as 16 LE words each).
 #[inline(always)]
 fn md4_compress<const N: usize>(state: &mut [Lanes<N>; 4], x: &[Lanes<N>; 16]) {
     let [mut a, mut b, mut c, mut d] = *state;
-    macro_rules! step {
-        ($a:ident, $b:ident, $c:ident, $d:ident, $f:expr, $k:expr, $add:expr, $s:expr) => {
-            for l in 0..N {
-                let f: fn(u32, u32, u32) -> u32 = $f;
-                $a[l] = $a[l]
-                    .wrapping_add(f($b[l], $c[l], $d[l]))
-                    .wrapping_add(x[$k][l])
-                    .wrapping_add($add)
-                    .rotate_left($s);
-            }
-        };
-    }
-    let f1 = |x: u32, y: u32, z: u32| z ^ (x & (y ^ z));
-    let f2 = |x: u32, y: u32, z: u32| (x & y) | (z & (x | y));
-    let f3 = |x: u32, y: u32, z: u32| x ^ y ^ z;
+    let f1 = |x: Lanes<N>, y: Lanes<N>, z: Lanes<N>| lanes(|l| z[l] ^ (x[l] & (y[l] ^ z[l])));
+    let f2 =
+        |x: Lanes<N>, y: Lanes<N>, z: Lanes<N>| lanes(|l| (x[l] & y[l]) | (z[l] & (x[l] | y[l])));
+    let f3 = |x: Lanes<N>, y: Lanes<N>, z: Lanes<N>| lanes(|l| x[l] ^ y[l] ^ z[l]);
     for i in 0..4 {
         let k = 4 * i;
-        step!(a, b, c, d, f1, k, 0, 3);
-        step!(d, a, b, c, f1, k + 1, 0, 7);
-        step!(c, d, a, b, f1, k + 2, 0, 11);
-        step!(b, c, d, a, f1, k + 3, 0, 19);
+        a = md4_step(a, f1(b, c, d), &x[k], 0, 3);
+        d = md4_step(d, f1(a, b, c), &x[k + 1], 0, 7);
+        c = md4_step(c, f1(d, a, b), &x[k + 2], 0, 11);
+        b = md4_step(b, f1(c, d, a), &x[k + 3], 0, 19);
     }
+    const K2: u32 = 0x5a82_7999;
     for i in 0..4 {
-        step!(a, b, c, d, f2, i, 0x5a82_7999, 3);
-        step!(d, a, b, c, f2, i + 4, 0x5a82_7999, 5);
-        step!(c, d, a, b, f2, i + 8, 0x5a82_7999, 9);
-        step!(b, c, d, a, f2, i + 12, 0x5a82_7999, 13);
+        a = md4_step(a, f2(b, c, d), &x[i], K2, 3);
+        d = md4_step(d, f2(a, b, c), &x[i + 4], K2, 5);
+        c = md4_step(c, f2(d, a, b), &x[i + 8], K2, 9);
+        b = md4_step(b, f2(c, d, a), &x[i + 12], K2, 13);
     }
+    const K3: u32 = 0x6ed9_eba1;
     for i in [0, 2, 1, 3] {
-        step!(a, b, c, d, f3, i, 0x6ed9_eba1, 3);
-        step!(d, a, b, c, f3, i + 8, 0x6ed9_eba1, 9);
-        step!(c, d, a, b, f3, i + 4, 0x6ed9_eba1, 11);
-        step!(b, c, d, a, f3, i + 12, 0x6ed9_eba1, 15);
+        a = md4_step(a, f3(b, c, d), &x[i], K3, 3);
+        d = md4_step(d, f3(a, b, c), &x[i + 8], K3, 9);
+        c = md4_step(c, f3(d, a, b), &x[i + 4], K3, 11);
+        b = md4_step(b, f3(c, d, a), &x[i + 12], K3, 15);
     }
     for (s, v) in state.iter_mut().zip([a, b, c, d]) {
-        for l in 0..N {
-            s[l] = s[l].wrapping_add(v[l]);
-        }
+        *s = lanes(|l| s[l].wrapping_add(v[l]));
     }
 }
 
@@ -189,6 +214,12 @@ pub(crate) fn md4_many(inputs: &[&[u8]; MD4_LANES]) -> [[u8; 16]; MD4_LANES] {
 #[target_feature(enable = "avx2")]
 unsafe fn md4_many_avx2(inputs: &[&[u8]; MD4_LANES]) -> [[u8; 16]; MD4_LANES] {
     md4_lanes::<MD4_LANES>(inputs)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn md4_many16_avx512(inputs: &[&[u8]; 16]) -> [[u8; 16]; 16] {
+    md4_lanes::<16>(inputs)
 }
 
 #[cfg(test)]
