@@ -220,7 +220,9 @@ impl<'s, S: RollingSum, R: Read, W: Write> Scan<'s, S, R, W> {
         self.filled -= keep;
         self.pos -= keep;
         self.lit_start = 0;
-        let want = self.filled + self.read_chunk + self.block_len;
+        // Grows with the data actually read, never by a length taken from the signature:
+        // windows longer than one read are assembled over several refills.
+        let want = self.filled + self.read_chunk;
         self.read_chunk = (self.read_chunk * 2).min(MAX_READ_CHUNK);
         if self.buf.len() < want {
             self.buf.resize(want, 0);
