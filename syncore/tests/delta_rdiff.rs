@@ -4,6 +4,9 @@
 //! checks that syncore's signature is byte-identical to rdiff's, that each side patches the
 //! other's delta exactly, and that syncore's delta is never larger than rdiff's.
 
+// Test helpers outside #[test] functions unwrap too: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

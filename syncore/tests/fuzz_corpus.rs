@@ -1,39 +1,44 @@
-//! Replays every committed fuzz corpus file through its target body, so `make test` catches
-//! regressions on inputs the fuzzers found interesting.
+//! Replays the committed fuzz corpus through the fuzz target bodies as ordinary tests, so every
+//! input a fuzzer ever found interesting keeps being checked by `cargo test`.
 
 use std::path::Path;
 
 #[path = "../../fuzz/src/delta.rs"]
 mod delta;
 
-/// Runs `body` on every file in `fuzz/corpus/<target>/`.
+/// Runs every file of `fuzz/corpus/<target>/` through `body`; fails if the corpus is empty.
 fn replay(target: &str, body: fn(&[u8])) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../fuzz/corpus")
         .join(target);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("corpus entry").path())
+        .unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()))
+        .map(|entry| entry.expect("corpus entry").path())
         .collect();
     files.sort();
-    assert!(!files.is_empty(), "empty corpus {}", dir.display());
-    for path in files {
-        let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        body(&data);
+    assert!(!files.is_empty(), "corpus {} is empty", dir.display());
+    for file in &files {
+        let data = std::fs::read(file).expect("read corpus file");
+        let outcome = std::panic::catch_unwind(|| body(&data));
+        assert!(
+            outcome.is_ok(),
+            "{target}: corpus input {} broke an invariant",
+            file.display()
+        );
     }
 }
 
 #[test]
-fn delta_signature_decode() {
+fn delta_signature_decode_corpus() {
     replay("delta_signature_decode", delta::signature_decode);
 }
 
 #[test]
-fn delta_patch_apply() {
+fn delta_patch_apply_corpus() {
     replay("delta_patch_apply", delta::patch_apply);
 }
 
 #[test]
-fn delta_roundtrip() {
+fn delta_roundtrip_corpus() {
     replay("delta_roundtrip", delta::roundtrip);
 }

@@ -62,7 +62,7 @@ impl SignatureOptions {
     pub fn min_strong_len(size: u64, block_len: u32) -> u32 {
         let ln2 = |v: u64| 63 - v.max(1).leading_zeros();
         let blocks = size / u64::from(block_len.max(1)) + 1;
-        2 + (ln2(size.saturating_add(1 << 24)) + ln2(blocks) + 7) / 8
+        2 + (ln2(size.saturating_add(1 << 24)) + ln2(blocks)).div_ceil(8)
     }
 
     /// The block and strong-sum lengths these options give for a basis of `size` bytes.
@@ -507,7 +507,8 @@ mod tests {
             SignatureOptions::recommended_block_len(Some(512 << 20)),
             23168
         );
-        assert_eq!(SignatureOptions::min_strong_len(0, 256), 2 + (24 + 7) / 8);
+        assert_eq!(SignatureOptions::min_strong_len(0, 256), 5);
+        assert_eq!(SignatureOptions::min_strong_len(1 << 30, 2048), 9);
         let o = SignatureOptions::default();
         assert_eq!(o.resolve(Some(1 << 20)).unwrap(), (1024, 32));
         let bad = SignatureOptions {
