@@ -13,7 +13,7 @@ use std::io::{Read, Write};
 use super::format::{push_copy, push_literal_header, DELTA_MAGIC};
 use super::rollsum::{RabinKarp, RollingSum, Rollsum};
 use super::signature::{Index, Signature};
-use super::strong::{strong_sum, strong_sums, StrongSum};
+use super::strong::{strong_sum, strong_sums_strided, StrongSum};
 use super::{read_full, WeakKind};
 use crate::error::{Error, Result};
 
@@ -386,14 +386,17 @@ impl<'s, S: RollingSum, R: Read, W: Write> Scan<'s, S, R, W> {
             if windows == 0 {
                 return Ok(());
             }
-            let blocks: Vec<&[u8]> = (0..windows)
-                .map(|j| &self.buf[self.pos + j * b..self.pos + (j + 1) * b])
-                .collect();
-            strong_sums(kind, &blocks, &mut sums[..windows]);
+            strong_sums_strided(kind, &self.buf[self.pos..], b, b, &mut sums[..windows]);
             self.emit.stats.strong_sums += windows as u64;
             self.emit.stats.strong_compares += windows as u64;
+            // A match needs both sums, as in the index: truncated strong sums alone collide.
+            let pos = self.pos;
+            let buf = &self.buf;
             let run = (0..windows)
-                .take_while(|&j| &sums[j][..sl] == sig.strong(block + 1 + j))
+                .take_while(|&j| {
+                    &sums[j][..sl] == sig.strong(block + 1 + j)
+                        && S::of(&buf[pos + j * b..pos + (j + 1) * b]) == sig.weak(block + 1 + j)
+                })
                 .count();
             if run > 0 {
                 self.emit.literal(&self.buf[self.lit_start..self.pos])?;

@@ -90,6 +90,8 @@
 
 mod format;
 mod generate;
+#[cfg(target_arch = "x86_64")]
+mod md4x86;
 mod patch;
 mod rollsum;
 mod signature;
@@ -110,9 +112,13 @@ pub use signature::{
 
 use crate::error::{Error, IoResultExt, Result};
 
-/// The signature of a basis held in memory.
+/// The signature of a basis held in memory (hashed in place, without copying).
 pub fn signature_of(basis: &[u8], opts: &SignatureOptions) -> Result<Signature> {
-    Signature::generate(basis, Some(basis.len() as u64), opts)
+    Signature::generate_from(
+        signature::Basis::<io::Empty>::Memory(basis),
+        Some(basis.len() as u64),
+        opts,
+    )
 }
 
 /// The delta turning the basis of `sig` into `new`.

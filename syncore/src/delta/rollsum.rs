@@ -172,10 +172,55 @@ mod lanes {
         rollsum_generic(s1, s2, buf)
     }
 
+    /// The classic vectorized Adler sum: per 32-byte chunk, `sad` adds the bytes and
+    /// `maddubs` weights them by their distance to the chunk end; the running byte sum before
+    /// each chunk is accumulated separately and weighted by 32 at the end.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn rollsum_avx2(s1: u32, s2: u32, buf: &[u8]) -> (u32, u32) {
-        rollsum_generic(s1, s2, buf)
+    unsafe fn rollsum_avx2(mut s1: u32, mut s2: u32, buf: &[u8]) -> (u32, u32) {
+        use std::arch::x86_64::*;
+        let mut chunks = buf.chunks_exact(32);
+        let zero = _mm256_setzero_si256();
+        let ones = _mm256_set1_epi16(1);
+        let weights = _mm256_setr_epi8(
+            32, 31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16, 15, 14, 13, 12, 11,
+            10, 9, 8, 7, 6, 5, 4, 3, 2, 1,
+        );
+        let (mut sums, mut before, mut weighted) = (zero, zero, zero);
+        for c in &mut chunks {
+            // SAFETY: `c` is exactly 32 readable bytes; the load is unaligned.
+            let v = unsafe { _mm256_loadu_si256(c.as_ptr().cast()) };
+            before = _mm256_add_epi32(before, sums);
+            sums = _mm256_add_epi32(sums, _mm256_sad_epu8(v, zero));
+            weighted = _mm256_add_epi32(
+                weighted,
+                _mm256_madd_epi16(_mm256_maddubs_epi16(v, weights), ones),
+            );
+        }
+        let hsum = |v: __m256i| {
+            let mut lanes = [0u32; 8];
+            // SAFETY: `lanes` is 32 writable bytes.
+            unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), v) };
+            lanes.iter().fold(0u32, |a, &b| a.wrapping_add(b))
+        };
+        let len = (buf.len() - chunks.remainder().len()) as u64;
+        if len > 0 {
+            let n = len as u32;
+            let triangle = (u128::from(len) * (u128::from(len) + 1) / 2) as u32;
+            s2 = s2
+                .wrapping_add(n.wrapping_mul(s1))
+                .wrapping_add(32u32.wrapping_mul(hsum(before)))
+                .wrapping_add(hsum(weighted))
+                .wrapping_add(CHAR_OFFSET.wrapping_mul(triangle));
+            s1 = s1
+                .wrapping_add(hsum(sums))
+                .wrapping_add(CHAR_OFFSET.wrapping_mul(n));
+        }
+        for &byte in chunks.remainder() {
+            s1 = s1.wrapping_add(u32::from(byte) + CHAR_OFFSET);
+            s2 = s2.wrapping_add(s1);
+        }
+        (s1, s2)
     }
 
     #[inline(always)]

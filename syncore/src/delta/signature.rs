@@ -12,7 +12,7 @@ use std::io::{Read, Write};
 
 use super::format::{SignatureHeader, SignatureMagic, WeakKind, SIGNATURE_HEADER_LEN};
 use super::rollsum::{RabinKarp, RollingSum, Rollsum};
-use super::strong::{strong_sums, StrongSum};
+use super::strong::{strong_sum, strong_sums_strided, StrongSum};
 use super::{read_full, worker_threads};
 use crate::error::{Error, Result};
 
@@ -203,6 +203,14 @@ impl Signature {
         size_hint: Option<u64>,
         opts: &SignatureOptions,
     ) -> Result<Signature> {
+        Signature::generate_from(Basis::Stream(basis), size_hint, opts)
+    }
+
+    pub(crate) fn generate_from<R: Read>(
+        basis: Basis<'_, R>,
+        size_hint: Option<u64>,
+        opts: &SignatureOptions,
+    ) -> Result<Signature> {
         let header = header_for(size_hint, opts)?;
         let sl = header.strong_len as usize;
         let (mut weak, mut strong) = (Vec::new(), Vec::new());
@@ -270,7 +278,7 @@ pub fn generate_signature(
     out.write_all(&header.encode()).map_err(Error::io_stream)?;
     let mut written = SIGNATURE_HEADER_LEN as u64;
     let mut rec = Vec::new();
-    hash_blocks(basis, header, |w, s| {
+    hash_blocks(Basis::Stream(basis), header, |w, s| {
         rec.clear();
         for (w, s) in w.iter().zip(s) {
             rec.extend_from_slice(&w.to_be_bytes());
@@ -283,33 +291,59 @@ pub fn generate_signature(
     Ok(written)
 }
 
-/// Reads `basis` in batches of whole blocks and hands each batch's weak and strong sums to
-/// `sink`, in block order.
-fn hash_blocks(
-    mut basis: impl Read,
+/// Where basis bytes come from: a stream (copied into a bounded buffer) or memory (hashed in
+/// place).
+pub(crate) enum Basis<'a, R> {
+    Stream(R),
+    Memory(&'a [u8]),
+}
+
+/// Reads the basis in batches of whole blocks and hands each batch's weak and strong sums to
+/// `sink`, in block order. Batches start small and double up to [`BATCH_BYTES`], so small
+/// inputs stay cheap.
+fn hash_blocks<R: Read>(
+    mut basis: Basis<'_, R>,
     header: SignatureHeader,
     mut sink: impl FnMut(&[u32], &[StrongSum]) -> Result<()>,
 ) -> Result<()> {
     let block_len = header.block_len as usize;
-    let per_batch = (BATCH_BYTES / block_len).clamp(1, MAX_BATCH_BLOCKS);
-    let mut buf = vec![0u8; per_batch * block_len];
-    let mut weak = vec![0u32; per_batch];
-    let mut strong = vec![[0u8; 32]; per_batch];
+    let max_blocks = (BATCH_BYTES / block_len).clamp(1, MAX_BATCH_BLOCKS);
+    let mut blocks = (64 * 1024 / block_len).clamp(1, max_blocks);
+    let mut buf = Vec::new();
+    let mut weak = Vec::new();
+    let mut strong = Vec::new();
     let threads = worker_threads();
     loop {
-        let n = read_full(&mut basis, &mut buf).map_err(Error::io_stream)?;
-        if n == 0 {
+        let want = blocks * block_len;
+        let batch: &[u8] = match &mut basis {
+            Basis::Stream(r) => {
+                buf.resize(want, 0);
+                let n = read_full(r, &mut buf).map_err(Error::io_stream)?;
+                &buf[..n]
+            }
+            Basis::Memory(rest) => {
+                let (batch, tail) = rest.split_at(want.min(rest.len()));
+                *rest = tail;
+                batch
+            }
+        };
+        if batch.is_empty() {
             return Ok(());
         }
-        let blocks: Vec<&[u8]> = buf[..n].chunks(block_len).collect();
-        let count = blocks.len();
+        let count = batch.len().div_ceil(block_len);
+        weak.resize(count, 0);
+        strong.resize(count, [0u8; 32]);
         let (weak, strong) = (&mut weak[..count], &mut strong[..count]);
         // Split the batch between threads by whole blocks; small batches stay on this one.
-        let parts = if n >= 1 << 20 { threads.min(count) } else { 1 };
+        let parts = if batch.len() >= 1 << 20 {
+            threads.min(count)
+        } else {
+            1
+        };
         let per = count.div_ceil(parts);
         std::thread::scope(|scope| {
-            let mut jobs = blocks
-                .chunks(per)
+            let mut jobs = batch
+                .chunks(per * block_len)
                 .zip(weak.chunks_mut(per))
                 .zip(strong.chunks_mut(per));
             let first = jobs.next();
@@ -321,32 +355,35 @@ fn hash_blocks(
             }
         });
         sink(weak, strong)?;
-        if n < buf.len() {
+        if batch.len() < want {
             return Ok(());
         }
+        blocks = (blocks * 2).min(max_blocks);
     }
 }
 
-fn hash_part(
-    header: SignatureHeader,
-    blocks: &[&[u8]],
-    weak: &mut [u32],
-    strong: &mut [StrongSum],
-) {
-    // Hash in small groups so each block is still in cache for the second pass.
-    const GROUP: usize = 16;
-    for ((b, w), s) in blocks
-        .chunks(GROUP)
+/// Weak and strong sums of the blocks of `data` (whole blocks, the last one may be short).
+fn hash_part(header: SignatureHeader, data: &[u8], weak: &mut [u32], strong: &mut [StrongSum]) {
+    // Groups of blocks small enough to stay in cache between the weak and the strong pass.
+    const GROUP: usize = 32;
+    let block_len = header.block_len as usize;
+    let kind = header.magic.strong();
+    for ((group, w), s) in data
+        .chunks(GROUP * block_len)
         .zip(weak.chunks_mut(GROUP))
         .zip(strong.chunks_mut(GROUP))
     {
-        for (block, out) in b.iter().zip(w.iter_mut()) {
+        for (block, out) in group.chunks(block_len).zip(w.iter_mut()) {
             *out = match header.magic.weak() {
                 WeakKind::Rollsum => Rollsum::of(block),
                 WeakKind::RabinKarp => RabinKarp::of(block),
             };
         }
-        strong_sums(header.magic.strong(), b, s);
+        let full = group.len() / block_len;
+        strong_sums_strided(kind, group, block_len, block_len, &mut s[..full]);
+        if full < s.len() {
+            s[full] = strong_sum(kind, &group[full * block_len..]);
+        }
     }
 }
 

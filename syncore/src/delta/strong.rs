@@ -50,19 +50,6 @@ pub(crate) fn strong_sums(kind: StrongKind, blocks: &[&[u8]], out: &mut [StrongS
                 let same = |n: usize| {
                     group.len() >= n && group[..n].iter().all(|b| b.len() == group[0].len())
                 };
-                #[cfg(target_arch = "x86_64")]
-                if same(16) && std::arch::is_x86_feature_detected!("avx512f") {
-                    let mut lanes = [&[][..]; 16];
-                    lanes.copy_from_slice(&group[..16]);
-                    // SAFETY: the CPU supports AVX-512F, checked just above.
-                    let sums = unsafe { md4_many16_avx512(&lanes) };
-                    for (o, s) in out[i..i + 16].iter_mut().zip(sums) {
-                        o[..16].copy_from_slice(&s);
-                        o[16..].fill(0);
-                    }
-                    i += 16;
-                    continue;
-                }
                 if same(MD4_LANES) {
                     let mut lanes = [&[][..]; MD4_LANES];
                     lanes.copy_from_slice(&group[..MD4_LANES]);
@@ -78,6 +65,43 @@ pub(crate) fn strong_sums(kind: StrongKind, blocks: &[&[u8]], out: &mut [StrongS
                 }
             }
         }
+    }
+}
+
+/// Strong sums of the `out.len()` blocks of `len` bytes at `data[i * stride..]`, in SIMD
+/// lanes where the CPU allows.
+pub(crate) fn strong_sums_strided(
+    kind: StrongKind,
+    data: &[u8],
+    stride: usize,
+    len: usize,
+    out: &mut [StrongSum],
+) {
+    let count = out.len();
+    debug_assert!(count == 0 || data.len() >= (count - 1) * stride + len);
+    let mut done = 0;
+    #[cfg(target_arch = "x86_64")]
+    if kind == StrongKind::Md4 && stride <= (i32::MAX as usize) / 8 {
+        let put = |out: &mut [StrongSum], sums: &[[u8; 16]]| {
+            for (o, s) in out.iter_mut().zip(sums) {
+                o[..16].copy_from_slice(s);
+                o[16..].fill(0);
+            }
+        };
+        if std::arch::is_x86_feature_detected!("avx2") {
+            while count - done >= 8 {
+                // SAFETY: as above, with AVX2 and 8 blocks.
+                let sums = unsafe { super::md4x86::md4_x8(&data[done * stride..], stride, len) };
+                put(&mut out[done..done + 8], &sums);
+                done += 8;
+            }
+        }
+    }
+    if done < count {
+        let blocks: Vec<&[u8]> = (done..count)
+            .map(|i| &data[i * stride..i * stride + len])
+            .collect();
+        strong_sums(kind, &blocks, &mut out[done..]);
     }
 }
 
@@ -216,18 +240,28 @@ unsafe fn md4_many_avx2(inputs: &[&[u8]; MD4_LANES]) -> [[u8; 16]; MD4_LANES] {
     md4_lanes::<MD4_LANES>(inputs)
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn md4_many16_avx512(inputs: &[&[u8]; 16]) -> [[u8; 16]; 16] {
-    md4_lanes::<16>(inputs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn hex(b: &[u8]) -> String {
         b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    #[test]
+    fn strided_equals_one_at_a_time() {
+        let data: Vec<u8> = (0..40_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        for kind in [StrongKind::Md4, StrongKind::Blake2] {
+            for (stride, len, count) in
+                [(64, 64, 40), (100, 55, 33), (1000, 1000, 17), (300, 130, 9)]
+            {
+                let mut out = vec![[0u8; 32]; count];
+                strong_sums_strided(kind, &data, stride, len, &mut out);
+                for (i, o) in out.iter().enumerate() {
+                    assert_eq!(*o, strong_sum(kind, &data[i * stride..i * stride + len]));
+                }
+            }
+        }
     }
 
     #[test]

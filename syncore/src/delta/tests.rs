@@ -324,3 +324,26 @@ proptest! {
         let _ = patch(&data, &d, Some(1 << 20));
     }
 }
+
+#[test]
+fn truncated_strong_sums_still_need_the_weak_sum() {
+    // With 1- and 2-byte blocks the rollsum identifies the block exactly, while 1-byte strong
+    // sums collide often: a match accepted on the strong sum alone would corrupt the output.
+    for seed in 0..100 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let basis: Vec<u8> = (0..200).map(|_| rng.gen_range(0..6)).collect();
+        let new: Vec<u8> = (0..300).map(|_| rng.gen_range(0..6)).collect();
+        for block in [1, 2] {
+            roundtrip(
+                &basis,
+                &new,
+                &opts(SignatureMagic::Blake2Rollsum, block, Some(1)),
+            );
+            roundtrip(
+                &basis,
+                &new,
+                &opts(SignatureMagic::Md4Rollsum, block, Some(1)),
+            );
+        }
+    }
+}
