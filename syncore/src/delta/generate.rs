@@ -32,9 +32,7 @@ const MAX_FALSE_ALARMS: u16 = 4096;
 const MAX_TAIL_FALSE_ALARMS: u32 = 64;
 /// Most bytes checked ahead at once after a match (at least one block). Each success doubles
 /// the look-ahead up to this, so a run that ends wastes at most this much hashing.
-const MAX_AHEAD_BYTES: usize = 256 << 10;
-/// Look-ahead batches at least this large are hashed on two threads.
-const PARALLEL_AHEAD_BYTES: usize = 128 << 10;
+const MAX_AHEAD_BYTES: usize = 128 << 10;
 
 /// What a delta generation did: sizes of the output and the work it took.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -380,7 +378,6 @@ impl<'s, S: RollingSum, R: Read, W: Write> Scan<'s, S, R, W> {
         let sl = self.strong_len;
         let max_ahead = (MAX_AHEAD_BYTES / b).max(1);
         let mut sums = vec![[0u8; 32]; max_ahead.min(sig.block_count())];
-        let threads = super::worker_threads();
         loop {
             if self.filled - self.pos < b * self.ahead && !self.eof {
                 self.refill()?;
@@ -393,16 +390,7 @@ impl<'s, S: RollingSum, R: Read, W: Write> Scan<'s, S, R, W> {
                 return Ok(());
             }
             let data = &self.buf[self.pos..];
-            if threads > 1 && windows >= 2 && windows * b >= PARALLEL_AHEAD_BYTES {
-                let half = windows / 2;
-                let (first, second) = sums[..windows].split_at_mut(half);
-                std::thread::scope(|scope| {
-                    scope.spawn(|| strong_sums_strided(kind, &data[half * b..], b, b, second));
-                    strong_sums_strided(kind, data, b, b, first);
-                });
-            } else {
-                strong_sums_strided(kind, data, b, b, &mut sums[..windows]);
-            }
+            strong_sums_strided(kind, data, b, b, &mut sums[..windows]);
             self.emit.stats.strong_sums += windows as u64;
             self.emit.stats.strong_compares += windows as u64;
             // A match needs both sums, as in the index: truncated strong sums alone collide.

@@ -1,8 +1,8 @@
 //! MD4 of many equal-length blocks at a fixed stride, with AVX2 intrinsics (8 lanes) and
-//! gathered message loads.
+//! message words loaded by an in-register transpose.
 //!
 //! This file owns only the x86-64 SIMD kernels behind [`super::strong`]; it never decides which
-//! blocks to hash and never reads outside the byte slice it is given: every gathered word lies
+//! blocks to hash and never reads outside the byte slice it is given: every loaded chunk lies
 //! inside one lane's block, and the caller's slice holds every lane's block.
 
 use std::arch::x86_64::*;
@@ -93,17 +93,11 @@ pub(crate) unsafe fn md4_x8(data: &[u8], stride: usize, len: usize) -> [[u8; 16]
             )
         }};
     }
-    let offsets = |stride: usize| {
-        let s = stride as i32;
-        _mm256_setr_epi32(0, s, 2 * s, 3 * s, 4 * s, 5 * s, 6 * s, 7 * s)
-    };
     let mut st = INIT.map(|v| _mm256_set1_epi32(v as i32));
-    let mut compress = |base: *const u8, idx: __m256i| {
-        // SAFETY: for every lane l and word k, `base + l * stride + 4k .. + 4` lies inside that
-        // lane's chunk, which the caller's bounds guarantee is inside the slice.
-        let x: [__m256i; 16] = std::array::from_fn(|k| unsafe {
-            _mm256_i32gather_epi32::<1>(base.add(4 * k).cast::<i32>(), idx)
-        });
+    let mut compress = |base: *const u8, stride: usize| {
+        // SAFETY: lane l's 64-byte chunk starts at `base + l * stride`; the caller's bounds
+        // (or the tail buffer's layout) put all eight chunks inside one live allocation.
+        let x = unsafe { load_transposed(base, stride) };
         let [mut a, mut b, mut c, mut d] = st;
         md4_rounds!(
             x,
@@ -125,14 +119,12 @@ pub(crate) unsafe fn md4_x8(data: &[u8], stride: usize, len: usize) -> [[u8; 16]
             _mm256_add_epi32(st[3], d),
         ];
     };
-    let idx = offsets(stride);
     for chunk in 0..len / 64 {
-        compress(data[chunk * 64..].as_ptr(), idx);
+        compress(data[chunk * 64..].as_ptr(), stride);
     }
     let (t, chunks) = tails::<N>(data, stride, len);
-    let tidx = offsets(128);
     for chunk in 0..chunks {
-        compress(t.as_ptr().cast::<u8>().wrapping_add(chunk * 64), tidx);
+        compress(t.as_ptr().cast::<u8>().wrapping_add(chunk * 64), 128);
     }
     let mut words = [[0u32; N]; 4];
     for (w, v) in words.iter_mut().zip(st) {
@@ -140,6 +132,46 @@ pub(crate) unsafe fn md4_x8(data: &[u8], stride: usize, len: usize) -> [[u8; 16]
         unsafe { _mm256_storeu_si256(w.as_mut_ptr().cast(), v) };
     }
     out_bytes(&words)
+}
+
+/// Loads the 64-byte chunks of eight lanes (`base + l * stride`) and transposes them so that
+/// vector `k` holds word `k` of every lane.
+///
+/// # Safety
+/// AVX2 must be available and all eight 64-byte chunks readable.
+#[target_feature(enable = "avx2")]
+unsafe fn load_transposed(base: *const u8, stride: usize) -> [__m256i; 16] {
+    let mut x = [_mm256_setzero_si256(); 16];
+    for half in 0..2 {
+        // SAFETY: each load reads 32 bytes inside lane l's chunk (the caller's contract).
+        let r: [__m256i; 8] = std::array::from_fn(|l| unsafe {
+            _mm256_loadu_si256(base.add(l * stride + 32 * half).cast())
+        });
+        let t: [__m256i; 8] = std::array::from_fn(|i| {
+            let (p, q) = (r[2 * (i / 2 % 4)], r[2 * (i / 2 % 4) + 1]);
+            if i % 2 == 0 {
+                _mm256_unpacklo_epi32(p, q)
+            } else {
+                _mm256_unpackhi_epi32(p, q)
+            }
+        });
+        // t[0] = lo(r0,r1), t[1] = hi(r0,r1), t[2] = lo(r2,r3), ... t[7] = hi(r6,r7).
+        let u = |a: usize, b: usize, hi: bool| {
+            if hi {
+                _mm256_unpackhi_epi64(t[a], t[b])
+            } else {
+                _mm256_unpacklo_epi64(t[a], t[b])
+            }
+        };
+        // Lanes 0-3 then 4-7: words (0,4), (1,5), (2,6), (3,7) in the two 128-bit halves.
+        let lo = [u(0, 2, false), u(0, 2, true), u(1, 3, false), u(1, 3, true)];
+        let hi = [u(4, 6, false), u(4, 6, true), u(5, 7, false), u(5, 7, true)];
+        for w in 0..4 {
+            x[8 * half + w] = _mm256_permute2x128_si256::<0x20>(lo[w], hi[w]);
+            x[8 * half + w + 4] = _mm256_permute2x128_si256::<0x31>(lo[w], hi[w]);
+        }
+    }
+    x
 }
 
 fn out_bytes<const N: usize>(words: &[[u32; N]; 4]) -> [[u8; 16]; N] {

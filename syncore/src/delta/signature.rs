@@ -9,6 +9,8 @@
 //! reads new files or writes deltas.
 
 use std::io::{Read, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use super::format::{SignatureHeader, SignatureMagic, WeakKind, SIGNATURE_HEADER_LEN};
 use super::rollsum::{RabinKarp, RollingSum, Rollsum};
@@ -23,10 +25,15 @@ pub const DEFAULT_BLOCK_LEN: u32 = 2048;
 /// sum are never proposed as matches (duplicate blocks are dropped first).
 pub const MAX_CANDIDATES_PER_WEAK_SUM: usize = 64;
 
-/// Bytes of basis read and hashed per batch by the signature generator.
-const BATCH_BYTES: usize = 8 << 20;
+/// Bytes of basis read and hashed per batch by the signature generator: large enough that
+/// starting a helper thread per batch costs little.
+const BATCH_BYTES: usize = 32 << 20;
+/// Batches at least this large are hashed on two threads.
+const PARALLEL_BYTES: usize = 1 << 20;
+/// Blocks per unit of work claimed by a hashing thread.
+const GROUP: usize = 32;
 /// Most blocks per batch, which bounds the per-block sum buffers for tiny block lengths.
-const MAX_BATCH_BLOCKS: usize = 1 << 15;
+const MAX_BATCH_BLOCKS: usize = 1 << 16;
 
 /// How to build a signature: format, block length and strong-sum length.
 ///
@@ -263,7 +270,7 @@ fn header_for(size_hint: Option<u64>, opts: &SignatureOptions) -> Result<Signatu
 
 /// Streams the signature of `basis` into `out` without holding the basis in memory.
 ///
-/// Reads the basis in batches of whole blocks (a few MiB), hashes each batch on up to two
+/// Reads the basis in batches of whole blocks (up to 32 MiB), hashes each batch on up to two
 /// threads and writes its records before reading the next. Returns the number of signature
 /// bytes written. `size_hint` is the basis size if known (see
 /// [`SignatureOptions::block_len`]).
@@ -334,26 +341,33 @@ fn hash_blocks<R: Read>(
         weak.resize(count, 0);
         strong.resize(count, [0u8; 32]);
         let (weak, strong) = (&mut weak[..count], &mut strong[..count]);
-        // Split the batch between threads by whole blocks; small batches stay on this one.
-        let parts = if batch.len() >= 1 << 20 {
-            threads.min(count)
-        } else {
-            1
+        // Both threads claim groups of blocks from a shared counter, so a helper that the
+        // scheduler starts late (other processes on the cores) only takes what is left.
+        let groups: Vec<_> = batch
+            .chunks(GROUP * block_len)
+            .zip(weak.chunks_mut(GROUP))
+            .zip(strong.chunks_mut(GROUP))
+            .map(|((b, w), s)| Mutex::new((b, w, s)))
+            .collect();
+        let next = AtomicUsize::new(0);
+        let work = || loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(group) = groups.get(i) else {
+                break;
+            };
+            // Each group is claimed once, so the lock is never contended.
+            let mut g = group.lock().unwrap_or_else(|e| e.into_inner());
+            let (b, w, s) = &mut *g;
+            hash_group(header, b, w, s);
         };
-        let per = count.div_ceil(parts);
-        std::thread::scope(|scope| {
-            let mut jobs = batch
-                .chunks(per * block_len)
-                .zip(weak.chunks_mut(per))
-                .zip(strong.chunks_mut(per));
-            let first = jobs.next();
-            for ((b, w), s) in jobs {
-                scope.spawn(move || hash_part(header, b, w, s));
-            }
-            if let Some(((b, w), s)) = first {
-                hash_part(header, b, w, s);
-            }
-        });
+        if threads > 1 && batch.len() >= PARALLEL_BYTES {
+            std::thread::scope(|scope| {
+                scope.spawn(work);
+                work();
+            });
+        } else {
+            work();
+        }
         sink(weak, strong)?;
         if batch.len() < want {
             return Ok(());
@@ -362,28 +376,23 @@ fn hash_blocks<R: Read>(
     }
 }
 
-/// Weak and strong sums of the blocks of `data` (whole blocks, the last one may be short).
-fn hash_part(header: SignatureHeader, data: &[u8], weak: &mut [u32], strong: &mut [StrongSum]) {
-    // Groups of blocks small enough to stay in cache between the weak and the strong pass.
-    const GROUP: usize = 32;
+/// Weak and strong sums of the blocks of one group (whole blocks, the last one may be short),
+/// small enough to stay in cache between the weak and the strong pass.
+fn hash_group(header: SignatureHeader, group: &[u8], weak: &mut [u32], strong: &mut [StrongSum]) {
     let block_len = header.block_len as usize;
     let kind = header.magic.strong();
-    for ((group, w), s) in data
-        .chunks(GROUP * block_len)
-        .zip(weak.chunks_mut(GROUP))
-        .zip(strong.chunks_mut(GROUP))
-    {
-        for (block, out) in group.chunks(block_len).zip(w.iter_mut()) {
-            *out = match header.magic.weak() {
-                WeakKind::Rollsum => Rollsum::of(block),
-                WeakKind::RabinKarp => RabinKarp::of(block),
-            };
-        }
-        let full = group.len() / block_len;
-        strong_sums_strided(kind, group, block_len, block_len, &mut s[..full]);
-        if full < s.len() {
-            s[full] = strong_sum(kind, &group[full * block_len..]);
-        }
+    // Strong sums first: hashing several blocks in lock step reads several streams at once,
+    // which hides memory latency better than the weak pass, which then finds them in cache.
+    let full = group.len() / block_len;
+    strong_sums_strided(kind, group, block_len, block_len, &mut strong[..full]);
+    if full < strong.len() {
+        strong[full] = strong_sum(kind, &group[full * block_len..]);
+    }
+    for (block, out) in group.chunks(block_len).zip(weak.iter_mut()) {
+        *out = match header.magic.weak() {
+            WeakKind::Rollsum => Rollsum::of(block),
+            WeakKind::RabinKarp => RabinKarp::of(block),
+        };
     }
 }
 
