@@ -412,6 +412,12 @@ typedef struct syncore_memory_replica syncore_memory_replica;
 typedef struct syncore_plan syncore_plan;
 
 /**
+ * The signature of a basis: per-block weak and strong sums, indexed for delta generation.
+ * Immutable; may be shared between threads. Released with `syncore_signature_free`.
+ */
+typedef struct syncore_signature syncore_signature;
+
+/**
  * A chunk store: maps chunk ids to the bytes that hash to them. Every store verifies what it
  * is given and what it returns. A store handle may be used from several threads at once
  * (callback stores only if their callbacks allow it). Released with `syncore_store_free`;
@@ -559,6 +565,49 @@ typedef struct syncore_watch_event {
    */
   const char *from_path;
 } syncore_watch_event;
+
+/**
+ * How to build a signature. Zeroed fields mean "the default", so `{0}` is `rdiff signature`'s
+ * behaviour.
+ */
+typedef struct syncore_signature_options {
+  /**
+   * The librsync signature magic naming the format: 0 for the default (RabinKarp +
+   * BLAKE2b, `0x72730147`), or `0x72730137` (rollsum + BLAKE2b), `0x72730136` (rollsum +
+   * MD4, the original format) or `0x72730146` (RabinKarp + MD4).
+   */
+  uint32_t magic;
+  /**
+   * Block length in bytes; 0 picks librsync's recommendation for the basis size.
+   */
+  uint32_t block_len;
+  /**
+   * Strong-sum length in bytes; 0 keeps the whole hash.
+   */
+  uint32_t strong_len;
+} syncore_signature_options;
+
+/**
+ * What a delta generation did.
+ */
+typedef struct syncore_delta_stats {
+  /**
+   * Bytes read from the new file.
+   */
+  uint64_t new_len;
+  /**
+   * Bytes of delta written, header and end marker included.
+   */
+  uint64_t delta_len;
+  /**
+   * New-file bytes sent as literals.
+   */
+  uint64_t literal_bytes;
+  /**
+   * New-file bytes expressed as copies from the basis.
+   */
+  uint64_t copy_bytes;
+} syncore_delta_stats;
 
 /**
  * Everything that shapes a plan. Start from `syncore_sync_options_default`.
@@ -1014,6 +1063,106 @@ enum syncore_status syncore_change_list_get(const struct syncore_change_list *li
  * Releases `list` and the paths it owns. NULL is a no-op.
  */
 void syncore_change_list_free(struct syncore_change_list *list);
+
+/**
+ * Computes the signature of the `len` bytes of basis at `basis` (NULL only when `len` is 0)
+ * under `*options` (NULL: defaults) and writes it to `*out` (owned by the caller, released
+ * with `syncore_signature_free`; written only on success).
+ */
+enum syncore_status syncore_signature_new(const uint8_t *basis,
+                                          size_t len,
+                                          const struct syncore_signature_options *options,
+                                          struct syncore_signature **out);
+
+/**
+ * Decodes a signature in librsync's format (as written by `rdiff signature` or
+ * `syncore_signature_encode`) from `len` bytes at `data`. Damaged input fails with
+ * `SYNCORE_STATUS_CORRUPT` and never crashes. The caller owns `*out` (written only on
+ * success).
+ */
+enum syncore_status syncore_signature_decode(const uint8_t *data,
+                                             size_t len,
+                                             struct syncore_signature **out);
+
+/**
+ * Encodes `signature` in librsync's format into the caller's buffer `buf` of `buf_len`
+ * bytes. `*out_len` receives the encoded size on success and with
+ * `SYNCORE_STATUS_BUFFER_TOO_SMALL` (then `buf` is untouched); `out_len` must not be NULL.
+ */
+enum syncore_status syncore_signature_encode(const struct syncore_signature *signature,
+                                             uint8_t *buf,
+                                             size_t buf_len,
+                                             size_t *out_len);
+
+/**
+ * The block length of `signature` in bytes (0 if NULL).
+ */
+uint32_t syncore_signature_block_len(const struct syncore_signature *signature);
+
+/**
+ * The number of blocks `signature` describes (0 if NULL).
+ */
+size_t syncore_signature_block_count(const struct syncore_signature *signature);
+
+/**
+ * Releases `signature`. NULL is a no-op.
+ */
+void syncore_signature_free(struct syncore_signature *signature);
+
+/**
+ * Computes the delta (librsync format) that turns the basis described by `signature` into
+ * the `len` bytes at `data`, and writes it to `*out` (owned by the caller, released with
+ * `syncore_bytes_free`; written only on success).
+ */
+enum syncore_status syncore_delta_new(const struct syncore_signature *signature,
+                                      const uint8_t *data,
+                                      size_t len,
+                                      struct syncore_bytes **out);
+
+/**
+ * Rebuilds the new file from the `basis_len` bytes at `basis` and the `delta_len` bytes of
+ * delta at `delta`, refusing to produce more than `limit` bytes (`UINT64_MAX`: no limit), and
+ * writes it to `*out` (owned by the caller; written only on success). A damaged delta, or a
+ * COPY outside the basis, fails with `SYNCORE_STATUS_CORRUPT`; going over `limit` with
+ * `SYNCORE_STATUS_INVALID_INPUT`.
+ */
+enum syncore_status syncore_delta_patch(const uint8_t *basis,
+                                        size_t basis_len,
+                                        const uint8_t *delta,
+                                        size_t delta_len,
+                                        uint64_t limit,
+                                        struct syncore_bytes **out);
+
+/**
+ * Writes the signature of the file at `basis_path` to the file at `signature_path`, like
+ * `rdiff signature` (`options` NULL: its defaults), streaming in bounded memory. On success
+ * writes the signature's size to `*out_len` (may be NULL).
+ */
+enum syncore_status syncore_signature_file(const char *basis_path,
+                                           const struct syncore_signature_options *options,
+                                           const char *signature_path,
+                                           uint64_t *out_len);
+
+/**
+ * Writes the delta of the file at `new_path` against the signature file at `signature_path`
+ * to the file at `delta_path`, like `rdiff delta`. On success writes what it did to
+ * `*out_stats` (may be NULL).
+ */
+enum syncore_status syncore_delta_file(const char *signature_path,
+                                       const char *new_path,
+                                       const char *delta_path,
+                                       struct syncore_delta_stats *out_stats);
+
+/**
+ * Rebuilds the file at `out_path` from the file at `basis_path` and the delta file at
+ * `delta_path`, like `rdiff patch`, producing at most `limit` bytes (`UINT64_MAX`: no
+ * limit). On success writes the new file's size to `*out_len` (may be NULL).
+ */
+enum syncore_status syncore_delta_patch_file(const char *basis_path,
+                                             const char *delta_path,
+                                             const char *out_path,
+                                             uint64_t limit,
+                                             uint64_t *out_len);
 
 /**
  * The message describing the most recent call on this thread that returned a status other

@@ -26,8 +26,11 @@ VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 
 .PHONY: ffi-deps ffi-header ffi-header-check ffi-lib ffi-test ffi-install-test install bench-c
 
-## Tools the C checks need: cbindgen (from crates.io) and valgrind (from Debian).
+## Tools the C checks need: cbindgen (from crates.io), valgrind and rdiff (from Debian).
 ffi-deps:
+	@command -v rdiff >/dev/null 2>&1 || { \
+		echo "installing rdiff"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rdiff >/dev/null; }
 	@command -v cbindgen >/dev/null 2>&1 || $(CARGO) install cbindgen --locked
 	@command -v valgrind >/dev/null 2>&1 || { \
 		echo "installing valgrind"; \

@@ -15,7 +15,7 @@
 //!   `SYNCORE_STATUS_PANIC`, never an unwind into C.
 //!
 //! One module per core area: [`hash`], [`chunk`], [`manifest`], [`store`], [`coalescer`],
-//! [`sync`] (policies, change sets), [`plan`] and [`memory_replica`]; the shared machinery
+//! [`delta`], [`sync`] (policies, change sets), [`plan`] and [`memory_replica`]; the shared machinery
 //! lives in [`boundary`], [`status`], [`error`] and [`buffers`].
 
 #![allow(non_camel_case_types)]
@@ -27,6 +27,7 @@ pub mod boundary;
 pub mod buffers;
 pub mod chunk;
 pub mod coalescer;
+pub mod delta;
 pub mod error;
 pub mod hash;
 pub mod manifest;
