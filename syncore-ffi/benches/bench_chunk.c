@@ -1,7 +1,7 @@
-/* Chunk+hash throughput through the C API on seeded data: `make bench-c`.
+/* Chunk+hash and delta throughput through the C API on seeded data: `make bench-c`.
  *
  * Times syncore_chunker_chunk_buffer and the push stream (1 MiB pieces, C callback) over
- * SYNCORE_BENCH_MIB MiB (default 256), best of 5 runs each. The in-process comparison with
+ * SYNCORE_BENCH_MIB MiB (default 256), best of 5 runs each, then signature, delta and patch. The in-process comparison with
  * the Rust API on the same data is the criterion bench `c_api` that `make bench-c` runs next.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -65,6 +65,36 @@ int main(void) {
     syncore_chunk_stream_free(stream);
     t2 = now_s() - t0;
     if (t2 < best_stream) best_stream = t2;
+  }
+  {
+    /* Deltas: signature of the data, delta of an edited copy, patch back. */
+    uint8_t *edited = (uint8_t *)malloc(len);
+    syncore_signature *sig = NULL;
+    syncore_bytes *delta = NULL, *patched = NULL;
+    double t0, t_sig, t_delta, t_patch;
+    memcpy(edited, data, len);
+    for (i = 0; i < len; i += 1 << 20) edited[i] ^= 0x5A;
+    t0 = now_s();
+    if (syncore_signature_new(data, len, NULL, &sig) != SYNCORE_STATUS_OK) return 1;
+    t_sig = now_s() - t0;
+    t0 = now_s();
+    if (syncore_delta_new(sig, edited, len, &delta) != SYNCORE_STATUS_OK) return 1;
+    t_delta = now_s() - t0;
+    t0 = now_s();
+    if (syncore_delta_patch(data, len, syncore_bytes_data(delta), syncore_bytes_len(delta), UINT64_MAX, &patched) !=
+            SYNCORE_STATUS_OK ||
+        syncore_bytes_len(patched) != len || memcmp(syncore_bytes_data(patched), edited, len) != 0)
+      return 1;
+    t_patch = now_s() - t0;
+    printf("C API deltas, %zu MiB (one edit per MiB), one run each:\n", mib);
+    printf("  syncore_signature_new          %8.1f MiB/s\n", (double)mib / t_sig);
+    printf("  syncore_delta_new              %8.1f MiB/s (delta %zu bytes)\n", (double)mib / t_delta,
+           syncore_bytes_len(delta));
+    printf("  syncore_delta_patch            %8.1f MiB/s\n", (double)mib / t_patch);
+    syncore_bytes_free(patched);
+    syncore_bytes_free(delta);
+    syncore_signature_free(sig);
+    free(edited);
   }
   printf("C API, %zu MiB seeded data, FastCDC 16/64/256 KiB + BLAKE3, best of 5:\n", mib);
   printf("  syncore_chunker_chunk_buffer   %8.1f MiB/s\n", (double)mib / best_buffer);

@@ -1,4 +1,4 @@
-//! Chunk + hash throughput through the C API next to the Rust API, in one process, on the
+//! Chunk + hash and delta throughput through the C API next to the Rust API, in one process, on the
 //! same seeded data: the C layer should cost nothing measurable (within 5%).
 //!
 //! `SYNCORE_BENCH_MIB` sets the input size (default 64 MiB).
@@ -9,13 +9,18 @@ use std::ffi::{c_int, c_void};
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use syncore::buffers::{syncore_bytes_free, syncore_bytes_len};
 use syncore::buffers::{syncore_chunk_list_free, syncore_chunk_list_len};
 use syncore::chunk::{
     syncore_chunk, syncore_chunk_stream_finish, syncore_chunk_stream_free,
     syncore_chunk_stream_new, syncore_chunk_stream_push, syncore_chunker,
     syncore_chunker_chunk_buffer, syncore_chunker_free, syncore_chunker_new,
 };
+use syncore::delta::{
+    syncore_delta_new, syncore_delta_patch, syncore_signature_free, syncore_signature_new,
+};
 use syncore::status::syncore_status;
+use syncore_core::delta::{self, SignatureOptions};
 use syncore_core::Chunker;
 
 fn seeded_data() -> Vec<u8> {
@@ -121,6 +126,74 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
     syncore_chunker_free(chunker);
+    bench_delta(c, &data);
+}
+
+/// Signature, delta and patch of the same data with a few edits, through both APIs.
+fn bench_delta(c: &mut Criterion, basis: &[u8]) {
+    let mut new = basis.to_vec();
+    for at in (0..new.len()).step_by(1 << 20) {
+        new[at] ^= 0x5A;
+    }
+    let opts = SignatureOptions::default();
+    let sig = delta::signature_of(basis, &opts).unwrap();
+    let delta_bytes = delta::delta(&sig, &new).unwrap();
+    let mut c_sig = std::ptr::null_mut();
+    assert_eq!(
+        syncore_signature_new(basis.as_ptr(), basis.len(), std::ptr::null(), &mut c_sig),
+        syncore_status::Ok
+    );
+
+    let mut group = c.benchmark_group("delta_c_api");
+    group.throughput(Throughput::Bytes(basis.len() as u64));
+    group.sample_size(10);
+    group.bench_function("rust/signature", |b| {
+        b.iter(|| black_box(delta::signature_of(basis, &opts).unwrap()).block_count())
+    });
+    group.bench_function("c/syncore_signature_new", |b| {
+        b.iter(|| {
+            let mut s = std::ptr::null_mut();
+            let status =
+                syncore_signature_new(basis.as_ptr(), basis.len(), std::ptr::null(), &mut s);
+            assert_eq!(status, syncore_status::Ok);
+            syncore_signature_free(s);
+        })
+    });
+    group.bench_function("rust/delta", |b| {
+        b.iter(|| black_box(delta::delta(&sig, &new).unwrap()).len())
+    });
+    group.bench_function("c/syncore_delta_new", |b| {
+        b.iter(|| {
+            let mut out = std::ptr::null_mut();
+            let status = syncore_delta_new(c_sig, new.as_ptr(), new.len(), &mut out);
+            assert_eq!(status, syncore_status::Ok);
+            let n = syncore_bytes_len(out);
+            syncore_bytes_free(out);
+            black_box(n)
+        })
+    });
+    group.bench_function("rust/patch", |b| {
+        b.iter(|| black_box(delta::patch(basis, &delta_bytes, None).unwrap()).len())
+    });
+    group.bench_function("c/syncore_delta_patch", |b| {
+        b.iter(|| {
+            let mut out = std::ptr::null_mut();
+            let status = syncore_delta_patch(
+                basis.as_ptr(),
+                basis.len(),
+                delta_bytes.as_ptr(),
+                delta_bytes.len(),
+                u64::MAX,
+                &mut out,
+            );
+            assert_eq!(status, syncore_status::Ok);
+            let n = syncore_bytes_len(out);
+            syncore_bytes_free(out);
+            black_box(n)
+        })
+    });
+    group.finish();
+    syncore_signature_free(c_sig);
 }
 
 criterion_group!(benches, bench);
