@@ -104,12 +104,14 @@ install:
 		'Libs.private: $(FFI_SYSLIBS)' \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/syncore.pc
 
-## Chunk+hash throughput: a C program over the static library, then the in-process
-## criterion comparison of the C API with the Rust API on the same seeded data.
+## Chunk+hash and delta throughput: a C program over the static library, then in-process
+## comparisons of the C API with the Rust API on the same seeded data: interleaved A/B pairs
+## (robust on a loaded machine), then criterion groups.
 bench-c:
 	$(CARGO) build --release -p syncore-ffi
 	@mkdir -p $(FFI_OUT)
 	$(FFI_CC) -std=c11 $(FFI_WARN) -O2 -Iinclude syncore-ffi/benches/bench_chunk.c -o $(FFI_OUT)/bench_chunk \
 		$(FFI_TARGET_DIR)/release/libsyncore.a $(FFI_SYSLIBS)
 	$(FFI_OUT)/bench_chunk
+	$(CARGO) bench -p syncore-ffi --bench ab
 	$(CARGO) bench -p syncore-ffi --bench c_api
