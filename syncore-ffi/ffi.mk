@@ -7,6 +7,8 @@
 #   make install PREFIX=...  install the header, libsyncore.a, libsyncore.so and syncore.pc
 #   make bench-c             chunk+hash throughput through the C API next to the Rust API
 
+# The header is committed, so the generator is pinned: another version may format it differently.
+FFI_CBINDGEN_VERSION := 0.29.4
 FFI_TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))
 FFI_OUT := $(FFI_TARGET_DIR)/ffi-c
 FFI_HEADER := include/syncore.h
@@ -31,7 +33,8 @@ ffi-deps:
 	@command -v rdiff >/dev/null 2>&1 || { \
 		echo "installing rdiff"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rdiff >/dev/null; }
-	@command -v cbindgen >/dev/null 2>&1 || $(CARGO) install cbindgen --locked
+	@[ "$$(cbindgen --version 2>/dev/null)" = "cbindgen $(FFI_CBINDGEN_VERSION)" ] || \
+		$(CARGO) install cbindgen --version $(FFI_CBINDGEN_VERSION) --locked --force
 	@command -v valgrind >/dev/null 2>&1 || { \
 		echo "installing valgrind"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null; }
