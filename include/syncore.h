@@ -438,7 +438,8 @@ typedef struct syncore_digest {
 
 /**
  * One chunk of an input: its id (the digest of its bytes), where it starts and its length.
- * A plain value: copy it freely.
+ * A plain value: copy it freely. The struct has tail padding: compare chunks field by field,
+ * not with `memcmp`.
  */
 typedef struct syncore_chunk {
   /**

@@ -14,7 +14,8 @@ use crate::hash::{algo_from_code, syncore_digest, syncore_hash_algo};
 use crate::status::syncore_status;
 
 /// One chunk of an input: its id (the digest of its bytes), where it starts and its length.
-/// A plain value: copy it freely.
+/// A plain value: copy it freely. The struct has tail padding: compare chunks field by field,
+/// not with `memcmp`.
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct syncore_chunk {
