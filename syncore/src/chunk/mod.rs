@@ -25,6 +25,7 @@ mod cut;
 mod parallel;
 mod stream;
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -121,7 +122,13 @@ impl Chunker {
 
     /// An incremental chunker to push bytes into.
     pub fn stream(&self) -> ChunkStream<'_> {
-        ChunkStream::new(self, 0)
+        ChunkStream::new(Cow::Borrowed(self), 0)
+    }
+
+    /// An incremental chunker that owns this chunker, so it can be stored or sent anywhere
+    /// (e.g. kept inside an iterator object of a language binding).
+    pub fn into_stream(self) -> ChunkStream<'static> {
+        ChunkStream::new(Cow::Owned(self), 0)
     }
 
     /// Reads `reader` to its end in bounded memory, calling `on_chunk` with each chunk and its
@@ -140,7 +147,7 @@ impl Chunker {
         R: Read,
         F: FnMut(&Chunk, &[u8]) -> Result<()>,
     {
-        let mut stream = ChunkStream::new(self, size_hint);
+        let mut stream = ChunkStream::new(Cow::Borrowed(self), size_hint);
         stream.read_from(reader, &mut on_chunk)?;
         stream.finish(on_chunk)
     }
@@ -176,4 +183,41 @@ impl Chunker {
 
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owned_stream_matches_the_slice_chunker() {
+        let data: Vec<u8> = (0..3_000_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let chunker = Chunker::new(ChunkerConfig::fastcdc(4096, 16384, 65536), HashAlgo::Blake3)
+            .and_then(|c| c.with_threads(2))
+            .unwrap();
+        let expected = chunker.chunk_slice(&data);
+        // The stream outlives the chunker it was made from.
+        let mut stream = chunker.clone().into_stream();
+        drop(chunker);
+        let mut seen = Vec::new();
+        for piece in data.chunks(700_001) {
+            stream
+                .push(piece, |c, bytes| {
+                    assert_eq!(bytes.len(), c.len as usize);
+                    seen.push(*c);
+                    Ok(())
+                })
+                .unwrap();
+        }
+        let total = stream
+            .finish(|c, _| {
+                seen.push(*c);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(total, data.len() as u64);
+        assert_eq!(seen, expected);
+    }
 }

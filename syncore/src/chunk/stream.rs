@@ -7,6 +7,7 @@
 //! same as for the whole input held in memory. This module never opens files: the path entry
 //! point lives on [`Chunker`].
 
+use std::borrow::Cow;
 use std::io::{ErrorKind as IoErrorKind, Read};
 
 use super::parallel::chunk_region;
@@ -21,7 +22,8 @@ const WINDOW: usize = 8 << 20;
 /// First buffer size when the input's size is unknown or small; doubled as needed.
 const INITIAL_BUFFER: usize = 64 << 10;
 
-/// Incremental chunker: push bytes in, receive chunks out. Made by [`Chunker::stream`].
+/// Incremental chunker: push bytes in, receive chunks out. Made by [`Chunker::stream`], or by
+/// [`Chunker::into_stream`] for a stream that owns its chunker (`ChunkStream<'static>`).
 ///
 /// ```
 /// use syncore::chunk::Chunker;
@@ -36,7 +38,7 @@ const INITIAL_BUFFER: usize = 64 << 10;
 /// ```
 #[derive(Debug)]
 pub struct ChunkStream<'c> {
-    chunker: &'c Chunker,
+    chunker: Cow<'c, Chunker>,
     /// Window storage, grown on demand up to `window`; `buf[..len]` are bytes not yet
     /// reported as chunks and `buf[0]` is a chunk boundary.
     buf: Vec<u8>,
@@ -50,7 +52,7 @@ pub struct ChunkStream<'c> {
 
 impl<'c> ChunkStream<'c> {
     /// A stream expecting about `size_hint` bytes (it only sizes the first buffer).
-    pub(crate) fn new(chunker: &'c Chunker, size_hint: u64) -> Self {
+    pub(crate) fn new(chunker: Cow<'c, Chunker>, size_hint: u64) -> Self {
         let window = WINDOW.max(2 * chunker.cutter.lookahead());
         let initial = usize::try_from(size_hint)
             .unwrap_or(window)
@@ -139,7 +141,7 @@ impl<'c> ChunkStream<'c> {
     where
         F: FnMut(&Chunk, &[u8]) -> Result<()>,
     {
-        let chunker = self.chunker;
+        let chunker = &*self.chunker;
         let chunks = chunk_region(
             &chunker.cutter,
             chunker.algo,
