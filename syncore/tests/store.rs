@@ -464,3 +464,25 @@ fn replicated_listing_and_stats_count_each_chunk_once() {
     assert!(backends.iter().all(|b| !b.has(&id).unwrap()));
     assert_eq!(store.stats().unwrap().chunks, 9);
 }
+
+#[test]
+fn oversized_chunk_files_and_puts_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::open(dir.path(), HashAlgo::Blake3).unwrap();
+    let id = store.put_data(b"small chunk").unwrap();
+    // Something grew the file on disk far past any chunk: reading stops at the limit.
+    let path = store.chunk_path(&id);
+    let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    file.set_len(u64::from(syncore::chunk::MAX_CHUNK_LEN) + 10)
+        .unwrap();
+    let err = store.get(&id).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Corrupt);
+    assert!(err.to_string().contains("larger than any chunk"), "{err}");
+
+    let big = vec![1u8; syncore::chunk::MAX_CHUNK_LEN as usize + 1];
+    let big_id = HashAlgo::Blake3.digest(&big);
+    assert_eq!(
+        store.put(&big_id, &big).unwrap_err().kind(),
+        ErrorKind::InvalidInput
+    );
+}

@@ -1,7 +1,7 @@
 //! Chunking and hashing a region of memory on several cores, boundary-identical to one pass.
 //!
-//! The region is split into equal segments, and one thread per segment cuts and hashes a
-//! chain of chunks starting at its segment's first byte, as if a boundary were there. Only the
+//! The region is split into equal segments, and worker threads take segments in turn, cutting
+//! and hashing a chain of chunks from each segment's first byte as if a boundary were there. Only the
 //! first chain starts at a real boundary. The others are then stitched in: the true chain is
 //! continued from where it stands until it lands on a boundary of the next speculative chain;
 //! since a cut depends only on where its chunk starts, from that point on both chains are the
@@ -9,14 +9,18 @@
 //! chunk or two, so nearly all work is done in parallel, and the result is exactly the single
 //! pass's. This module never reads files and never keeps bytes: it returns chunk descriptions.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 use super::cut::Cutter;
 use super::Chunk;
 use crate::hash::HashAlgo;
 
-/// Segments smaller than this are not worth a thread.
-const MIN_SEGMENT: usize = 2 << 20;
+/// Segments smaller than this are not worth the stitching.
+const MIN_SEGMENT: usize = 1 << 20;
+/// More segments than threads, handed out from a shared counter, keep every thread busy
+/// when some cores are slower or shared with other work.
+const SEGMENTS_PER_THREAD: usize = 4;
 
 /// Cuts and hashes `data`, whose first byte is a chunk boundary at stream offset `base`.
 ///
@@ -39,29 +43,14 @@ pub(crate) fn chunk_region(
         base,
         is_final,
     };
-    let segments = threads.min(data.len() / MIN_SEGMENT).max(1);
-    if segments == 1 {
+    let segments = (threads * SEGMENTS_PER_THREAD)
+        .min(data.len() / MIN_SEGMENT)
+        .max(1);
+    if threads == 1 || segments == 1 {
         return pass.chain(0, data.len());
     }
-
     let starts: Vec<usize> = (0..=segments).map(|k| data.len() / segments * k).collect();
-    let mut chains: Vec<Vec<Chunk>> = thread::scope(|scope| {
-        let pass = &pass;
-        let handles: Vec<_> = (1..segments)
-            .map(|k| {
-                let (from, to) = (starts[k], starts[k + 1]);
-                scope.spawn(move || pass.chain(from, to))
-            })
-            .collect();
-        let mut chains = vec![pass.chain(0, starts[1])];
-        for handle in handles {
-            // A chain only cuts and hashes in-bounds slices; if it panicked anyway, redo its
-            // work here rather than lose it.
-            chains.push(handle.join().unwrap_or_default());
-        }
-        chains
-    });
-
+    let mut chains = pass.chains_in_parallel(&starts, threads.min(segments));
     let mut chunks = std::mem::take(&mut chains[0]);
     let mut pos = chunks.last().map_or(0, |c| pass.end_of(c));
     for speculative in &chains[1..] {
@@ -99,6 +88,37 @@ impl Pass<'_> {
             // `len` is at most the validated maximum chunk length, which fits in u32.
             len: len as u32,
         })
+    }
+
+    /// The chains of every segment `starts[k]..starts[k + 1]`, computed by `workers` threads
+    /// (the caller's included) that take segments in order from a shared counter.
+    fn chains_in_parallel(&self, starts: &[usize], workers: usize) -> Vec<Vec<Chunk>> {
+        let segments = starts.len() - 1;
+        let next = AtomicUsize::new(0);
+        let work = || {
+            let mut done = Vec::new();
+            loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                if k >= segments {
+                    return done;
+                }
+                done.push((k, self.chain(starts[k], starts[k + 1])));
+            }
+        };
+        let mut chains = vec![Vec::new(); segments];
+        thread::scope(|scope| {
+            let helpers: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
+            let mine = work();
+            // A helper only cuts and hashes in-bounds slices; if one panicked anyway, its
+            // segments stay empty and stitching recomputes them on the true chain.
+            let theirs = helpers
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default());
+            for (k, chain) in mine.into_iter().chain(theirs) {
+                chains[k] = chain;
+            }
+        });
+        chains
     }
 
     /// Chunks of the chain starting at `from`, up to the first chunk starting at or past `to`.

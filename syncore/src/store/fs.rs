@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::apply::{sync_dir, temp_name, TEMP_PREFIX};
+use crate::chunk::MAX_CHUNK_LEN;
 use crate::error::{Error, IoResultExt, Result};
 use crate::hash::{Digest, HashAlgo};
 
@@ -129,11 +130,21 @@ impl ChunkStore for FsStore {
 
     fn get(&self, id: &Digest) -> Result<Vec<u8>> {
         let path = self.chunk_path(id);
-        let data = match fs::read(&path) {
-            Ok(data) => data,
+        let file = match File::open(&path) {
+            Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(not_found(id)),
             Err(e) => return Err(Error::io(&path, e)),
         };
+        // Never read more than a chunk can hold, whatever the file on disk has become.
+        let limit = u64::from(MAX_CHUNK_LEN) + 1;
+        let mut data = Vec::new();
+        file.take(limit).read_to_end(&mut data).at_path(&path)?;
+        if len_u64(&data) == limit {
+            return Err(Error::corrupt(format!(
+                "chunk {id} at {}: file is larger than any chunk",
+                path.display()
+            )));
+        }
         let actual = self.algo.digest(&data);
         if actual != *id {
             return Err(Error::corrupt(format!(

@@ -28,6 +28,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use crate::chunk::MAX_CHUNK_LEN;
 use crate::error::{Error, Result};
 use crate::hash::{Digest, HashAlgo};
 
@@ -159,11 +160,18 @@ macro_rules! forward_chunk_store {
 
 forward_chunk_store!(Arc<T>, Box<T>, &T);
 
-/// Checks that `data` hashes to `id` before it is stored: the [`ChunkStore::put`] contract.
+/// Checks that `data` hashes to `id` (and is not over the chunk size limit) before it is
+/// stored: the [`ChunkStore::put`] contract.
 ///
 /// Fails with [`Error::InvalidInput`] naming the chunk. Stores implemented outside this crate
 /// (for example through the language bindings) call it before handing bytes to their back end.
 pub fn check_put(algo: HashAlgo, id: &Digest, data: &[u8]) -> Result<()> {
+    if len_u64(data) > u64::from(MAX_CHUNK_LEN) {
+        return Err(Error::invalid(format!(
+            "chunk {id}: {} bytes is over the {MAX_CHUNK_LEN}-byte chunk limit",
+            data.len()
+        )));
+    }
     let actual = algo.digest(data);
     if actual == *id {
         Ok(())
@@ -179,6 +187,12 @@ pub fn check_put(algo: HashAlgo, id: &Digest, data: &[u8]) -> Result<()> {
 /// Fails with [`Error::Corrupt`] naming the chunk, where the bytes came from (`source`, e.g. a
 /// path or a back-end name) and what they hash to.
 pub fn check_get(algo: HashAlgo, id: &Digest, data: &[u8], source: &str) -> Result<()> {
+    if len_u64(data) > u64::from(MAX_CHUNK_LEN) {
+        return Err(Error::corrupt(format!(
+            "chunk {id} from {source}: {} bytes is larger than any chunk",
+            data.len()
+        )));
+    }
     let actual = algo.digest(data);
     if actual == *id {
         Ok(())
