@@ -46,6 +46,7 @@ impl From<syncore::HashAlgo> for PyHashAlgo {
 }
 
 /// A hash algorithm given as a `HashAlgo` or its name (`"blake3"`, `"sha256"`).
+#[derive(Default)]
 pub(crate) struct AlgoArg(pub(crate) syncore::HashAlgo);
 
 impl<'a, 'py> FromPyObject<'a, 'py> for AlgoArg {
@@ -59,12 +60,6 @@ impl<'a, 'py> FromPyObject<'a, 'py> for AlgoArg {
             return name.to_str()?.parse().py_err().map(AlgoArg);
         }
         Err(PyTypeError::new_err("algo must be a HashAlgo or a str"))
-    }
-}
-
-impl Default for AlgoArg {
-    fn default() -> Self {
-        AlgoArg(syncore::HashAlgo::default())
     }
 }
 

@@ -198,9 +198,11 @@ mod tests {
             .and_then(|c| c.with_threads(2))
             .unwrap();
         let expected = chunker.chunk_slice(&data);
-        // The stream outlives the chunker it was made from.
-        let mut stream = chunker.clone().into_stream();
-        drop(chunker);
+        // The stream owns its chunker, so it can be kept anywhere (`'static`).
+        fn owned(stream: ChunkStream<'static>) -> ChunkStream<'static> {
+            stream
+        }
+        let mut stream = owned(chunker.clone().into_stream());
         let mut seen = Vec::new();
         for piece in data.chunks(700_001) {
             stream
