@@ -10,7 +10,7 @@ use pyo3::exceptions::{PyKeyError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
-use syncore::store::{check_get, check_put, ChunkIds};
+use syncore::store::{ChunkIds, VerifyingStore};
 use syncore::{ChunkStore, Digest, Error, HashAlgo, StoreStats};
 
 use crate::bytes::BytesLike;
@@ -281,9 +281,9 @@ impl PyReplicatedStore {
 /// The object's methods receive and return: `has(id) -> bool`, `get(id) -> bytes | None`
 /// (None or `KeyError` means absent), `put(id, data) -> bool | None`, `delete(id) -> bool`,
 /// `ids() -> Iterable[Digest | bytes | str]`; optionally `size(id) -> int`,
-/// `stats() -> (chunks, bytes)` and an `algo` attribute. Ids are passed as `Digest`s. Bytes
-/// are verified here, so the object never sees a mismatched `put` and cannot return wrong
-/// bytes from `get`.
+/// `stats() -> (chunks, bytes)` and an `algo` attribute. Ids are passed as `Digest`s. It is
+/// always used inside the core's `VerifyingStore` (see [`verified`]), so the object never sees
+/// a mismatched `put` and cannot return wrong bytes from `get`.
 pub(crate) struct ObjectStore {
     obj: Py<PyAny>,
     algo: HashAlgo,
@@ -343,13 +343,10 @@ impl ChunkStore for ObjectStore {
             Err(e) if e.is_instance_of::<PyKeyError>(py) => Ok(None),
             Err(e) => Err(e),
         })?;
-        let data = got.ok_or_else(|| Error::NotFound(format!("chunk {id}")))?;
-        check_get(self.algo, id, &data, &self.name)?;
-        Ok(data)
+        got.ok_or_else(|| Error::NotFound(format!("chunk {id} in {}", self.name)))
     }
 
     fn put(&self, id: &Digest, data: &[u8]) -> syncore::Result<bool> {
-        check_put(self.algo, id, data)?;
         self.call(|py, o| {
             let r = o.call_method1("put", (PyDigest(*id), PyBytes::new(py, data)))?;
             if r.is_none() {
@@ -412,6 +409,11 @@ impl ChunkStore for ObjectStore {
     }
 }
 
+/// A Python-implemented store behind the core's contract checks.
+fn verified(store: ObjectStore) -> Arc<dyn ChunkStore> {
+    Arc::new(VerifyingStore::new(store))
+}
+
 /// A store argument: a native store, or any object implementing the store protocol.
 pub(crate) struct StoreArg(pub(crate) Arc<dyn ChunkStore>);
 
@@ -427,7 +429,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for StoreArg {
                 "expected a chunk store, not a str or bytes",
             ));
         }
-        Ok(StoreArg(Arc::new(ObjectStore::new(&obj)?)))
+        Ok(StoreArg(verified(ObjectStore::new(&obj)?)))
     }
 }
 
@@ -443,8 +445,8 @@ impl PyPythonStore {
     /// Wraps `backend`, an object with `has`, `get`, `put`, `delete` and `ids` methods.
     #[new]
     fn new(backend: Bound<'_, PyAny>) -> PyResult<PyClassInitializer<Self>> {
-        let store = ObjectStore::new(&backend)?;
-        Ok(PyClassInitializer::from(PyChunkStore(Arc::new(store)))
+        let store = verified(ObjectStore::new(&backend)?);
+        Ok(PyClassInitializer::from(PyChunkStore(store))
             .add_subclass(PyPythonStore(backend.unbind())))
     }
 

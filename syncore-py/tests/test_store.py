@@ -100,7 +100,7 @@ def test_python_store_sees_digests_and_only_verified_bytes() -> None:
     id = store.put_data(b"payload")
     assert backend.chunks == {id: b"payload"}
     backend.chunks[id] = b"tampered"
-    with pytest.raises(syncore.CorruptError, match="DictStore"):
+    with pytest.raises(syncore.CorruptError, match="hash to"):
         store.get(id)
 
 

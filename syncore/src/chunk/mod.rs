@@ -125,8 +125,8 @@ impl Chunker {
         ChunkStream::new(Cow::Borrowed(self), 0)
     }
 
-    /// An incremental chunker that owns this chunker, so it can be stored or sent anywhere
-    /// (e.g. kept inside an iterator object of a language binding).
+    /// An incremental chunker that owns this chunker, for callers that cannot keep a borrow
+    /// alive (a handle held by C or Python code). Chunks exactly as [`Chunker::stream`].
     pub fn into_stream(self) -> ChunkStream<'static> {
         ChunkStream::new(Cow::Owned(self), 0)
     }

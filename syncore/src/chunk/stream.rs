@@ -141,7 +141,7 @@ impl<'c> ChunkStream<'c> {
     where
         F: FnMut(&Chunk, &[u8]) -> Result<()>,
     {
-        let chunker = &*self.chunker;
+        let chunker: &Chunker = &self.chunker;
         let chunks = chunk_region(
             &chunker.cutter,
             chunker.algo,
@@ -166,5 +166,42 @@ impl<'c> ChunkStream<'c> {
         self.len -= reported;
         self.base += reported as u64;
         outcome
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::ChunkerConfig;
+    use super::*;
+    use crate::hash::HashAlgo;
+
+    #[test]
+    fn an_owning_stream_chunks_like_a_borrowing_one() {
+        let chunker = Chunker::new(ChunkerConfig::fastcdc(1024, 4096, 16384), HashAlgo::Blake3)
+            .unwrap()
+            .with_threads(2)
+            .unwrap();
+        let data: Vec<u8> = (0..300_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let mut owned: ChunkStream<'static> = chunker.clone().into_stream();
+        let mut got = Vec::new();
+        for piece in data.chunks(7_777) {
+            owned
+                .push(piece, |c, bytes| {
+                    assert_eq!(bytes.len(), c.len as usize);
+                    got.push(*c);
+                    Ok(())
+                })
+                .unwrap();
+        }
+        let total = owned
+            .finish(|c, _| {
+                got.push(*c);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(total, data.len() as u64);
+        assert_eq!(got, chunker.chunk_slice(&data));
     }
 }

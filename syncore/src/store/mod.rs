@@ -35,10 +35,12 @@ use crate::hash::{Digest, HashAlgo};
 mod fs;
 mod mem;
 mod replicated;
+mod verifying;
 
 pub use fs::FsStore;
 pub use mem::MemStore;
 pub use replicated::{ReplicatedStore, ScrubReport};
+pub use verifying::VerifyingStore;
 
 /// An iterator over the ids of the chunks in a store, as returned by [`ChunkStore::ids`].
 ///
@@ -160,12 +162,8 @@ macro_rules! forward_chunk_store {
 
 forward_chunk_store!(Arc<T>, Box<T>, &T);
 
-/// Checks that `data` hashes to `id` (and is not over the chunk size limit) before it is
-/// stored: the [`ChunkStore::put`] contract.
-///
-/// Fails with [`Error::InvalidInput`] naming the chunk. Stores implemented outside this crate
-/// (for example through the language bindings) call it before handing bytes to their back end.
-pub fn check_put(algo: HashAlgo, id: &Digest, data: &[u8]) -> Result<()> {
+/// Checks that `data` hashes to `id` before it is stored.
+pub(crate) fn check_put(algo: HashAlgo, id: &Digest, data: &[u8]) -> Result<()> {
     if len_u64(data) > u64::from(MAX_CHUNK_LEN) {
         return Err(Error::invalid(format!(
             "chunk {id}: {} bytes is over the {MAX_CHUNK_LEN}-byte chunk limit",
@@ -182,28 +180,6 @@ pub fn check_put(algo: HashAlgo, id: &Digest, data: &[u8]) -> Result<()> {
     }
 }
 
-/// Checks that bytes a back end returned for `id` hash to it: the [`ChunkStore::get`] contract.
-///
-/// Fails with [`Error::Corrupt`] naming the chunk, where the bytes came from (`source`, e.g. a
-/// path or a back-end name) and what they hash to.
-pub fn check_get(algo: HashAlgo, id: &Digest, data: &[u8], source: &str) -> Result<()> {
-    if len_u64(data) > u64::from(MAX_CHUNK_LEN) {
-        return Err(Error::corrupt(format!(
-            "chunk {id} from {source}: {} bytes is larger than any chunk",
-            data.len()
-        )));
-    }
-    let actual = algo.digest(data);
-    if actual == *id {
-        Ok(())
-    } else {
-        Err(Error::corrupt(format!(
-            "chunk {id} from {source}: the {} stored bytes hash to {actual}",
-            data.len()
-        )))
-    }
-}
-
 /// The error for an absent chunk.
 pub(crate) fn not_found(id: &Digest) -> Error {
     Error::NotFound(format!("chunk {id}"))
@@ -215,26 +191,12 @@ pub(crate) fn len_u64(data: &[u8]) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::error::ErrorKind;
 
-    #[test]
-    fn checks_name_the_chunk_and_the_kind() {
-        let algo = HashAlgo::Blake3;
-        let id = algo.digest(b"alpha");
-        check_put(algo, &id, b"alpha").unwrap();
-        check_get(algo, &id, b"alpha", "s3").unwrap();
-        let put = check_put(algo, &id, b"beta").unwrap_err();
-        assert_eq!(put.kind(), ErrorKind::InvalidInput);
-        assert!(put.to_string().contains(&id.to_hex()), "{put}");
-        let get = check_get(algo, &id, b"beta", "bucket x").unwrap_err();
-        assert_eq!(get.kind(), ErrorKind::Corrupt);
-        assert!(get.to_string().contains("bucket x"), "{get}");
-    }
-
     /// Runs the trait contract against an empty store.
-    pub(super) fn check_contract(store: &dyn ChunkStore) {
+    pub(crate) fn check_contract(store: &dyn ChunkStore) {
         let algo = store.algo();
         let a = algo.digest(b"alpha");
         let b = algo.digest(b"beta");
