@@ -9,6 +9,7 @@
 mod apply;
 mod bytes;
 mod chunk;
+mod entry;
 mod errors;
 mod hash;
 mod manifest;
@@ -43,6 +44,7 @@ fn _syncore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     path::register(m)?;
     scan::register(m)?;
     sync::register(m)?;
+    entry::register(m)?;
     apply::register(m)?;
     Ok(())
 }
