@@ -1,16 +1,22 @@
 """Chunk + hash throughput: syncore's binding vs pyfastcdc + blake3, and vs the Rust API.
 
-Plain timing in one process, best of --repeat runs each, ratios computed in the same run:
+Plain timing in one process; every contender runs once per round, rounds are interleaved (so a
+burst of load on a shared machine hits them alike) and each keeps its best round:
 
-* syncore      ``Chunker(min, avg, max).chunk(data)``: FastCDC cut + BLAKE3 per chunk (Rust),
-               with 1 thread and with every core;
-* peer         ``pyfastcdc`` (Cython FastCDC 2020) ``cut_buf`` + ``blake3.blake3(chunk.data)``
-               per chunk, same parameters, normalization level 1, single thread;
-* rust         the ``chunk_timing`` example binary (``Chunker::chunk_slice``) on the very same
-               bytes (written to a temp file and read back), same thread counts.
+* syncore   ``Chunker(min, avg, max, threads=N).chunk(data)``: FastCDC cut + BLAKE3 of every
+            chunk in Rust, with 1 thread and with every core;
+* peer      ``pyfastcdc`` (Cython FastCDC 2020) ``cut_buf`` + ``blake3.blake3(chunk.data)`` per
+            chunk: same parameters, normalization level 1, one thread;
+* rust      the ``chunk_timing`` example binary (``Chunker::chunk_slice``) on the very same
+            bytes (written to a temp file it reads back before timing), same thread counts.
 
-Run with ``make py-bench`` (it installs pyfastcdc and blake3 into the venv and builds the
-example), or::
+Two figures per contender: wall time, and user CPU time (``os.times`` for this process,
+``getrusage(RUSAGE_CHILDREN)`` for the Rust binary). CPU time barely moves when other jobs
+compete for the cores, so it is the fairer figure for the single-thread comparisons on a busy
+machine; wall time is what the multi-thread runs are about.
+
+Run with ``make py-bench`` (installs pyfastcdc and blake3 into the venv and builds the example),
+or::
 
     python syncore-py/benches/bench_chunk_hash.py --rust-timer target/release/examples/chunk_timing
 """
@@ -20,23 +26,23 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import subprocess
 import tempfile
 import time
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import syncore
 
 MIB = 1 << 20
 
+Timing = Tuple[float, float]  # (wall seconds, user CPU seconds)
 
-def best_of(repeat: int, fn: Callable[[], object]) -> Tuple[float, object]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
+
+def timed(fn: Callable[[], object]) -> Tuple[Timing, object]:
+    cpu0, wall0 = os.times().user, time.perf_counter()
+    result = fn()
+    return (time.perf_counter() - wall0, os.times().user - cpu0), result
 
 
 def peer(data: bytes, lo: int, avg: int, hi: int) -> List[Tuple[int, int, bytes]]:
@@ -47,83 +53,85 @@ def peer(data: bytes, lo: int, avg: int, hi: int) -> List[Tuple[int, int, bytes]
     return [(c.offset, c.length, blake3.blake3(c.data).digest()) for c in cdc.cut_buf(data)]
 
 
-def rust(timer: str, path: str, lo: int, avg: int, hi: int, threads: int, repeat: int) -> float:
+def rust(timer: str, path: str, lo: int, avg: int, hi: int, threads: int) -> Timing:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
     out = subprocess.run(
-        [timer, path, str(lo), str(avg), str(hi), str(threads), str(repeat)],
+        [timer, path, str(lo), str(avg), str(hi), str(threads), "1"],
         check=True,
         capture_output=True,
         text=True,
     ).stdout.split()
-    return float(out[0])
+    return float(out[0]), resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - before
+
+
+def best(a: Optional[Timing], b: Timing) -> Timing:
+    return b if a is None else (min(a[0], b[0]), min(a[1], b[1]))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--size-mib", type=int, default=256, help="a multiple of 16")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--min", type=int, default=16384)
     parser.add_argument("--avg", type=int, default=65536)
     parser.add_argument("--max", type=int, default=262144)
     parser.add_argument("--rust-timer", help="path of the built chunk_timing example")
     args = parser.parse_args()
     lo, avg, hi = args.min, args.avg, args.max
-    size = args.size_mib * MIB
     rng = random.Random(42)
-    data = b"".join(rng.randbytes(16 * MIB) for _ in range(size // (16 * MIB)))
-    size = len(data)
+    data = b"".join(rng.randbytes(16 * MIB) for _ in range(args.size_mib // 16))
     cores = os.cpu_count() or 1
-    print(f"data: {args.size_mib} MiB seeded random bytes; FastCDC {lo}/{avg}/{hi}, BLAKE3; "
-          f"best of {args.repeat}; {cores} cores")
+    threads_list = sorted({1, cores})
+    chunkers = {t: syncore.Chunker(lo, avg, hi, threads=t) for t in threads_list}
+    print(f"data: {len(data) >> 20} MiB seeded random bytes in one bytes object; FastCDC "
+          f"{lo}/{avg}/{hi} level 1, BLAKE3; best of {args.repeat} interleaved rounds; "
+          f"{cores} cores; load average {os.getloadavg()[0]:.1f}")
 
-    def gbps(seconds: float) -> str:
-        return f"{size / seconds / 1e9:6.2f} GB/s"
-
-    thread_counts = sorted({1, cores})
-    chunkers = {t: syncore.Chunker(lo, avg, hi, threads=t) for t in thread_counts}
-    peer_time: Optional[float] = None
+    peer_t: Optional[Timing] = None
     peer_chunks: object = None
-    ours = {t: float("inf") for t in thread_counts}
-    rust_times = {t: float("inf") for t in thread_counts}
+    ours: Dict[int, Optional[Timing]] = {t: None for t in threads_list}
+    rusts: Dict[int, Optional[Timing]] = {t: None for t in threads_list}
     chunks: object = None
+    have_peer = True
     with tempfile.NamedTemporaryFile(suffix=".bin") as f:
         if args.rust_timer:
             f.write(data)
             f.flush()
-        # Rounds interleave every contender, so a burst of load on a shared machine hits them
-        # alike; each keeps its best round.
         for _ in range(args.repeat):
-            try:
-                t, peer_chunks = best_of(1, lambda: peer(data, lo, avg, hi))
-                peer_time = t if peer_time is None else min(peer_time, t)
-            except ImportError as missing:
-                if peer_time is None and peer_chunks is None:
-                    print(f"peer skipped ({missing}); pip install pyfastcdc blake3")
-                peer_chunks = False
-            for threads in thread_counts:
-                t, chunks = best_of(1, lambda: chunkers[threads].chunk(data))
-                ours[threads] = min(ours[threads], t)
+            if have_peer:
+                try:
+                    t, peer_chunks = timed(lambda: peer(data, lo, avg, hi))
+                    peer_t = best(peer_t, t)
+                except ImportError as missing:
+                    print(f"peer skipped ({missing}): pip install pyfastcdc blake3")
+                    have_peer = False
+            for n in threads_list:
+                t, chunks = timed(lambda: chunkers[n].chunk(data))
+                ours[n] = best(ours[n], t)
                 if args.rust_timer:
-                    r = rust(args.rust_timer, f.name, lo, avg, hi, threads, 1)
-                    rust_times[threads] = min(rust_times[threads], r)
+                    rusts[n] = best(rusts[n], rust(args.rust_timer, f.name, lo, avg, hi, n))
+
+    def row(name: str, t: Timing, extra: str = "") -> None:
+        gbps = len(data) / t[0] / 1e9
+        print(f"{name:<32} wall {t[0]:6.3f} s ({gbps:5.2f} GB/s)  cpu {t[1]:6.3f} s  {extra}")
+
     assert isinstance(chunks, list)
-    if peer_time is not None:
+    if peer_t is not None:
         assert isinstance(peer_chunks, list)
         same = [(c.offset, c.length, c.id.digest) for c in chunks] == peer_chunks
-        print(f"pyfastcdc+blake3 (1 thread)      {peer_time:7.3f} s  {gbps(peer_time)}"
-              f"  (same chunks and ids as syncore: {same})")
-    if not args.rust_timer:
-        rust_times = {}
-
-    for threads in thread_counts:
-        line = f"syncore Python ({threads} thread{'s' if threads > 1 else ''})".ljust(33)
-        line += f"{ours[threads]:7.3f} s  {gbps(ours[threads])}"
-        if peer_time is not None:
-            line += f"  {peer_time / ours[threads]:5.2f}x pyfastcdc+blake3"
-        print(line)
-        if threads in rust_times:
-            r = rust_times[threads]
-            print(f"syncore Rust API ({threads} thread{'s' if threads > 1 else ''})".ljust(33)
-                  + f"{r:7.3f} s  {gbps(r)}  Python/Rust time {ours[threads] / r:5.3f}")
+        row("pyfastcdc + blake3 (1 thread)", peer_t, f"same chunks and ids as syncore: {same}")
+    for n in threads_list:
+        t = ours[n]
+        assert t is not None
+        label = f"{n} thread{'s' if n > 1 else ''}"
+        extra = ""
+        if peer_t is not None:
+            extra = f"speed-up over peer: wall {peer_t[0] / t[0]:.2f}x, cpu {peer_t[1] / t[1]:.2f}x"
+        row(f"syncore Python ({label})", t, extra)
+        r = rusts[n]
+        if r is not None:
+            row(f"syncore Rust API ({label})", r,
+                f"Python/Rust: wall {t[0] / r[0]:.3f}, cpu {t[1] / r[1]:.3f}")
 
 
 if __name__ == "__main__":
