@@ -95,6 +95,7 @@ def test_every_store_keeps_the_contract(
 
 def test_python_store_sees_digests_and_only_verified_bytes() -> None:
     backend = DictStore()
+    assert isinstance(backend, syncore.StoreProtocol)
     store = syncore.PythonStore(backend)
     assert store.backend is backend
     id = store.put_data(b"payload")
