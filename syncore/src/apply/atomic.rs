@@ -107,6 +107,15 @@ impl AtomicFile {
         fs::set_permissions(&self.temp, perm).at_path(&self.temp)
     }
 
+    /// Sets the modification time the file will have (call after the last write).
+    pub fn set_modified(&self, time: std::time::SystemTime) -> Result<()> {
+        let file = self
+            .file
+            .as_ref()
+            .ok_or_else(|| Error::invalid("atomic file already closed"))?;
+        file.set_modified(time).at_path(&self.temp)
+    }
+
     /// Flushes as `durability` asks, renames over the target and flushes the directory.
     pub fn commit(mut self, durability: Durability) -> Result<()> {
         let file = self

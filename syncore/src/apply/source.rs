@@ -1,0 +1,226 @@
+//! Where the bytes of a chunk come from when a file is assembled.
+//!
+//! This module owns the [`ChunkSource`] trait and its implementations: every [`ChunkStore`]
+//! is a source; [`LocalChunks`] reads chunks out of files already in the replica (found
+//! through a [`ChunkLocator`], which the index implements), verifying each against its id;
+//! [`Layered`] tries several sources in order (local reuse first, then the peer's store) and
+//! says which one served each chunk. An rsync-style delta fits the same seam: a source that
+//! patches a basis file and serves chunk ranges of the result. Sources only read: they never
+//! write, and they never return bytes that do not hash to the requested id (the applier checks
+//! again anyway).
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::PathBuf;
+
+use crate::apply::safety::{checked_path, open_nofollow};
+use crate::error::{Error, IoResultExt, Result};
+use crate::hash::{Digest, HashAlgo};
+use crate::manifest::FileManifest;
+use crate::path::RelPath;
+use crate::store::ChunkStore;
+
+/// Whether a chunk's bytes came from this replica or had to be transferred.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChunkOrigin {
+    /// Reused from local files or a local store (no transfer).
+    Local,
+    /// From the peer, a hub or another store the application filled.
+    Remote,
+}
+
+/// Something that can produce a chunk's bytes by id.
+pub trait ChunkSource {
+    /// The bytes of chunk `id`; [`Error::NotFound`] if this source cannot provide it.
+    fn read_chunk(&self, id: &Digest) -> Result<Vec<u8>>;
+
+    /// Where this source's bytes come from, for reporting (default: remote).
+    fn origin(&self) -> ChunkOrigin {
+        ChunkOrigin::Remote
+    }
+
+    /// The bytes of chunk `id` and where they came from.
+    fn read_chunk_from(&self, id: &Digest) -> Result<(Vec<u8>, ChunkOrigin)> {
+        Ok((self.read_chunk(id)?, self.origin()))
+    }
+}
+
+impl<S: ChunkStore + ?Sized> ChunkSource for S {
+    fn read_chunk(&self, id: &Digest) -> Result<Vec<u8>> {
+        self.get(id)
+    }
+}
+
+/// Tries sources in order; the first that has a chunk serves it.
+#[derive(Default)]
+pub struct Layered<'a> {
+    sources: Vec<(&'a dyn ChunkSource, ChunkOrigin)>,
+}
+
+impl<'a> Layered<'a> {
+    /// No sources yet.
+    pub fn new() -> Self {
+        Layered::default()
+    }
+
+    /// Adds a source whose bytes count as local reuse.
+    pub fn local(mut self, source: &'a dyn ChunkSource) -> Self {
+        self.sources.push((source, ChunkOrigin::Local));
+        self
+    }
+
+    /// Adds a source whose bytes count as transferred.
+    pub fn remote(mut self, source: &'a dyn ChunkSource) -> Self {
+        self.sources.push((source, ChunkOrigin::Remote));
+        self
+    }
+}
+
+impl ChunkSource for Layered<'_> {
+    fn read_chunk(&self, id: &Digest) -> Result<Vec<u8>> {
+        self.read_chunk_from(id).map(|(bytes, _)| bytes)
+    }
+
+    fn read_chunk_from(&self, id: &Digest) -> Result<(Vec<u8>, ChunkOrigin)> {
+        let mut last = None;
+        for (source, origin) in &self.sources {
+            match source.read_chunk(id) {
+                Ok(bytes) => return Ok((bytes, *origin)),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::NotFound(format!("chunk {id}: no sources"))))
+    }
+}
+
+/// Where a chunk's bytes sit inside a local file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ChunkLocation {
+    /// The file, relative to the replica root.
+    pub path: RelPath,
+    /// Byte offset of the chunk in the file.
+    pub offset: u64,
+    /// Length of the chunk in bytes.
+    pub len: u32,
+}
+
+impl ChunkLocation {
+    /// The location of every chunk of `manifest`, stored at `path`.
+    pub fn of_manifest<'a>(
+        path: &RelPath,
+        manifest: &'a FileManifest,
+    ) -> impl Iterator<Item = (Digest, ChunkLocation)> + 'a {
+        let path = path.clone();
+        manifest.chunks().iter().map(move |c| {
+            (
+                c.id,
+                ChunkLocation {
+                    path: path.clone(),
+                    offset: c.offset,
+                    len: c.len,
+                },
+            )
+        })
+    }
+}
+
+/// Finds where chunks sit in local files (the index implements this from its chunk table).
+pub trait ChunkLocator {
+    /// Candidate locations of chunk `id` (possibly stale: every read is verified).
+    fn locate(&self, id: &Digest) -> Result<Vec<ChunkLocation>>;
+}
+
+impl ChunkLocator for std::collections::HashMap<Digest, Vec<ChunkLocation>> {
+    fn locate(&self, id: &Digest) -> Result<Vec<ChunkLocation>> {
+        Ok(self.get(id).cloned().unwrap_or_default())
+    }
+}
+
+/// Serves chunks from files already in the replica, verifying every read.
+pub struct LocalChunks<'a, L: ChunkLocator + ?Sized> {
+    root: PathBuf,
+    algo: HashAlgo,
+    locator: &'a L,
+}
+
+impl<'a, L: ChunkLocator + ?Sized> LocalChunks<'a, L> {
+    /// Reads files under `root`, hashing with `algo`, at the locations `locator` gives.
+    pub fn new(root: impl Into<PathBuf>, algo: HashAlgo, locator: &'a L) -> Self {
+        LocalChunks {
+            root: root.into(),
+            algo,
+            locator,
+        }
+    }
+
+    fn read_at(&self, location: &ChunkLocation) -> Result<Vec<u8>> {
+        let path = checked_path(&self.root, &location.path, false, false)?;
+        let meta = std::fs::symlink_metadata(&path).at_path(&path)?;
+        if !meta.is_file() {
+            return Err(Error::NotFound(format!(
+                "{}: not a regular file",
+                location.path
+            )));
+        }
+        let mut file = open_nofollow(&path)?;
+        file.seek(SeekFrom::Start(location.offset)).at_path(&path)?;
+        let mut bytes = vec![0u8; location.len as usize];
+        file.read_exact(&mut bytes).at_path(&path)?;
+        Ok(bytes)
+    }
+}
+
+impl<L: ChunkLocator + ?Sized> ChunkSource for LocalChunks<'_, L> {
+    fn read_chunk(&self, id: &Digest) -> Result<Vec<u8>> {
+        for location in self.locator.locate(id)? {
+            // A file that changed since it was indexed simply fails verification.
+            if let Ok(bytes) = self.read_at(&location) {
+                if self.algo.digest(&bytes) == *id {
+                    return Ok(bytes);
+                }
+            }
+        }
+        Err(Error::NotFound(format!("chunk {id} in local files")))
+    }
+
+    fn origin(&self) -> ChunkOrigin {
+        ChunkOrigin::Local
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chunk::{Chunker, ChunkerConfig};
+    use crate::store::MemStore;
+    use std::collections::HashMap;
+
+    #[test]
+    fn local_chunks_are_verified_and_layered_falls_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let chunker = Chunker::new(ChunkerConfig::fixed(4), HashAlgo::Blake3).unwrap();
+        std::fs::write(dir.path().join("a"), b"aaaabbbb").unwrap();
+        let manifest = FileManifest::of_slice(&chunker, b"aaaabbbb");
+        let path = RelPath::new("a").unwrap();
+        let mut map: HashMap<Digest, Vec<ChunkLocation>> = HashMap::new();
+        for (id, loc) in ChunkLocation::of_manifest(&path, &manifest) {
+            map.entry(id).or_default().push(loc);
+        }
+        let local = LocalChunks::new(dir.path(), HashAlgo::Blake3, &map);
+        let a = HashAlgo::Blake3.digest(b"aaaa");
+        assert_eq!(local.read_chunk(&a).unwrap(), b"aaaa");
+        // The file changed: the stale location no longer verifies.
+        std::fs::write(dir.path().join("a"), b"xxxxbbbb").unwrap();
+        assert!(local.read_chunk(&a).is_err());
+        let store = MemStore::new(HashAlgo::Blake3);
+        store.put_data(b"aaaa").unwrap();
+        let layered = Layered::new().local(&local).remote(&store);
+        assert_eq!(
+            layered.read_chunk_from(&a).unwrap(),
+            (b"aaaa".to_vec(), ChunkOrigin::Remote)
+        );
+        let b = HashAlgo::Blake3.digest(b"bbbb");
+        assert_eq!(layered.read_chunk_from(&b).unwrap().1, ChunkOrigin::Local);
+        let none = HashAlgo::Blake3.digest(b"none");
+        assert!(layered.read_chunk(&none).is_err());
+    }
+}

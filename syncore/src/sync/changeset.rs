@@ -1,0 +1,522 @@
+//! The unit of exchange between replicas: a [`ChangeSet`] and its binary codec.
+//!
+//! A change set is what one replica ships to another: every entry whose local sequence number
+//! is above the receiver's cursor (tombstones included), plus the manifests of the file
+//! entries so the receiver can plan which chunks it must fetch. This module owns the versioned
+//! wire format and its validation. Decoding treats every byte as hostile: lengths are bounded
+//! by the remaining input before anything is allocated, paths go through [`RelPath::new`], and
+//! any malformed input is [`ErrorKind::Corrupt`](crate::ErrorKind::Corrupt) (or the path's
+//! `InvalidInput`), never a panic. This module never decides what a change set means for the
+//! receiver; that is reconciliation's job.
+
+use std::collections::HashMap;
+
+use crate::entry::{Entry, EntryKind};
+use crate::error::{Error, Result};
+use crate::hash::Digest;
+use crate::manifest::FileManifest;
+use crate::path::{RelPath, MAX_PATH_LEN};
+use crate::sync::{ReplicaId, VersionVector};
+
+const MAGIC: &[u8; 4] = b"SYNC";
+const FORMAT_VERSION: u8 = 1;
+/// magic, version, 3 reserved bytes, source id, since, cursor, entry count, manifest count.
+const HEADER_LEN: usize = 4 + 1 + 3 + 16 + 8 + 8 + 4 + 4;
+const CHECKSUM_LEN: usize = 8;
+/// The smallest possible encoded entry: path length (2) + 1-byte path + kind + flags + size +
+/// mtime + seq + empty version vector (2).
+const MIN_ENTRY_LEN: usize = 2 + 1 + 1 + 1 + 8 + 8 + 8 + 2;
+/// Longest accepted symlink target, in bytes.
+pub const MAX_SYMLINK_TARGET_LEN: usize = 4096;
+
+const FLAG_DELETED: u8 = 1;
+const FLAG_EXECUTABLE: u8 = 2;
+const FLAG_CONTENT_ID: u8 = 4;
+const FLAG_SYMLINK: u8 = 8;
+const KNOWN_FLAGS: u8 = FLAG_DELETED | FLAG_EXECUTABLE | FLAG_CONTENT_ID | FLAG_SYMLINK;
+
+/// The changes one replica sends another.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChangeSet {
+    /// The replica that produced the change set.
+    pub source: ReplicaId,
+    /// The receiver's cursor this change set starts after (0: everything, a full snapshot).
+    pub since: u64,
+    /// The sender's sequence number the receiver should remember as its new cursor.
+    pub cursor: u64,
+    /// Changed entries, tombstones included, each path at most once.
+    pub entries: Vec<Entry>,
+    /// The manifests of the live file entries (one per distinct content id).
+    pub manifests: Vec<FileManifest>,
+}
+
+impl ChangeSet {
+    /// True if this change set describes the sender's whole tree (it starts at cursor 0), so
+    /// the receiver may treat paths it does not mention as absent on the sender.
+    pub fn is_complete(&self) -> bool {
+        self.since == 0
+    }
+
+    /// The manifests indexed by content id.
+    pub fn manifest_map(&self) -> HashMap<Digest, &FileManifest> {
+        self.manifests.iter().map(|m| (m.content_id(), m)).collect()
+    }
+
+    /// Checks the semantic rules the codec cannot express: each path appears once, live file
+    /// entries have a content id and a manifest of that id and size, symlinks have a target.
+    pub fn validate(&self) -> Result<()> {
+        let manifests = self.manifest_map();
+        // Change sets are usually sorted by path, which proves uniqueness without hashing.
+        let sorted = self.entries.windows(2).all(|w| w[0].path < w[1].path);
+        let mut seen = std::collections::HashSet::new();
+        for entry in &self.entries {
+            let bad = |why: &str| Error::corrupt(format!("change set: {}: {why}", entry.path));
+            if !sorted && !seen.insert(&entry.path) {
+                return Err(bad("path appears more than once"));
+            }
+            if entry.deleted {
+                continue;
+            }
+            match entry.kind {
+                EntryKind::File => {
+                    let id = entry
+                        .content_id
+                        .ok_or_else(|| bad("file without content id"))?;
+                    let manifest = manifests
+                        .get(&id)
+                        .ok_or_else(|| bad("no manifest for the file's content id"))?;
+                    if manifest.size() != entry.size {
+                        return Err(bad("entry size differs from its manifest"));
+                    }
+                }
+                EntryKind::Symlink => {
+                    if entry.symlink_target.is_none() {
+                        return Err(bad("symlink without target"));
+                    }
+                }
+                EntryKind::Dir => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The change set in syncore's versioned binary format.
+    ///
+    /// Layout (integers little-endian): magic `SYNC`, format version (1 byte), 3 reserved zero
+    /// bytes, source replica id (16), since (u64), cursor (u64), entry count (u32), manifest
+    /// count (u32); then each entry: path length (u16) and UTF-8 bytes, kind code, flags
+    /// (deleted 1, executable 2, has content id 4, has symlink target 8), size (u64), mtime
+    /// (i64), seq (u64), content id (32, if flagged), symlink target length (u16) and bytes (if
+    /// flagged), version vector ([`VersionVector::encode`]); then each manifest: length (u32)
+    /// and [`FileManifest::encode`] bytes; then a checksum, the first 8 bytes of the BLAKE3
+    /// hash of everything before it.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER_LEN + self.entries.len() * 96);
+        out.extend_from_slice(MAGIC);
+        out.push(FORMAT_VERSION);
+        out.extend_from_slice(&[0, 0, 0]);
+        out.extend_from_slice(self.source.as_bytes());
+        out.extend_from_slice(&self.since.to_le_bytes());
+        out.extend_from_slice(&self.cursor.to_le_bytes());
+        out.extend_from_slice(&count_u32(self.entries.len()).to_le_bytes());
+        out.extend_from_slice(&count_u32(self.manifests.len()).to_le_bytes());
+        for entry in &self.entries {
+            encode_entry(entry, &mut out);
+        }
+        for manifest in &self.manifests {
+            let bytes = manifest.encode();
+            out.extend_from_slice(&count_u32(bytes.len()).to_le_bytes());
+            out.extend_from_slice(&bytes);
+        }
+        let checksum = blake3::hash(&out);
+        out.extend_from_slice(&checksum.as_bytes()[..CHECKSUM_LEN]);
+        out
+    }
+
+    /// Parses bytes made by [`ChangeSet::encode`] and [validates](ChangeSet::validate) them.
+    ///
+    /// Malformed bytes fail with [`ErrorKind::Corrupt`](crate::ErrorKind::Corrupt); a path a
+    /// replica must not accept (absolute, `..`, NUL, ...) fails with
+    /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming it.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() < HEADER_LEN + CHECKSUM_LEN {
+            return Err(Error::corrupt(format!(
+                "change set: truncated: {} bytes, at least {} needed",
+                bytes.len(),
+                HEADER_LEN + CHECKSUM_LEN
+            )));
+        }
+        if &bytes[..4] != MAGIC {
+            return Err(Error::corrupt("change set: bad magic"));
+        }
+        if bytes[4] != FORMAT_VERSION {
+            return Err(Error::Unsupported(format!(
+                "change set format version {}",
+                bytes[4]
+            )));
+        }
+        let (body, checksum) = bytes.split_at(bytes.len() - CHECKSUM_LEN);
+        if blake3::hash(body).as_bytes()[..CHECKSUM_LEN] != *checksum {
+            return Err(Error::corrupt("change set: checksum mismatch"));
+        }
+        let mut r = Reader {
+            bytes: body,
+            pos: 5,
+        };
+        if r.take(3)? != [0, 0, 0] {
+            return Err(Error::corrupt("change set: reserved bytes are not zero"));
+        }
+        let source = ReplicaId::from_bytes(r.array()?);
+        let since = r.u64()?;
+        let cursor = r.u64()?;
+        let entry_count = r.u32()? as usize;
+        let manifest_count = r.u32()? as usize;
+        if entry_count > r.remaining() / MIN_ENTRY_LEN {
+            return Err(Error::corrupt(format!(
+                "change set: {entry_count} entries cannot fit in {} bytes",
+                r.remaining()
+            )));
+        }
+        let mut entries = Vec::with_capacity(entry_count);
+        for _ in 0..entry_count {
+            entries.push(decode_entry(&mut r)?);
+        }
+        if manifest_count > r.remaining() / 4 {
+            return Err(Error::corrupt(
+                "change set: too many manifests for its length",
+            ));
+        }
+        let mut manifests = Vec::with_capacity(manifest_count);
+        for _ in 0..manifest_count {
+            let len = r.u32()? as usize;
+            manifests.push(FileManifest::decode(r.take(len)?)?);
+        }
+        if r.remaining() != 0 {
+            return Err(Error::corrupt(format!(
+                "change set: {} trailing bytes",
+                r.remaining()
+            )));
+        }
+        let changes = ChangeSet {
+            source,
+            since,
+            cursor,
+            entries,
+            manifests,
+        };
+        changes.validate()?;
+        Ok(changes)
+    }
+}
+
+fn count_u32(n: usize) -> u32 {
+    // Counts beyond u32::MAX cannot be decoded back; saturating keeps encoding total and the
+    // decoder rejects the mismatch rather than misreading it.
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+fn encode_entry(entry: &Entry, out: &mut Vec<u8>) {
+    let path = entry.path.as_str().as_bytes();
+    // RelPath bounds paths to MAX_PATH_LEN (4096) bytes, which fits in u16.
+    out.extend_from_slice(&(path.len().min(usize::from(u16::MAX)) as u16).to_le_bytes());
+    out.extend_from_slice(&path[..path.len().min(usize::from(u16::MAX))]);
+    out.push(entry.kind.code());
+    let mut flags = 0;
+    if entry.deleted {
+        flags |= FLAG_DELETED;
+    }
+    if entry.executable {
+        flags |= FLAG_EXECUTABLE;
+    }
+    if entry.content_id.is_some() {
+        flags |= FLAG_CONTENT_ID;
+    }
+    if entry.symlink_target.is_some() {
+        flags |= FLAG_SYMLINK;
+    }
+    out.push(flags);
+    out.extend_from_slice(&entry.size.to_le_bytes());
+    out.extend_from_slice(&entry.mtime_ns.to_le_bytes());
+    out.extend_from_slice(&entry.seq.to_le_bytes());
+    if let Some(id) = &entry.content_id {
+        out.extend_from_slice(id.as_bytes());
+    }
+    if let Some(target) = &entry.symlink_target {
+        let bytes = target.as_bytes();
+        let len = bytes.len().min(MAX_SYMLINK_TARGET_LEN);
+        out.extend_from_slice(&(len as u16).to_le_bytes());
+        out.extend_from_slice(&bytes[..len]);
+    }
+    out.extend_from_slice(&entry.version.encode());
+}
+
+fn decode_entry(r: &mut Reader<'_>) -> Result<Entry> {
+    let path_len = usize::from(r.u16()?);
+    if path_len == 0 || path_len > MAX_PATH_LEN {
+        return Err(Error::corrupt(format!(
+            "change set: path length {path_len}"
+        )));
+    }
+    let raw = std::str::from_utf8(r.take(path_len)?)
+        .map_err(|_| Error::corrupt("change set: path is not UTF-8"))?;
+    let path = RelPath::new(raw)?;
+    let code = r.u8()?;
+    let kind = EntryKind::from_code(code)
+        .ok_or_else(|| Error::corrupt(format!("change set: {path}: unknown kind {code}")))?;
+    let flags = r.u8()?;
+    if flags & !KNOWN_FLAGS != 0 {
+        return Err(Error::corrupt(format!(
+            "change set: {path}: unknown flags {flags:#x}"
+        )));
+    }
+    let size = r.u64()?;
+    let mtime_ns = r.i64()?;
+    let seq = r.u64()?;
+    let content_id = if flags & FLAG_CONTENT_ID != 0 {
+        Some(Digest::from_bytes(r.array()?))
+    } else {
+        None
+    };
+    let symlink_target = if flags & FLAG_SYMLINK != 0 {
+        let len = usize::from(r.u16()?);
+        if len == 0 || len > MAX_SYMLINK_TARGET_LEN {
+            return Err(Error::corrupt(format!(
+                "change set: {path}: symlink target length {len}"
+            )));
+        }
+        let target = std::str::from_utf8(r.take(len)?)
+            .map_err(|_| Error::corrupt(format!("change set: {path}: target is not UTF-8")))?;
+        if target.contains('\0') {
+            return Err(Error::corrupt(format!(
+                "change set: {path}: target contains NUL"
+            )));
+        }
+        Some(target.to_owned())
+    } else {
+        None
+    };
+    let (version, used) = VersionVector::decode_prefix(r.rest())?;
+    r.pos += used;
+    Ok(Entry {
+        path,
+        kind,
+        size,
+        mtime_ns,
+        executable: flags & FLAG_EXECUTABLE != 0,
+        symlink_target,
+        content_id,
+        version,
+        deleted: flags & FLAG_DELETED != 0,
+        seq,
+    })
+}
+
+/// A bounds-checked cursor over input bytes.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn remaining(&self) -> usize {
+        self.bytes.len().saturating_sub(self.pos)
+    }
+
+    fn rest(&self) -> &'a [u8] {
+        self.bytes.get(self.pos..).unwrap_or(&[])
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&end| end <= self.bytes.len())
+            .ok_or_else(|| Error::corrupt("change set: truncated"))?;
+        let out = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(out)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    fn u16(&mut self) -> Result<u16> {
+        Ok(u16::from_le_bytes(self.array()?))
+    }
+
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+
+    fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(self.array()?))
+    }
+
+    fn i64(&mut self) -> Result<i64> {
+        Ok(i64::from_le_bytes(self.array()?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chunk::{Chunker, ChunkerConfig};
+    use crate::hash::HashAlgo;
+    use crate::ErrorKind;
+    use proptest::prelude::*;
+
+    fn chunker() -> Chunker {
+        Chunker::new(ChunkerConfig::fixed(4), HashAlgo::Blake3).unwrap()
+    }
+
+    fn file(path: &str, data: &[u8], counter: u64) -> (Entry, FileManifest) {
+        let manifest = FileManifest::of_slice(&chunker(), data);
+        let entry = Entry {
+            path: RelPath::new(path).unwrap(),
+            kind: EntryKind::File,
+            size: manifest.size(),
+            mtime_ns: 1_700_000_000_000_000_000,
+            executable: counter % 2 == 0,
+            symlink_target: None,
+            content_id: Some(manifest.content_id()),
+            version: [(ReplicaId::from_bytes([7; 16]), counter)]
+                .into_iter()
+                .collect(),
+            deleted: false,
+            seq: counter,
+        };
+        (entry, manifest)
+    }
+
+    fn sample() -> ChangeSet {
+        let (a, ma) = file("docs/a.txt", b"hello world", 3);
+        let (b, mb) = file("b", b"", 4);
+        let link = Entry {
+            path: RelPath::new("link").unwrap(),
+            kind: EntryKind::Symlink,
+            size: 0,
+            mtime_ns: -5,
+            executable: false,
+            symlink_target: Some("docs/a.txt".into()),
+            content_id: None,
+            version: VersionVector::new(),
+            deleted: false,
+            seq: 9,
+        };
+        let gone = Entry {
+            path: RelPath::new("gone").unwrap(),
+            deleted: true,
+            content_id: None,
+            ..a.clone()
+        };
+        ChangeSet {
+            source: ReplicaId::from_bytes([1; 16]),
+            since: 2,
+            cursor: 9,
+            entries: vec![a, b, link, gone],
+            manifests: vec![ma, mb],
+        }
+    }
+
+    #[test]
+    fn roundtrips_and_rejects_damage() {
+        let changes = sample();
+        let bytes = changes.encode();
+        assert_eq!(ChangeSet::decode(&bytes).unwrap(), changes);
+        for i in [0, 4, 10, bytes.len() / 2, bytes.len() - 1] {
+            let mut bad = bytes.clone();
+            bad[i] ^= 0x40;
+            assert!(ChangeSet::decode(&bad).is_err(), "flip at {i}");
+        }
+        for len in 0..bytes.len() {
+            assert!(ChangeSet::decode(&bytes[..len]).is_err());
+        }
+    }
+
+    /// Re-seals a body with a valid checksum, as a hostile peer would.
+    fn seal(mut body: Vec<u8>) -> Vec<u8> {
+        let checksum = blake3::hash(&body);
+        body.extend_from_slice(&checksum.as_bytes()[..CHECKSUM_LEN]);
+        body
+    }
+
+    #[test]
+    fn hostile_paths_are_rejected_even_with_a_valid_checksum() {
+        let changes = sample();
+        let good = changes.encode();
+        let body = &good[..good.len() - CHECKSUM_LEN];
+        // The first entry's path ("docs/a.txt", 10 bytes) starts right after the header.
+        for evil in ["/etc/passw", "../../x/yy", "docs/\0.txt", "a//b/c.txt"] {
+            assert_eq!(evil.len(), 10);
+            let mut bad = body.to_vec();
+            bad[HEADER_LEN + 2..HEADER_LEN + 12].copy_from_slice(evil.as_bytes());
+            let err = ChangeSet::decode(&seal(bad)).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidInput, "{evil:?}: {err}");
+        }
+        // A huge entry count must not allocate.
+        let mut bad = body.to_vec();
+        bad[HEADER_LEN - 8..HEADER_LEN - 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(
+            ChangeSet::decode(&seal(bad)).unwrap_err().kind(),
+            ErrorKind::Corrupt
+        );
+    }
+
+    #[test]
+    fn semantic_validation() {
+        let mut changes = sample();
+        changes.manifests.pop();
+        let err = ChangeSet::decode(&changes.encode()).unwrap_err();
+        assert!(err.to_string().contains("no manifest"), "{err}");
+        let mut twice = sample();
+        let first = twice.entries[0].clone();
+        twice.entries.push(first);
+        assert!(ChangeSet::decode(&twice.encode()).is_err());
+        assert!(ChangeSet::default().is_complete());
+        assert!(!sample().is_complete());
+    }
+
+    proptest! {
+        #[test]
+        fn random_changesets_roundtrip(
+            files in proptest::collection::btree_map("[a-z]{1,6}(/[a-z]{1,6}){0,2}", proptest::collection::vec(any::<u8>(), 0..40), 0..12),
+            tombstones in proptest::collection::vec(any::<bool>(), 12),
+            since in any::<u64>(),
+        ) {
+            let mut changes = ChangeSet { since, cursor: since.wrapping_add(1), ..ChangeSet::default() };
+            for (i, (path, data)) in files.iter().enumerate() {
+                let (mut entry, manifest) = file(path, data, i as u64 + 1);
+                if tombstones[i] {
+                    entry.deleted = true;
+                    entry.content_id = None;
+                } else {
+                    changes.manifests.push(manifest);
+                }
+                changes.entries.push(entry);
+            }
+            prop_assert_eq!(ChangeSet::decode(&changes.encode()).unwrap(), changes);
+        }
+
+        #[test]
+        fn garbage_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = ChangeSet::decode(&bytes);
+            let _ = ChangeSet::decode(&seal(bytes));
+        }
+
+        #[test]
+        fn mutated_changesets_never_panic(pos in any::<usize>(), value in any::<u8>()) {
+            let good = sample().encode();
+            let mut body = good[..good.len() - CHECKSUM_LEN].to_vec();
+            let len = body.len();
+            body[pos % len] = value;
+            let _ = ChangeSet::decode(&seal(body));
+        }
+    }
+}

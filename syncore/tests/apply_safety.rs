@@ -1,0 +1,500 @@
+//! Applying plans to real directories: hostile paths, symlinked parents, corrupt chunks, user
+//! edits between plan and apply, crashes before rename, local chunk reuse, durability modes.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::{chunker, disk_tree, p, scan};
+use syncore::apply::{
+    apply_plan, is_temp_name, remove_stale_temp_files, ApplyOptions, ChunkSource, Durability,
+    Fault, LocalChunks, MemoryTarget,
+};
+use syncore::sync::{
+    reconcile, Action, ChangeSet, LocalView, MemoryView, Plan, ReplicaId, SyncOptions,
+};
+use syncore::{Digest, ErrorKind, FileManifest, HashAlgo, Result};
+
+const NOW: i64 = 1_700_000_000_000_000_000;
+
+struct Side {
+    dir: tempfile::TempDir,
+    target: MemoryTarget,
+}
+
+impl Side {
+    fn new(n: u8) -> Self {
+        Side {
+            dir: tempfile::tempdir().unwrap(),
+            target: MemoryTarget::new(MemoryView::new(ReplicaId::from_bytes([n; 16]))),
+        }
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn write(&self, rel: &str, data: &[u8]) {
+        let path = self.root().join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, data).unwrap();
+    }
+
+    fn scan(&mut self) {
+        scan(self.dir.path(), &mut self.target, NOW);
+    }
+
+    fn plan_from(&self, other: &Side) -> Plan {
+        let bytes = other.target.view.changes_since(0).encode();
+        let changes = ChangeSet::decode(&bytes).unwrap();
+        reconcile(&self.target.view, &changes, &SyncOptions::default()).unwrap()
+    }
+}
+
+/// Pulls `from`'s changes into `to`, reading the chunks `to` cannot find in its own files
+/// out of `from`'s files.
+fn pull(to: &mut Side, from: &Side, options: &ApplyOptions) -> syncore::apply::ApplyReport {
+    let plan = to.plan_from(from);
+    let remote = LocalChunks::new(from.root(), HashAlgo::Blake3, &from.target);
+    apply_plan(to.dir.path(), &plan, &remote, &mut to.target, options).unwrap()
+}
+
+fn temp_files(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in walkdir(root) {
+        let name = entry.file_name().unwrap().to_str().unwrap().to_owned();
+        if is_temp_name(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+fn walkdir(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if fs::symlink_metadata(&path).unwrap().is_dir() {
+            out.extend(walkdir(&path));
+        }
+        out.push(path);
+    }
+    out
+}
+
+#[test]
+fn two_folders_sync_with_local_reuse_and_no_echo() {
+    let mut a = Side::new(1);
+    let mut b = Side::new(2);
+    a.write("docs/readme.txt", b"hello, world: a readme of some length");
+    a.write("bin/tool", b"\x7fELF pretend binary");
+    a.write("empty", b"");
+    a.scan();
+    let report = pull(&mut b, &a, &ApplyOptions::default());
+    assert!(report.is_complete(), "{report:#?}");
+    assert_eq!(report.files_written, 3);
+    assert_eq!(disk_tree(a.root()), disk_tree(b.root()));
+    // Nothing is echoed back: b's scan finds no local change and a has nothing to plan.
+    let seq = b.target.view.seq();
+    b.scan();
+    assert_eq!(
+        b.target.view.seq(),
+        seq,
+        "scan after apply recorded changes"
+    );
+    let plan = a.plan_from(&b);
+    assert!(plan.is_index_only(), "{plan:#?}");
+    // An edit that keeps most chunks reuses them locally.
+    a.write(
+        "docs/readme.txt",
+        b"hello, world: a readme of some length, now longer",
+    );
+    a.scan();
+    let report = pull(&mut b, &a, &ApplyOptions::default());
+    assert!(report.is_complete(), "{report:#?}");
+    assert!(report.bytes_reused_locally >= 32, "{report:#?}");
+    assert_eq!(disk_tree(a.root()), disk_tree(b.root()));
+}
+
+#[test]
+fn hostile_paths_are_rejected_at_decode() {
+    let mut a = Side::new(1);
+    a.write("abcdefghij", b"x");
+    a.scan();
+    let good = a.target.view.changes_since(0).encode();
+    let at = good.windows(10).position(|w| w == b"abcdefghij").unwrap();
+    for evil in [
+        "/etc/passw",
+        "../../../x",
+        "a\0bcdefghi",
+        "a//bcdefgh",
+        "a/./bcdefg",
+    ] {
+        let mut bad = good[..good.len() - 8].to_vec();
+        bad[at..at + 10].copy_from_slice(evil.as_bytes());
+        let checksum = blake3::hash(&bad);
+        bad.extend_from_slice(&checksum.as_bytes()[..8]);
+        let err = ChangeSet::decode(&bad).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{evil:?}: {err}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinked_parent_pointing_outside_is_refused() {
+    let mut a = Side::new(1);
+    let mut b = Side::new(2);
+    let outside = tempfile::tempdir().unwrap();
+    a.write("link/evil.txt", b"should never land outside");
+    a.write("fine.txt", b"ok");
+    a.scan();
+    // On b, "link" is a symlink to a directory outside its root.
+    std::os::unix::fs::symlink(outside.path(), b.root().join("link")).unwrap();
+    let report = pull(&mut b, &a, &ApplyOptions::default());
+    assert!(
+        report.failed.iter().any(|f| f.path == p("link/evil.txt")),
+        "{report:#?}"
+    );
+    assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
+    assert_eq!(fs::read(b.root().join("fine.txt")).unwrap(), b"ok");
+}
+
+/// Serves every chunk from a store but flips a byte of one of them.
+struct Corrupting<'a> {
+    inner: &'a dyn ChunkSource,
+    bad: Digest,
+}
+
+impl ChunkSource for Corrupting<'_> {
+    fn read_chunk(&self, id: &Digest) -> Result<Vec<u8>> {
+        let mut bytes = self.inner.read_chunk(id)?;
+        if *id == self.bad {
+            bytes[0] ^= 1;
+        }
+        Ok(bytes)
+    }
+}
+
+#[test]
+fn corrupt_or_missing_chunks_write_nothing_and_others_continue() {
+    let mut a = Side::new(1);
+    let mut b = Side::new(2);
+    a.write("bad.bin", b"0123456789abcdefXYZ");
+    a.write("good.txt", b"good content here");
+    b.write("other.txt", b"previous content");
+    a.scan();
+    b.scan();
+    let plan = b.plan_from(&a);
+    assert!(plan
+        .actions
+        .iter()
+        .all(|x| matches!(x, Action::WriteFile { .. })));
+    let bad = FileManifest::of_slice(&chunker(), b"0123456789abcdefXYZ").chunks()[1].id;
+    let remote = LocalChunks::new(a.root(), HashAlgo::Blake3, &a.target);
+    let source = Corrupting {
+        inner: &remote,
+        bad,
+    };
+    let report = apply_plan(
+        b.dir.path(),
+        &plan,
+        &source,
+        &mut b.target,
+        &ApplyOptions::default(),
+    )
+    .unwrap();
+    let failure = report.failed.iter().find(|f| f.path == p("bad.bin"));
+    assert!(
+        failure.is_some_and(|f| f.kind == ErrorKind::Corrupt),
+        "{report:#?}"
+    );
+    assert_eq!(
+        fs::read(b.root().join("good.txt")).unwrap(),
+        b"good content here"
+    );
+    assert!(temp_files(b.root()).is_empty());
+    // A missing chunk is reported as not found, also without leftovers.
+    let empty = syncore::MemStore::new(HashAlgo::Blake3);
+    let report = apply_plan(
+        b.dir.path(),
+        &plan,
+        &empty,
+        &mut b.target,
+        &ApplyOptions::default(),
+    )
+    .unwrap();
+    assert!(report
+        .failed
+        .iter()
+        .any(|f| f.path == p("bad.bin") && f.kind == ErrorKind::NotFound));
+    assert!(temp_files(b.root()).is_empty());
+}
+
+#[test]
+fn user_edit_between_plan_and_apply_is_never_overwritten() {
+    let mut a = Side::new(1);
+    let mut b = Side::new(2);
+    a.write("shared.txt", b"version 1");
+    a.write("doomed.txt", b"will be deleted remotely");
+    a.scan();
+    pull(&mut b, &a, &ApplyOptions::default());
+    a.write("shared.txt", b"version 2 from a");
+    fs::remove_file(a.root().join("doomed.txt")).unwrap();
+    a.scan();
+    let plan = b.plan_from(&a);
+    assert_eq!(plan.actions.len(), 2, "{plan:#?}");
+    // The user edits both files on b after planning, before applying.
+    b.write("shared.txt", b"user's unsaved work!");
+    b.write("doomed.txt", b"user kept working on this");
+    let remote = LocalChunks::new(a.root(), HashAlgo::Blake3, &a.target);
+    let report = apply_plan(
+        b.dir.path(),
+        &plan,
+        &remote,
+        &mut b.target,
+        &ApplyOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(report.conflicts.len(), 2, "{report:#?}");
+    assert_eq!(
+        fs::read(b.root().join("shared.txt")).unwrap(),
+        b"user's unsaved work!"
+    );
+    assert_eq!(
+        fs::read(b.root().join("doomed.txt")).unwrap(),
+        b"user kept working on this"
+    );
+    // The next round sees a real conflict and keeps both versions (the default policy).
+    b.scan();
+    let report = pull(&mut b, &a, &ApplyOptions::default());
+    assert!(report.is_complete(), "{report:#?}");
+    let tree = disk_tree(b.root());
+    assert!(tree
+        .values()
+        .any(|v| v.as_deref() == Some(&b"user's unsaved work!"[..])));
+    assert!(tree
+        .values()
+        .any(|v| v.as_deref() == Some(&b"version 2 from a"[..])));
+    assert_eq!(
+        fs::read(b.root().join("doomed.txt")).unwrap(),
+        b"user kept working on this"
+    );
+}
+
+#[test]
+fn crash_between_temp_write_and_rename_leaves_the_target_intact() {
+    let mut a = Side::new(1);
+    let mut b = Side::new(2);
+    a.write("f.txt", b"old");
+    a.scan();
+    pull(&mut b, &a, &ApplyOptions::default());
+    a.write("f.txt", b"new content after the crash");
+    a.scan();
+    let plan = b.plan_from(&a);
+    let remote = LocalChunks::new(a.root(), HashAlgo::Blake3, &a.target);
+    let crash = ApplyOptions {
+        fault: Some(Fault::CrashBeforeRename(p("f.txt"))),
+        ..ApplyOptions::default()
+    };
+    let err = apply_plan(b.dir.path(), &plan, &remote, &mut b.target, &crash).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io);
+    assert_eq!(fs::read(b.root().join("f.txt")).unwrap(), b"old");
+    assert_eq!(
+        temp_files(b.root()).len(),
+        1,
+        "the crash leaves its temp file"
+    );
+    // After "restarting", the same plan applies cleanly; the leftover is ignored by scans.
+    let report = apply_plan(
+        b.dir.path(),
+        &plan,
+        &remote,
+        &mut b.target,
+        &ApplyOptions::default(),
+    )
+    .unwrap();
+    assert!(report.is_complete(), "{report:#?}");
+    assert_eq!(
+        fs::read(b.root().join("f.txt")).unwrap(),
+        b"new content after the crash"
+    );
+    let seq = b.target.view.seq();
+    b.scan();
+    assert_eq!(b.target.view.seq(), seq);
+    assert_eq!(remove_stale_temp_files(b.root()).unwrap(), 1);
+    assert!(temp_files(b.root()).is_empty());
+}
+
+#[test]
+fn directories_with_unknown_contents_are_not_removed() {
+    let mut a = Side::new(1);
+    let mut b = Side::new(2);
+    a.write("d/f.txt", b"x");
+    a.scan();
+    pull(&mut b, &a, &ApplyOptions::default());
+    fs::remove_dir_all(a.root().join("d")).unwrap();
+    a.scan();
+    b.write("d/new-unsynced.txt", b"user's new file");
+    let report = pull(&mut b, &a, &ApplyOptions::default());
+    assert_eq!(report.deleted, 1, "{report:#?}");
+    assert!(!report.conflicts.is_empty(), "{report:#?}");
+    assert!(b.root().join("d/new-unsynced.txt").exists());
+}
+
+#[test]
+fn every_durability_mode_produces_the_same_tree() {
+    for durability in [Durability::PerFile, Durability::Batched, Durability::None] {
+        let mut a = Side::new(1);
+        let mut b = Side::new(2);
+        for i in 0..20 {
+            a.write(
+                &format!("dir{}/file{i}.txt", i % 3),
+                format!("{i}").as_bytes(),
+            );
+        }
+        a.scan();
+        let options = ApplyOptions {
+            durability,
+            ..ApplyOptions::default()
+        };
+        let report = pull(&mut b, &a, &options);
+        assert!(report.is_complete(), "{durability:?}: {report:#?}");
+        assert_eq!(report.files_written, 20);
+        assert_eq!(disk_tree(a.root()), disk_tree(b.root()), "{durability:?}");
+        let seq = b.target.view.seq();
+        b.scan();
+        assert_eq!(b.target.view.seq(), seq, "{durability:?}: echo");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_peer_cannot_plant_a_symlink_and_write_through_it() {
+    let outside = tempfile::tempdir().unwrap();
+    let mut remote = MemoryView::new(ReplicaId::from_bytes([9; 16]));
+    let mut version = syncore::sync::VersionVector::new();
+    version.bump(remote.replica_id());
+    remote.record(
+        syncore::Entry {
+            path: p("link"),
+            kind: syncore::EntryKind::Symlink,
+            size: 0,
+            mtime_ns: NOW,
+            executable: false,
+            symlink_target: Some(outside.path().to_str().unwrap().to_owned()),
+            content_id: None,
+            version,
+            deleted: false,
+            seq: 0,
+        },
+        None,
+    );
+    let manifest = FileManifest::of_slice(&chunker(), b"evil payload");
+    remote.local_write(&p("link/evil.txt"), manifest.clone(), NOW, false);
+    let store = syncore::MemStore::new(HashAlgo::Blake3);
+    for chunk in manifest.chunks() {
+        let data = &b"evil payload"[chunk.offset as usize..chunk.end() as usize];
+        syncore::ChunkStore::put(&store, &chunk.id, data).unwrap();
+    }
+    let mut b = Side::new(2);
+    let plan = reconcile(
+        &b.target.view,
+        &remote.changes_since(0),
+        &SyncOptions::default(),
+    )
+    .unwrap();
+    let report = apply_plan(
+        b.dir.path(),
+        &plan,
+        &store,
+        &mut b.target,
+        &ApplyOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(report.symlinks_created, 1, "{report:#?}");
+    assert!(
+        report.failed.iter().any(|f| f.path == p("link/evil.txt")),
+        "{report:#?}"
+    );
+    assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_file_replaced_by_a_directory_and_back() {
+    let mut a = Side::new(1);
+    let mut b = Side::new(2);
+    a.write("thing", b"a file first");
+    a.scan();
+    pull(&mut b, &a, &ApplyOptions::default());
+    fs::remove_file(a.root().join("thing")).unwrap();
+    a.write("thing/inside.txt", b"now a directory");
+    a.scan();
+    let report = pull(&mut b, &a, &ApplyOptions::default());
+    assert!(report.is_complete(), "{report:#?}");
+    assert_eq!(disk_tree(a.root()), disk_tree(b.root()));
+    fs::remove_dir_all(a.root().join("thing")).unwrap();
+    a.write("thing", b"a file again");
+    a.scan();
+    let report = pull(&mut b, &a, &ApplyOptions::default());
+    assert!(report.is_complete(), "{report:#?}");
+    assert_eq!(disk_tree(a.root()), disk_tree(b.root()));
+}
+
+#[test]
+fn crash_after_rename_before_recording_converges_without_loss() {
+    let mut a = Side::new(1);
+    let mut b = Side::new(2);
+    a.write("f.txt", b"old");
+    a.scan();
+    pull(&mut b, &a, &ApplyOptions::default());
+    a.write("f.txt", b"new content, renamed but never recorded");
+    a.scan();
+    let plan = b.plan_from(&a);
+    let remote = LocalChunks::new(a.root(), HashAlgo::Blake3, &a.target);
+    let crash = ApplyOptions {
+        fault: Some(Fault::CrashAfterRename(p("f.txt"))),
+        ..ApplyOptions::default()
+    };
+    assert!(apply_plan(b.dir.path(), &plan, &remote, &mut b.target, &crash).is_err());
+    // Reopened: the scan sees the new file as a local change of identical content, which
+    // merges silently with a's version; nothing conflicts and both sides agree.
+    b.scan();
+    let report = pull(&mut b, &a, &ApplyOptions::default());
+    assert!(
+        report.is_complete() && report.files_written == 0,
+        "{report:#?}"
+    );
+    let back = a.plan_from(&b);
+    assert!(
+        back.conflicts.is_empty() && back.is_index_only(),
+        "{back:#?}"
+    );
+    assert_eq!(disk_tree(a.root()), disk_tree(b.root()));
+}
+
+#[cfg(unix)]
+#[test]
+fn an_executable_bit_change_is_applied_without_rewriting() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut a = Side::new(1);
+    let mut b = Side::new(2);
+    a.write("run.sh", b"#!/bin/sh\necho hi\n");
+    a.scan();
+    pull(&mut b, &a, &ApplyOptions::default());
+    let path = a.root().join("run.sh");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    a.scan();
+    let report = pull(&mut b, &a, &ApplyOptions::default());
+    assert!(report.is_complete(), "{report:#?}");
+    assert_eq!(report.files_written, 0, "{report:#?}");
+    let mode = fs::metadata(b.root().join("run.sh"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o111, 0o111 & (mode & 0o444) >> 2, "mode {mode:o}");
+    assert!(mode & 0o100 != 0);
+    let seq = b.target.view.seq();
+    b.scan();
+    assert_eq!(b.target.view.seq(), seq, "metadata update echoed back");
+}
