@@ -14,6 +14,7 @@ mod errors;
 mod hash;
 mod manifest;
 mod path;
+mod plan;
 mod scan;
 mod store;
 mod sync;
@@ -45,6 +46,7 @@ fn _syncore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     scan::register(m)?;
     sync::register(m)?;
     entry::register(m)?;
+    plan::register(m)?;
     apply::register(m)?;
     Ok(())
 }
