@@ -6,4 +6,5 @@
 //! (`syncore/tests/fuzz_corpus.rs`). A body panics only when an invariant is broken.
 
 pub mod chunker;
+pub mod delta;
 pub mod manifest;

@@ -24,6 +24,7 @@
 
 pub mod apply;
 pub mod chunk;
+pub mod delta;
 pub mod entry;
 pub mod error;
 pub mod hash;

@@ -5,6 +5,8 @@ use std::path::Path;
 
 #[path = "../../fuzz/src/chunker.rs"]
 mod chunker;
+#[path = "../../fuzz/src/delta.rs"]
+mod delta;
 #[path = "../../fuzz/src/manifest.rs"]
 mod manifest;
 
@@ -38,4 +40,19 @@ fn manifest_decode_corpus() {
 #[test]
 fn chunker_invariants_corpus() {
     replay("chunker_invariants", chunker::chunker_invariants);
+}
+
+#[test]
+fn delta_signature_decode_corpus() {
+    replay("delta_signature_decode", delta::signature_decode);
+}
+
+#[test]
+fn delta_patch_apply_corpus() {
+    replay("delta_patch_apply", delta::patch_apply);
+}
+
+#[test]
+fn delta_roundtrip_corpus() {
+    replay("delta_roundtrip", delta::roundtrip);
 }
