@@ -13,7 +13,15 @@ use crate::chunk::PyReader;
 use crate::errors::IntoPyResult;
 
 /// A signature format: rolling checksum and strong hash (librsync's magic numbers).
-#[pyclass(module = "syncore", name = "SignatureFormat", eq, eq_int, hash, frozen, from_py_object)]
+#[pyclass(
+    module = "syncore",
+    name = "SignatureFormat",
+    eq,
+    eq_int,
+    hash,
+    frozen,
+    from_py_object
+)]
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(clippy::upper_case_acronyms, non_camel_case_types)] // Python enum-member style
 pub enum PySignatureFormat {
@@ -257,7 +265,7 @@ fn patch<'py>(
 }
 
 /// Writes the signature of the file `basis` to the file `signature` (like `rdiff signature`);
-/// returns the basis length.
+/// returns the number of signature bytes written.
 #[pyfunction]
 #[pyo3(signature = (basis, signature, *, format = PySignatureFormat::BLAKE2_RABINKARP, block_len = None, strong_len = None))]
 fn signature_file(

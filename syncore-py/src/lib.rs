@@ -9,6 +9,7 @@
 mod apply;
 mod bytes;
 mod chunk;
+mod delta;
 mod entry;
 mod errors;
 mod hash;
@@ -46,6 +47,7 @@ fn _syncore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     scan::register(m)?;
     sync::register(m)?;
     entry::register(m)?;
+    delta::register(m)?;
     plan::register(m)?;
     apply::register(m)?;
     Ok(())

@@ -45,6 +45,14 @@ __all__ = [
     "VersionVector",
     "EntryKind",
     "Entry",
+    "SignatureFormat",
+    "Signature",
+    "DeltaStats",
+    "delta",
+    "patch",
+    "signature_file",
+    "delta_file",
+    "patch_file",
     "ConflictPolicy",
     "Direction",
     "Side",
@@ -783,3 +791,102 @@ class MemoryReplica:
     def plan(self, changes: Union[ChangeSet, Buffer], options: Optional[SyncOptions] = None) -> Plan: ...
     def apply(self, plan: Plan, root: _StrPath, source: Any, *, durability: Durability = ...) -> ApplyReport: ...
     def apply_to_store(self, plan: Plan, source: Any, store: Any) -> ApplyReport: ...
+
+# ---------------------------------------------------------------------------- delta
+
+@final
+class SignatureFormat:
+    """A signature format: rolling checksum and strong hash (librsync's magic numbers)."""
+
+    BLAKE2_RABINKARP: ClassVar[SignatureFormat]
+    BLAKE2_ROLLSUM: ClassVar[SignatureFormat]
+    MD4_ROLLSUM: ClassVar[SignatureFormat]
+    MD4_RABINKARP: ClassVar[SignatureFormat]
+    def __int__(self) -> int: ...
+    def __eq__(self, other: object, /) -> bool: ...
+    def __ne__(self, other: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+@final
+class Signature:
+    """The signature of a basis file: per block, a rolling checksum and a strong hash."""
+
+    @staticmethod
+    def of_bytes(
+        basis: Buffer,
+        *,
+        format: SignatureFormat = ...,
+        block_len: Optional[int] = None,
+        strong_len: Optional[int] = None,
+    ) -> Signature: ...
+    @staticmethod
+    def of_file(
+        path: _StrPath,
+        *,
+        format: SignatureFormat = ...,
+        block_len: Optional[int] = None,
+        strong_len: Optional[int] = None,
+    ) -> Signature: ...
+    @staticmethod
+    def of_reader(
+        reader: _Reader,
+        *,
+        format: SignatureFormat = ...,
+        block_len: Optional[int] = None,
+        strong_len: Optional[int] = None,
+    ) -> Signature: ...
+    @staticmethod
+    def decode(data: Buffer) -> Signature:
+        """Decodes a signature in librsync's format."""
+    def encode(self) -> bytes: ...
+    def __bytes__(self) -> bytes: ...
+    def delta(self, new: Buffer) -> bytes:
+        """The delta turning this signature's basis into `new`."""
+    @property
+    def format(self) -> SignatureFormat: ...
+    @property
+    def block_len(self) -> int: ...
+    @property
+    def strong_len(self) -> int: ...
+    @property
+    def block_count(self) -> int: ...
+    def __len__(self) -> int: ...
+
+@final
+class DeltaStats:
+    """What generating a delta found."""
+
+    @property
+    def new_len(self) -> int: ...
+    @property
+    def delta_len(self) -> int: ...
+    @property
+    def literal_cmds(self) -> int: ...
+    @property
+    def literal_bytes(self) -> int: ...
+    @property
+    def copy_cmds(self) -> int: ...
+    @property
+    def copy_bytes(self) -> int: ...
+
+def delta(signature: Union[Signature, Buffer], new: Buffer) -> bytes:
+    """The delta turning the basis of `signature` into `new`."""
+
+def patch(basis: Buffer, delta: Buffer, *, limit: Optional[int] = None) -> bytes:
+    """The new file rebuilt from `basis` and `delta`."""
+
+def signature_file(
+    basis: _StrPath,
+    signature: _StrPath,
+    *,
+    format: SignatureFormat = ...,
+    block_len: Optional[int] = None,
+    strong_len: Optional[int] = None,
+) -> int:
+    """Writes the signature of `basis` to the file `signature` (like `rdiff signature`); returns its size."""
+
+def delta_file(signature: _StrPath, new: _StrPath, delta: _StrPath) -> DeltaStats:
+    """Writes the delta of `new` against the signature file to `delta` (like `rdiff delta`)."""
+
+def patch_file(basis: _StrPath, delta: _StrPath, out: _StrPath, *, limit: Optional[int] = None) -> int:
+    """Rebuilds `out` from `basis` and the delta file (like `rdiff patch`)."""
