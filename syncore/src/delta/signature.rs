@@ -25,9 +25,12 @@ pub const DEFAULT_BLOCK_LEN: u32 = 2048;
 /// sum are never proposed as matches (duplicate blocks are dropped first).
 pub const MAX_CANDIDATES_PER_WEAK_SUM: usize = 64;
 
-/// Bytes of basis read and hashed per batch by the signature generator: large enough that
-/// starting a helper thread per batch costs little.
+/// Bytes of basis hashed per batch by the signature generator when it is in memory: large
+/// enough that starting a helper thread per batch costs little.
 const BATCH_BYTES: usize = 32 << 20;
+/// Bytes read per batch from a stream: small enough that the copy stays in cache until the
+/// hashing reads it.
+const STREAM_BATCH_BYTES: usize = 4 << 20;
 /// Batches at least this large are hashed on two threads.
 const PARALLEL_BYTES: usize = 1 << 20;
 /// Blocks per unit of work claimed by a hashing thread.
@@ -270,7 +273,7 @@ fn header_for(size_hint: Option<u64>, opts: &SignatureOptions) -> Result<Signatu
 
 /// Streams the signature of `basis` into `out` without holding the basis in memory.
 ///
-/// Reads the basis in batches of whole blocks (up to 32 MiB), hashes each batch on up to two
+/// Reads the basis in batches of whole blocks (up to 4 MiB), hashes each batch on up to two
 /// threads and writes its records before reading the next. Returns the number of signature
 /// bytes written. `size_hint` is the basis size if known (see
 /// [`SignatureOptions::block_len`]).
@@ -306,15 +309,19 @@ pub(crate) enum Basis<'a, R> {
 }
 
 /// Reads the basis in batches of whole blocks and hands each batch's weak and strong sums to
-/// `sink`, in block order. Batches start small and double up to [`BATCH_BYTES`], so small
-/// inputs stay cheap.
+/// `sink`, in block order. Batches start small and double up to [`BATCH_BYTES`] (in memory)
+/// or [`STREAM_BATCH_BYTES`] (streams), so small inputs stay cheap.
 fn hash_blocks<R: Read>(
     mut basis: Basis<'_, R>,
     header: SignatureHeader,
     mut sink: impl FnMut(&[u32], &[StrongSum]) -> Result<()>,
 ) -> Result<()> {
     let block_len = header.block_len as usize;
-    let max_blocks = (BATCH_BYTES / block_len).clamp(1, MAX_BATCH_BLOCKS);
+    let batch_bytes = match basis {
+        Basis::Stream(_) => STREAM_BATCH_BYTES,
+        Basis::Memory(_) => BATCH_BYTES,
+    };
+    let max_blocks = (batch_bytes / block_len).clamp(1, MAX_BATCH_BLOCKS);
     let mut blocks = (64 * 1024 / block_len).clamp(1, max_blocks);
     let mut buf = Vec::new();
     let mut weak = Vec::new();
