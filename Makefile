@@ -5,6 +5,7 @@
 #   make bench           criterion benches against the peers (release build; minutes)
 #   make run             the main job: chunk a directory and print dedup figures
 #   make ffi-test        C API tests under valgrind; see syncore-ffi/ffi.mk (install, bench-c, ...)
+#   make py-test         the Python package: build, pytest, mypy, stubtest (see syncore-py/py.mk)
 
 CARGO ?= cargo
 FUZZ_SECONDS ?= 30
@@ -14,7 +15,7 @@ FUZZ_TARGETS := $(shell sed -n 's/^name = "\(.*\)"$$/\1/p' fuzz/Cargo.toml | gre
 
 .PHONY: test deps fmt-check clippy doc unit-test fuzz fuzz-tool bench run
 
-test: deps fmt-check clippy doc unit-test ffi-header-check ffi-test
+test: deps fmt-check clippy doc unit-test ffi-header-check ffi-test py-test
 ifneq ($(TEST_FUZZ_SECONDS),0)
 	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 endif
@@ -56,3 +57,4 @@ run:
 	$(CARGO) run --release -p syncore --example chunk -- .
 
 include syncore-ffi/ffi.mk
+include syncore-py/py.mk

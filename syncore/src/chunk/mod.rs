@@ -184,3 +184,42 @@ impl Chunker {
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owned_stream_matches_the_slice_chunker() {
+        let data: Vec<u8> = (0..3_000_000u32)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let chunker = Chunker::new(ChunkerConfig::fastcdc(4096, 16384, 65536), HashAlgo::Blake3)
+            .and_then(|c| c.with_threads(2))
+            .unwrap();
+        let expected = chunker.chunk_slice(&data);
+        // The stream owns its chunker, so it can be kept anywhere (`'static`).
+        fn owned(stream: ChunkStream<'static>) -> ChunkStream<'static> {
+            stream
+        }
+        let mut stream = owned(chunker.clone().into_stream());
+        let mut seen = Vec::new();
+        for piece in data.chunks(700_001) {
+            stream
+                .push(piece, |c, bytes| {
+                    assert_eq!(bytes.len(), c.len as usize);
+                    seen.push(*c);
+                    Ok(())
+                })
+                .unwrap();
+        }
+        let total = stream
+            .finish(|c, _| {
+                seen.push(*c);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(total, data.len() as u64);
+        assert_eq!(seen, expected);
+    }
+}

@@ -159,7 +159,7 @@ impl Signature {
         let header = SignatureHeader::decode(bytes)?;
         let body = &bytes[SIGNATURE_HEADER_LEN..];
         let rec = 4 + header.strong_len as usize;
-        if body.len() % rec != 0 {
+        if !body.len().is_multiple_of(rec) {
             return Err(Error::corrupt(format!(
                 "truncated signature: {} bytes of block records is not a multiple of the \
                  {rec}-byte record length",

@@ -383,7 +383,7 @@ mod tests {
             kind: EntryKind::File,
             size: manifest.size(),
             mtime_ns: 1_700_000_000_000_000_000,
-            executable: counter % 2 == 0,
+            executable: counter.is_multiple_of(2),
             symlink_target: None,
             content_id: Some(manifest.content_id()),
             version: [(ReplicaId::from_bytes([7; 16]), counter)]
