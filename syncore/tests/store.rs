@@ -166,9 +166,11 @@ fn concurrent_writers_of_one_chunk_leave_one_valid_file() {
     let store = FsStore::open(&root, HashAlgo::Blake3).unwrap();
     let files = files_under(&root);
     assert_eq!(files.len(), 5, "4 chunks and the meta file: {files:?}");
-    assert!(files
-        .iter()
-        .all(|f| !f.file_name().unwrap().to_string_lossy().starts_with(syncore::apply::TEMP_PREFIX)));
+    assert!(files.iter().all(|f| !f
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .starts_with(syncore::apply::TEMP_PREFIX)));
     assert_eq!(store.stats().unwrap().chunks, 4);
 }
 
