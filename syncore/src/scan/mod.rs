@@ -124,6 +124,11 @@ impl Scanner {
         &self.options
     }
 
+    /// The scan options, to adjust between scans (e.g. to install a [`HashHook`]).
+    pub fn options_mut(&mut self) -> &mut ScanOptions {
+        &mut self.options
+    }
+
     /// Scans the whole tree and records every change in `index`.
     pub fn scan(&self, index: &mut Index) -> Result<ScanReport> {
         self.check_algo(index)?;
