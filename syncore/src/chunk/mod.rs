@@ -3,7 +3,7 @@
 //! A [`Chunker`] cuts input into chunks — content-defined with FastCDC, so an insertion only
 //! changes the chunks around it, or fixed-size blocks — and hashes each one with the
 //! configured [`HashAlgo`]. It accepts a byte slice ([`Chunker::chunk_slice`]), any
-//! [`Read`](std::io::Read) ([`Chunker::chunk_reader`]), a file path ([`Chunker::chunk_file`])
+//! [`Read`] ([`Chunker::chunk_reader`]), a file path ([`Chunker::chunk_file`])
 //! or bytes pushed piece by piece ([`Chunker::stream`]); all four give the same chunks for the
 //! same bytes, use every core, and the streaming ones hold only a few MiB however long the
 //! input. This module describes chunks; it never stores them.
