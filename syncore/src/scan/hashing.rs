@@ -7,17 +7,21 @@
 //! [`HashOutcome::Retry`] and never recorded. It never writes the index.
 
 use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use super::stat::file_stat;
 use super::HashHook;
-use crate::chunk::Chunker;
-use crate::error::Error;
+use crate::chunk::{Chunk, Chunker};
+use crate::error::{Error, Result};
 use crate::index::FileStat;
 use crate::manifest::FileManifest;
 use crate::path::RelPath;
+
+/// Files up to this size are read whole into a reused buffer; larger ones are streamed.
+const SMALL_FILE: u64 = 1 << 20;
 
 /// A file to chunk and hash.
 #[derive(Debug, Clone)]
@@ -55,10 +59,11 @@ pub fn hash_all(
         for _ in 0..workers {
             scope.spawn(|| {
                 let mut local = Vec::new();
+                let mut buffer = Vec::new();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(job) = jobs.get(i) else { break };
-                    local.push((i, hash_one(job, chunker, hook)));
+                    local.push((i, hash_one(job, chunker, hook, &mut buffer)));
                 }
                 if let Ok(mut all) = results.lock() {
                     all.extend(local);
@@ -71,7 +76,12 @@ pub fn hash_all(
     results.into_iter().map(|(_, outcome)| outcome).collect()
 }
 
-fn hash_one(job: &HashJob, chunker: &Chunker, hook: Option<&HashHook>) -> HashOutcome {
+fn hash_one(
+    job: &HashJob,
+    chunker: &Chunker,
+    hook: Option<&HashHook>,
+    buffer: &mut Vec<u8>,
+) -> HashOutcome {
     let file = match File::open(&job.full) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -79,13 +89,8 @@ fn hash_one(job: &HashJob, chunker: &Chunker, hook: Option<&HashHook>) -> HashOu
         }
         Err(e) => return HashOutcome::Failed(Error::io(&job.full, e)),
     };
-    let mut chunks = Vec::new();
-    let read = chunker.chunk_reader(file, |chunk, _| {
-        chunks.push(*chunk);
-        Ok(())
-    });
-    let read = match read {
-        Ok(n) => n,
+    let (chunks, read) = match chunk_file(file, job.stat.size, chunker, buffer) {
+        Ok(done) => done,
         Err(Error::Io { path: None, source }) => {
             return HashOutcome::Failed(Error::io(&job.full, source))
         }
@@ -101,6 +106,30 @@ fn hash_one(job: &HashJob, chunker: &Chunker, hook: Option<&HashHook>) -> HashOu
         Ok(manifest) => HashOutcome::Hashed(manifest),
         Err(e) => HashOutcome::Failed(e),
     }
+}
+
+/// Chunks an open file: small files (most of them) are read whole into the worker's
+/// reusable buffer, large ones are streamed. Returns the chunks and the bytes read.
+fn chunk_file(
+    file: File,
+    expected: u64,
+    chunker: &Chunker,
+    buffer: &mut Vec<u8>,
+) -> Result<(Vec<Chunk>, u64)> {
+    if expected <= SMALL_FILE {
+        buffer.clear();
+        // One byte more than expected, so growth during the read shows as a length change.
+        file.take(expected + 1)
+            .read_to_end(buffer)
+            .map_err(Error::io_stream)?;
+        return Ok((chunker.chunk_slice(buffer), buffer.len() as u64));
+    }
+    let mut chunks = Vec::new();
+    let read = chunker.chunk_reader(file, |chunk, _| {
+        chunks.push(*chunk);
+        Ok(())
+    })?;
+    Ok((chunks, read))
 }
 
 /// Why the file at `full` no longer matches `before` (or the `read` byte count), if it does not.

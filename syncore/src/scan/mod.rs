@@ -45,7 +45,9 @@ pub struct ScanOptions {
     pub chunker: Chunker,
     /// Skip default temporary/system names (see [`is_default_ignored`]).
     pub ignore_defaults: bool,
-    /// Files whose mtime is within this of the scan's start are re-hashed by the next scan.
+    /// The filesystem's timestamp tick: files whose mtime is within this of the scan's start
+    /// are re-hashed by the next scan (whole-second mtimes always get at least 2 s). The
+    /// default, 20 ms, covers Linux's coarse kernel clock on nanosecond filesystems.
     pub timestamp_granularity: Duration,
     /// Changes per transaction, and files per hashing round.
     pub batch_size: usize,
@@ -60,7 +62,7 @@ impl Default for ScanOptions {
         ScanOptions {
             chunker: Chunker::default(),
             ignore_defaults: true,
-            timestamp_granularity: Duration::from_secs(1),
+            timestamp_granularity: Duration::from_millis(20),
             batch_size: 4096,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             hash_hook: None,

@@ -21,6 +21,10 @@ use crate::hash::Digest;
 use crate::index::{now_ns, FileStat, Index, IndexedEntry, LocalChange};
 use crate::path::RelPath;
 
+const NANOS_PER_SEC: i64 = 1_000_000_000;
+/// The tick assumed for whole-second timestamps (FAT has two-second mtimes).
+const COARSE_TICK_NS: i64 = 2 * NANOS_PER_SEC;
+
 /// A path as found on disk.
 #[derive(Debug, Clone)]
 struct DiskItem {
@@ -56,7 +60,8 @@ enum Pending {
 pub(super) struct Walk<'a> {
     scanner: &'a Scanner,
     index: &'a mut Index,
-    racy_after_ns: i64,
+    started_ns: i64,
+    granularity_ns: i64,
     dirs: Vec<PendingDir>,
     jobs: Vec<(HashJob, Prior)>,
     pending: Vec<Pending>,
@@ -67,12 +72,13 @@ pub(super) struct Walk<'a> {
 
 impl<'a> Walk<'a> {
     pub(super) fn new(scanner: &'a Scanner, index: &'a mut Index) -> Self {
-        let granularity =
+        let granularity_ns =
             i64::try_from(scanner.options.timestamp_granularity.as_nanos()).unwrap_or(i64::MAX);
         Walk {
             scanner,
             index,
-            racy_after_ns: now_ns().saturating_sub(granularity),
+            started_ns: now_ns(),
+            granularity_ns,
             dirs: Vec::new(),
             jobs: Vec::new(),
             pending: Vec::new(),
@@ -451,7 +457,7 @@ impl<'a> Walk<'a> {
         } else {
             self.report.added.push(path.clone());
         }
-        let racy = kind == EntryKind::File && stat.mtime_ns >= self.racy_after_ns;
+        let racy = kind == EntryKind::File && self.is_racy(stat.mtime_ns);
         self.pending.push(Pending::Record(LocalChange {
             path: path.clone(),
             kind,
@@ -496,6 +502,18 @@ impl<'a> Walk<'a> {
         Ok(())
     }
 
+    /// True if a later write could leave `mtime_ns` unchanged: the mtime lies within one
+    /// timestamp tick of this scan's start. Whole-second mtimes suggest a filesystem (or a
+    /// tool) with coarse timestamps, so those get at least a two-second tick.
+    fn is_racy(&self, mtime_ns: i64) -> bool {
+        let tick = if mtime_ns % NANOS_PER_SEC == 0 {
+            self.granularity_ns.max(COARSE_TICK_NS)
+        } else {
+            self.granularity_ns
+        };
+        mtime_ns >= self.started_ns.saturating_sub(tick)
+    }
+
     /// Hashes every queued file and queues the resulting changes.
     fn flush_jobs(&mut self) -> Result<()> {
         if self.jobs.is_empty() {
@@ -532,7 +550,7 @@ impl<'a> Walk<'a> {
     fn hashed(&mut self, job: HashJob, prior: Prior, manifest: crate::manifest::FileManifest) {
         self.report.bytes_hashed += manifest.size();
         let content_id = manifest.content_id();
-        let racy = job.stat.mtime_ns >= self.racy_after_ns;
+        let racy = self.is_racy(job.stat.mtime_ns);
         if prior.content_id == Some(content_id) && prior.executable == Some(job.stat.executable) {
             self.report.unchanged += 1;
             self.pending
