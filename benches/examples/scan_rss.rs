@@ -27,6 +27,25 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// User + system CPU time of this process so far, in seconds (from /proc/self/stat).
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    let Some(after_name) = stat.rfind(')').map(|i| &stat[i + 2..]) else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the full line; 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let spec = TreeSpec {
         files: env("SYNCORE_BENCH_FILES", 100_000),
@@ -35,9 +54,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         seed: 0x5CA9,
     };
     let work = tempfile::tempdir()?;
-    let root = work.path().join("tree");
+    // SYNCORE_BENCH_TREE: reuse (or create once) a tree at that path.
+    let kept = std::env::var_os("SYNCORE_BENCH_TREE").map(std::path::PathBuf::from);
+    let root = kept.clone().unwrap_or_else(|| work.path().join("tree"));
     let started = Instant::now();
-    let bytes = generate_tree(&root, &spec)?;
+    let bytes = if kept.is_some() && root.exists() {
+        0
+    } else {
+        generate_tree(&root, &spec)?
+    };
     println!(
         "generated {} files in {} dirs, {:.1} MB in {:.2?}; peak RSS {} KiB",
         spec.files,
@@ -52,12 +77,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..ReplicaOptions::default()
     };
     let mut replica = Replica::open(&root, options)?;
-    let phase = |name: &str, started: Instant| {
+    let mut cpu_mark = cpu_seconds();
+    let mut phase = |name: &str, started: Instant| {
+        let cpu = cpu_seconds();
         println!(
-            "{name:<24} {:>10.3?}  peak RSS {:>8} KiB",
+            "{name:<24} {:>10.3?}  cpu {:>6.2} s  peak RSS {:>8} KiB",
             started.elapsed(),
+            cpu - cpu_mark,
             peak_rss_kib()
         );
+        cpu_mark = cpu;
     };
     let t = Instant::now();
     let report = replica.scan()?;

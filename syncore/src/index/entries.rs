@@ -213,7 +213,14 @@ impl Index {
     /// Starts a batch of writes: one transaction, committed by [`Batch::commit`] and rolled
     /// back if dropped uncommitted.
     pub fn batch(&mut self) -> Result<Batch<'_>> {
-        let tx = self.conn.transaction().map_err(map_sql)?;
+        self.shared_batch()
+    }
+
+    /// A batch that leaves the index readable through `&self` while it is open (the scanner
+    /// reads directories between writes). Only one batch may be open at a time; a second
+    /// fails with an error from SQLite.
+    pub(crate) fn shared_batch(&self) -> Result<Batch<'_>> {
+        let tx = self.conn.unchecked_transaction().map_err(map_sql)?;
         let next_seq = read_meta_u64(&tx, "next_seq")?.max(1);
         Ok(Batch {
             tx,

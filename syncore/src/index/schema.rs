@@ -65,7 +65,7 @@ CREATE TABLE entries (
     deleted        INTEGER NOT NULL,
     seq            INTEGER NOT NULL UNIQUE,
     racy           INTEGER NOT NULL DEFAULT 0
-);
+) WITHOUT ROWID;
 CREATE INDEX entries_by_parent ON entries(parent);
 CREATE INDEX entries_by_content ON entries(content_id) WHERE deleted = 0;
 
@@ -82,7 +82,6 @@ CREATE TABLE history (
     deleted        INTEGER NOT NULL,
     PRIMARY KEY (path, seq)
 ) WITHOUT ROWID;
-CREATE INDEX history_by_time ON history(time_ns);
 
 CREATE TABLE peers (
     peer       TEXT PRIMARY KEY,

@@ -63,7 +63,7 @@ impl Default for ScanOptions {
             chunker: Chunker::default(),
             ignore_defaults: true,
             timestamp_granularity: Duration::from_millis(20),
-            batch_size: 4096,
+            batch_size: 8192,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             hash_hook: None,
         }

@@ -18,8 +18,13 @@ use super::Scanner;
 use crate::entry::EntryKind;
 use crate::error::{Error, Result};
 use crate::hash::Digest;
-use crate::index::{now_ns, FileStat, Index, IndexedEntry, LocalChange};
+use crate::index::{now_ns, Batch, FileStat, Index, IndexedEntry, LocalChange};
 use crate::path::RelPath;
+
+/// Changes per committed transaction: large, because every commit rewrites the pages it
+/// dirtied and digests scatter writes over whole B-trees; a crash loses at most this many
+/// recorded changes, which the next scan finds again.
+const COMMIT_EVERY: usize = 100_000;
 
 const NANOS_PER_SEC: i64 = 1_000_000_000;
 /// The tick assumed for whole-second timestamps (FAT has two-second mtimes).
@@ -59,7 +64,9 @@ enum Pending {
 /// One scan in progress.
 pub(super) struct Walk<'a> {
     scanner: &'a Scanner,
-    index: &'a mut Index,
+    index: &'a Index,
+    /// The open transaction; committed every [`COMMIT_EVERY`] changes and at the end.
+    batch: Option<Batch<'a>>,
     started_ns: i64,
     granularity_ns: i64,
     dirs: Vec<PendingDir>,
@@ -71,12 +78,13 @@ pub(super) struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
-    pub(super) fn new(scanner: &'a Scanner, index: &'a mut Index) -> Self {
+    pub(super) fn new(scanner: &'a Scanner, index: &'a Index) -> Self {
         let granularity_ns =
             i64::try_from(scanner.options.timestamp_granularity.as_nanos()).unwrap_or(i64::MAX);
         Walk {
             scanner,
             index,
+            batch: None,
             started_ns: now_ns(),
             granularity_ns,
             dirs: Vec::new(),
@@ -121,6 +129,7 @@ impl<'a> Walk<'a> {
     fn finish(mut self) -> Result<ScanReport> {
         self.flush_jobs()?;
         self.write_pending()?;
+        self.commit()?;
         let deleted = std::mem::take(&mut self.deleted_files);
         let added = std::mem::take(&mut self.added_files);
         self.report.pair_moves(deleted, added);
@@ -522,12 +531,21 @@ impl<'a> Walk<'a> {
         let (jobs, priors): (Vec<HashJob>, Vec<Prior>) =
             std::mem::take(&mut self.jobs).into_iter().unzip();
         let options = &self.scanner.options;
-        let outcomes = hash_all(
-            &jobs,
-            &options.chunker,
-            options.threads,
-            options.hash_hook.as_ref(),
-        );
+        // Hash this round on the workers while this thread writes the previous round.
+        let outcomes = std::thread::scope(|scope| {
+            let hashing = scope.spawn(|| {
+                hash_all(
+                    &jobs,
+                    &options.chunker,
+                    options.threads,
+                    options.hash_hook.as_ref(),
+                )
+            });
+            let written = self.write_pending();
+            let outcomes = hashing.join();
+            written.map(|()| outcomes)
+        })?
+        .map_err(|_| Error::invalid("a hashing thread panicked"))?;
         for ((job, prior), outcome) in jobs.into_iter().zip(priors).zip(outcomes) {
             match outcome {
                 HashOutcome::Hashed(manifest) => self.hashed(job, prior, manifest),
@@ -570,13 +588,17 @@ impl<'a> Walk<'a> {
         );
     }
 
-    /// Writes queued changes in one transaction.
+    /// Writes queued changes into the open transaction, committing every
+    /// [`COMMIT_EVERY`] changes.
     fn write_pending(&mut self) -> Result<()> {
         if self.pending.is_empty() {
             return Ok(());
         }
         let pending = std::mem::take(&mut self.pending);
-        let mut batch = self.index.batch()?;
+        let batch = match &mut self.batch {
+            Some(batch) => batch,
+            None => self.batch.insert(self.index.shared_batch()?),
+        };
         for item in &pending {
             match item {
                 Pending::Record(change) => {
@@ -585,6 +607,17 @@ impl<'a> Walk<'a> {
                 Pending::Refresh(path, stat, racy) => batch.refresh(path, stat, *racy)?,
             }
         }
-        batch.commit()
+        if batch.recorded() >= COMMIT_EVERY {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Commits the open transaction, if any.
+    fn commit(&mut self) -> Result<()> {
+        match self.batch.take() {
+            Some(batch) => batch.commit(),
+            None => Ok(()),
+        }
     }
 }
