@@ -15,6 +15,7 @@
 
 mod hashing;
 mod ignore;
+mod listing;
 mod report;
 mod restore;
 mod stat;

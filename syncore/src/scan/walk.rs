@@ -6,12 +6,12 @@
 //! followed; a directory that cannot be read is skipped whole, never taken for deleted. It
 //! must never record a file that changed while hashed, and never walk outside the root.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs;
-use std::path::PathBuf;
 
 use super::hashing::{hash_all, HashJob, HashOutcome};
 use super::ignore::{is_default_ignored, IgnoreChain, IGNORE_FILE_NAME};
+use super::listing::{list_tree, DirListing, DiskItem, PendingDir};
 use super::report::{Retry, ScanReport, SkipReason, Skipped};
 use super::stat::{file_stat, kind_of};
 use super::Scanner;
@@ -26,24 +26,12 @@ use crate::path::RelPath;
 /// recorded changes, which the next scan finds again.
 const COMMIT_EVERY: usize = 100_000;
 
+/// Directory listings the lister thread may read ahead of the comparison.
+const LISTING_QUEUE: usize = 16;
+
 const NANOS_PER_SEC: i64 = 1_000_000_000;
 /// The tick assumed for whole-second timestamps (FAT has two-second mtimes).
 const COARSE_TICK_NS: i64 = 2 * NANOS_PER_SEC;
-
-/// A path as found on disk.
-#[derive(Debug, Clone)]
-struct DiskItem {
-    full: PathBuf,
-    kind: EntryKind,
-    stat: FileStat,
-}
-
-/// A directory waiting to be walked.
-struct PendingDir {
-    rel: Option<RelPath>,
-    full: PathBuf,
-    chain: IgnoreChain,
-}
 
 /// What the index knew about a file queued for hashing.
 #[derive(Debug, Clone, Copy)]
@@ -65,6 +53,9 @@ enum Pending {
 pub(super) struct Walk<'a> {
     scanner: &'a Scanner,
     index: &'a Index,
+    /// True while scanning given paths: a directory found there is walked whole. (During a
+    /// walk the lister thread descends on its own.)
+    descend_into_dirs: bool,
     /// The open transaction; committed every [`COMMIT_EVERY`] changes and at the end.
     batch: Option<Batch<'a>>,
     started_ns: i64,
@@ -85,6 +76,7 @@ impl<'a> Walk<'a> {
             scanner,
             index,
             batch: None,
+            descend_into_dirs: false,
             started_ns: now_ns(),
             granularity_ns,
             dirs: Vec::new(),
@@ -118,7 +110,9 @@ impl<'a> Walk<'a> {
                 continue;
             }
             covered = Some(path);
+            self.descend_into_dirs = true;
             self.scan_path(path)?;
+            self.descend_into_dirs = false;
             self.drain_dirs()?;
             self.flush_jobs()?;
             self.write_pending()?;
@@ -136,56 +130,57 @@ impl<'a> Walk<'a> {
         Ok(self.report)
     }
 
+    /// Walks every queued directory and its subtree: a lister thread reads directories and
+    /// stats their children ahead, while this thread compares them with the index.
     fn drain_dirs(&mut self) -> Result<()> {
-        while let Some(dir) = self.dirs.pop() {
-            self.scan_dir(dir)?;
-            if self.jobs.len() >= self.scanner.options.batch_size {
-                self.flush_jobs()?;
-            }
-            if self.pending.len() >= self.scanner.options.batch_size {
-                self.write_pending()?;
-            }
+        let start = std::mem::take(&mut self.dirs);
+        if start.is_empty() {
+            return Ok(());
         }
-        Ok(())
+        let scanner = self.scanner;
+        let (sender, receiver) = std::sync::mpsc::sync_channel(LISTING_QUEUE);
+        std::thread::scope(|scope| {
+            scope.spawn(move || list_tree(scanner, start, &sender));
+            for listing in receiver {
+                self.scan_dir(listing)?;
+                if self.jobs.len() >= self.scanner.options.batch_size {
+                    self.flush_jobs()?;
+                }
+                if self.pending.len() >= self.scanner.options.batch_size {
+                    self.write_pending()?;
+                }
+            }
+            Ok(())
+        })
     }
 
     fn skip(&mut self, path: String, reason: SkipReason) {
         self.report.skipped.push(Skipped { path, reason });
     }
 
-    /// Compares one directory's children on disk with its rows in the index.
-    fn scan_dir(&mut self, dir: PendingDir) -> Result<()> {
-        let listing = match fs::read_dir(&dir.full) {
-            Ok(listing) => listing,
-            Err(e) if dir.rel.is_none() => return Err(Error::io(&dir.full, e)),
-            Err(e) => {
-                self.skip(
-                    dir.full.display().to_string(),
-                    SkipReason::Unreadable(e.to_string()),
-                );
-                return Ok(());
+    /// Compares one listed directory's children with its rows in the index.
+    fn scan_dir(&mut self, listing: DirListing) -> Result<()> {
+        let DirListing {
+            dir,
+            chain,
+            mut on_disk,
+            ignored,
+            ignored_count,
+            skipped,
+            error,
+            subdirs: _,
+        } = listing;
+        self.report.ignored += ignored_count;
+        self.report.skipped.extend(skipped);
+        if let Some(e) = error {
+            if dir.rel.is_none() {
+                return Err(Error::io(&dir.full, e));
             }
-        };
-        let mut children = Vec::new();
-        for dirent in listing {
-            match dirent {
-                Ok(dirent) => children.push(dirent),
-                Err(e) => {
-                    self.skip(
-                        dir.full.display().to_string(),
-                        SkipReason::Unreadable(e.to_string()),
-                    );
-                    return Ok(());
-                }
-            }
-        }
-        let has_ignore_file = children.iter().any(|d| d.file_name() == IGNORE_FILE_NAME);
-        let rel_str = dir.rel.as_ref().map_or("", RelPath::as_str);
-        let chain = dir.chain.enter(&dir.full, rel_str, has_ignore_file);
-        let mut on_disk: HashMap<String, (RelPath, DiskItem)> = HashMap::new();
-        let mut ignored: HashSet<String> = HashSet::new();
-        for dirent in children {
-            self.classify_child(&dir, &chain, dirent, &mut on_disk, &mut ignored);
+            self.skip(
+                dir.full.display().to_string(),
+                SkipReason::Unreadable(e.to_string()),
+            );
+            return Ok(());
         }
         let mut indexed = Vec::new();
         self.index.for_each_in_dir(dir.rel.as_ref(), |entry| {
@@ -207,74 +202,6 @@ impl<'a> Walk<'a> {
             self.visit(path, None, Some(item), &chain)?;
         }
         Ok(())
-    }
-
-    /// Sorts one directory entry into "on disk", "ignored" or "skipped".
-    fn classify_child(
-        &mut self,
-        dir: &PendingDir,
-        chain: &IgnoreChain,
-        dirent: fs::DirEntry,
-        on_disk: &mut HashMap<String, (RelPath, DiskItem)>,
-        ignored: &mut HashSet<String>,
-    ) {
-        let full = dirent.path();
-        let os_name = dirent.file_name();
-        let Some(name) = os_name.to_str() else {
-            self.skip(full.display().to_string(), SkipReason::NonUtf8Name);
-            return;
-        };
-        if self.scanner.state_dir.as_deref() == Some(full.as_path())
-            || (self.scanner.options.ignore_defaults && is_default_ignored(name))
-        {
-            ignored.insert(name.to_owned());
-            self.report.ignored += 1;
-            return;
-        }
-        let meta = match dirent.metadata() {
-            Ok(meta) => meta,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
-            Err(e) => {
-                self.skip(
-                    full.display().to_string(),
-                    SkipReason::Unreadable(e.to_string()),
-                );
-                return;
-            }
-        };
-        let Some(kind) = kind_of(&meta) else {
-            self.skip(full.display().to_string(), SkipReason::UnsupportedType);
-            return;
-        };
-        let rel = match &dir.rel {
-            Some(parent) => parent.join(name),
-            None => RelPath::new(name),
-        };
-        let rel = match rel {
-            Ok(rel) => rel,
-            Err(e) => {
-                self.skip(
-                    full.display().to_string(),
-                    SkipReason::InvalidName(e.to_string()),
-                );
-                return;
-            }
-        };
-        if chain.is_ignored(rel.as_str(), kind == EntryKind::Dir) {
-            ignored.insert(rel.file_name().to_owned());
-            self.report.ignored += 1;
-            return;
-        }
-        let key = rel.file_name().to_owned();
-        if on_disk.contains_key(&key) {
-            self.skip(
-                full.display().to_string(),
-                SkipReason::NormalizationCollision,
-            );
-            return;
-        }
-        let stat = file_stat(&meta);
-        on_disk.insert(key, (rel, DiskItem { full, kind, stat }));
     }
 
     /// Scans one given path: checks its ancestors are real, unignored directories, then
@@ -398,11 +325,13 @@ impl<'a> Walk<'a> {
                 } else {
                     self.queue_change(&path, EntryKind::Dir, item.stat, None, None, live.is_some());
                 }
-                self.dirs.push(PendingDir {
-                    rel: Some(path),
-                    full: item.full,
-                    chain: chain.clone(),
-                });
+                if self.descend_into_dirs {
+                    self.dirs.push(PendingDir {
+                        rel: Some(path),
+                        full: item.full,
+                        chain: chain.clone(),
+                    });
+                }
             }
             EntryKind::Symlink => self.visit_symlink(path, same_kind, &item, live.is_some()),
         }
