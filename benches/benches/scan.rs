@@ -6,6 +6,9 @@
 //! a fresh index (walk, chunk, hash, index; no chunk store writes); a rescan after 1% of the
 //! files were rewritten. Set `SYNCORE_BENCH_FILES` to shrink the tree for a quick run.
 
+// criterion_group!/criterion_main! generate undocumented functions.
+#![allow(missing_docs)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;

@@ -72,7 +72,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         peak_rss_kib()
     );
     let options = ReplicaOptions {
-        state_dir: Some(work.path().join("state")),
+        // SYNCORE_BENCH_STATE: keep the index there between runs.
+        state_dir: Some(
+            std::env::var_os("SYNCORE_BENCH_STATE")
+                .map_or_else(|| work.path().join("state"), std::path::PathBuf::from),
+        ),
         check_integrity: false,
         ..ReplicaOptions::default()
     };
@@ -96,7 +100,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.added.len(),
         report.bytes_hashed
     );
-    for _ in 0..3 {
+    for _ in 0..env("SYNCORE_BENCH_RESCANS", 3) {
         let t = Instant::now();
         let report = replica.scan()?;
         phase("rescan unchanged", t);

@@ -134,3 +134,98 @@ pub(crate) fn now_ns() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::EntryKind;
+    use crate::manifest::FileManifest;
+    use crate::path::RelPath;
+    use crate::Chunker;
+
+    fn file_change(path: &str, data: &[u8]) -> LocalChange {
+        let manifest = FileManifest::of_slice(&Chunker::default(), data);
+        LocalChange {
+            path: RelPath::new(path).unwrap(),
+            kind: EntryKind::File,
+            stat: FileStat {
+                size: data.len() as u64,
+                mtime_ns: 1,
+                inode: 2,
+                ctime_ns: 3,
+                executable: false,
+            },
+            symlink_target: None,
+            manifest: Some(manifest),
+            deleted: false,
+            racy: false,
+        }
+    }
+
+    #[test]
+    fn each_change_takes_the_next_seq_and_bumps_the_own_counter() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = Index::open(dir.path(), IndexOptions::default()).unwrap();
+        let me = index.replica_id();
+        let mut batch = index.batch().unwrap();
+        let first = batch.record(&file_change("a", b"one")).unwrap();
+        let second = batch.record(&file_change("a", b"two")).unwrap();
+        let other = batch.record(&file_change("b", b"two")).unwrap();
+        batch.commit().unwrap();
+        assert_eq!((first.seq, second.seq, other.seq), (1, 2, 3));
+        assert_eq!(second.version.get(&me), 2);
+        assert_eq!(other.version.get(&me), 1);
+        assert_eq!(index.last_seq().unwrap(), 3);
+        assert_eq!(index.history(&first.path).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn an_uncommitted_batch_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = Index::open(dir.path(), IndexOptions::default()).unwrap();
+        {
+            let mut batch = index.batch().unwrap();
+            batch.record(&file_change("a", b"one")).unwrap();
+        }
+        assert_eq!(index.last_seq().unwrap(), 0);
+        assert!(index.changes_since(0).unwrap().entries.is_empty());
+        let usage = index.usage().unwrap();
+        assert_eq!(usage.unique_chunks, 0);
+    }
+
+    #[test]
+    fn shared_content_is_stored_once_and_released_with_its_last_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = IndexOptions {
+            retention: Retention {
+                max_versions: Some(1),
+                max_age: None,
+            },
+            ..IndexOptions::default()
+        };
+        let mut index = Index::open(dir.path(), options).unwrap();
+        let a = file_change("a", b"same bytes");
+        let chunk = a.manifest.as_ref().unwrap().chunks()[0].id;
+        let mut batch = index.batch().unwrap();
+        batch.record(&a).unwrap();
+        batch.record(&file_change("b", b"same bytes")).unwrap();
+        batch.commit().unwrap();
+        assert_eq!(index.chunk_refs(&chunk).unwrap(), 1, "one manifest");
+        let usage = index.usage().unwrap();
+        assert_eq!(usage.logical_bytes, 20);
+        assert_eq!(usage.unique_chunk_bytes, 10);
+        let mut batch = index.batch().unwrap();
+        batch
+            .record(&LocalChange::deletion(a.path.clone(), EntryKind::File))
+            .unwrap();
+        batch
+            .record(&LocalChange::deletion(
+                RelPath::new("b").unwrap(),
+                EntryKind::File,
+            ))
+            .unwrap();
+        batch.commit().unwrap();
+        assert_eq!(index.chunk_refs(&chunk).unwrap(), 0);
+        assert_eq!(index.gc(None).unwrap().unreferenced, vec![chunk]);
+    }
+}

@@ -111,3 +111,41 @@ impl ScanReport {
         self.deleted.retain(|p| !moved_from.contains(p));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::HashAlgo;
+
+    fn p(s: &str) -> RelPath {
+        RelPath::new(s).unwrap()
+    }
+
+    #[test]
+    fn moves_pair_one_to_one_by_content() {
+        let same = HashAlgo::Blake3.digest(b"same");
+        let other = HashAlgo::Blake3.digest(b"other");
+        let mut report = ScanReport {
+            added: vec![p("new1"), p("new2"), p("fresh")],
+            deleted: vec![p("old1"), p("gone")],
+            ..ScanReport::default()
+        };
+        let mut deleted = HashMap::new();
+        deleted.insert(same, vec![p("old1")]);
+        deleted.insert(other, vec![p("gone")]);
+        let fresh = HashAlgo::Blake3.digest(b"fresh");
+        report.pair_moves(
+            deleted,
+            vec![(p("new1"), same), (p("new2"), same), (p("fresh"), fresh)],
+        );
+        assert_eq!(
+            report.moved,
+            vec![Move {
+                from: p("old1"),
+                to: p("new1")
+            }]
+        );
+        assert_eq!(report.added, vec![p("new2"), p("fresh")]);
+        assert_eq!(report.deleted, vec![p("gone")]);
+    }
+}
