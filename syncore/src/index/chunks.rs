@@ -55,7 +55,8 @@ pub struct ChunkSource {
     pub len: u32,
 }
 
-/// Stores `manifest` (if new) and its chunk rows; references are added by history rows.
+/// Stores `manifest` (if new) with its chunk rows, counting one reference per chunk row;
+/// references on the manifest itself are taken by history rows.
 pub(super) fn insert_manifest(conn: &Connection, manifest: &FileManifest) -> Result<()> {
     let content_id = manifest.content_id();
     let inserted = conn
@@ -79,6 +80,12 @@ pub(super) fn insert_manifest(conn: &Connection, manifest: &FileManifest) -> Res
              VALUES (?1, ?2, ?3, ?4, ?5)",
         )
         .map_err(map_sql)?;
+    let mut count = conn
+        .prepare_cached(
+            "INSERT INTO chunks (chunk_id, len, refs) VALUES (?1, ?2, 1)
+             ON CONFLICT (chunk_id) DO UPDATE SET refs = refs + 1",
+        )
+        .map_err(map_sql)?;
     for (idx, chunk) in manifest.chunks().iter().enumerate() {
         stmt.execute(params![
             chunk.id.as_bytes().as_slice(),
@@ -88,6 +95,9 @@ pub(super) fn insert_manifest(conn: &Connection, manifest: &FileManifest) -> Res
             chunk.len
         ])
         .map_err(map_sql)?;
+        count
+            .execute(params![chunk.id.as_bytes().as_slice(), chunk.len])
+            .map_err(map_sql)?;
     }
     Ok(())
 }

@@ -249,6 +249,7 @@ impl Batch<'_> {
     /// (continuing the path's previous vector), manifest stored, history appended.
     pub fn record(&mut self, change: &LocalChange) -> Result<Entry> {
         let previous = self.previous_version(&change.path)?;
+        let exists = previous.is_some();
         let mut version = previous.unwrap_or_default();
         version.bump(self.replica);
         let seq = self.next_seq;
@@ -272,7 +273,7 @@ impl Batch<'_> {
             deleted: change.deleted,
             seq,
         };
-        self.upsert_entry(&entry, &change.stat, change.racy)?;
+        self.write_entry(&entry, &change.stat, change.racy, exists)?;
         insert_history(&self.tx, &entry, self.time_ns)?;
         if let Some(max) = self.options.retention.max_versions {
             prune_path_versions(&self.tx, &entry.path, max)?;
@@ -331,21 +332,20 @@ impl Batch<'_> {
         blob.map(|b| VersionVector::decode(&b)).transpose()
     }
 
-    fn upsert_entry(&self, entry: &Entry, stat: &FileStat, racy: bool) -> Result<()> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO entries (path, parent, kind, size, mtime_ns, inode, ctime_ns,
-                     executable, symlink_target, content_id, version, deleted, seq, racy)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-                 ON CONFLICT (path) DO UPDATE SET kind = excluded.kind, size = excluded.size,
-                     mtime_ns = excluded.mtime_ns, inode = excluded.inode,
-                     ctime_ns = excluded.ctime_ns, executable = excluded.executable,
-                     symlink_target = excluded.symlink_target,
-                     content_id = excluded.content_id, version = excluded.version,
-                     deleted = excluded.deleted, seq = excluded.seq, racy = excluded.racy",
-            )
-            .map_err(map_sql)?;
+    /// Inserts or updates the entry row (`exists` says which; the plain statements avoid the
+    /// statement journal an upsert needs).
+    fn write_entry(&self, entry: &Entry, stat: &FileStat, racy: bool, exists: bool) -> Result<()> {
+        let sql = if exists {
+            "UPDATE entries SET parent = ?2, kind = ?3, size = ?4, mtime_ns = ?5, inode = ?6,
+                 ctime_ns = ?7, executable = ?8, symlink_target = ?9, content_id = ?10,
+                 version = ?11, deleted = ?12, seq = ?13, racy = ?14
+             WHERE path = ?1"
+        } else {
+            "INSERT INTO entries (path, parent, kind, size, mtime_ns, inode, ctime_ns,
+                 executable, symlink_target, content_id, version, deleted, seq, racy)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+        };
+        let mut stmt = self.tx.prepare_cached(sql).map_err(map_sql)?;
         stmt.execute(params![
             entry.path.as_str(),
             parent_key(&entry.path),

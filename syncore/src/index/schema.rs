@@ -6,10 +6,12 @@
 //! [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported); an older one is migrated forward
 //! in one transaction. It must never drop or re-create a table that holds data.
 //!
-//! Reference counting lives in triggers so every writer keeps it right: a history row holds
-//! one reference to its manifest; a manifest that loses its last reference is deleted, and
-//! each of its chunk rows drops one reference on its chunk. Chunks whose count reaches zero
-//! stay listed (with `refs = 0`) until garbage collection removes them.
+//! Reference counting: a history row holds one reference to its manifest, and each chunk row
+//! of a stored manifest one reference to its chunk. References are taken by the writer (on
+//! the hot path, as plain statements) and released by triggers, so every way of deleting
+//! history keeps counts right: a manifest that loses its last reference is deleted, and each
+//! of its chunk rows drops one reference on its chunk. Chunks whose count reaches zero stay
+//! listed (with `refs = 0`) until garbage collection removes them.
 
 use rusqlite::Connection;
 
@@ -89,33 +91,16 @@ CREATE TABLE peers (
     updated_ns INTEGER NOT NULL
 ) WITHOUT ROWID;
 
-CREATE TRIGGER history_refs_manifest AFTER INSERT ON history
-WHEN NEW.content_id IS NOT NULL
-BEGIN
-    UPDATE manifests SET refs = refs + 1 WHERE content_id = NEW.content_id;
-END;
-
 CREATE TRIGGER history_unrefs_manifest AFTER DELETE ON history
 WHEN OLD.content_id IS NOT NULL
 BEGIN
     UPDATE manifests SET refs = refs - 1 WHERE content_id = OLD.content_id;
-END;
-
-CREATE TRIGGER manifest_dropped AFTER UPDATE OF refs ON manifests
-WHEN NEW.refs <= 0
-BEGIN
-    DELETE FROM manifests WHERE content_id = NEW.content_id;
+    DELETE FROM manifests WHERE content_id = OLD.content_id AND refs <= 0;
 END;
 
 CREATE TRIGGER manifest_deleted AFTER DELETE ON manifests
 BEGIN
     DELETE FROM manifest_chunks WHERE content_id = OLD.content_id;
-END;
-
-CREATE TRIGGER manifest_chunk_refs AFTER INSERT ON manifest_chunks
-BEGIN
-    INSERT INTO chunks (chunk_id, len, refs) VALUES (NEW.chunk_id, NEW.len, 1)
-    ON CONFLICT (chunk_id) DO UPDATE SET refs = refs + 1;
 END;
 
 CREATE TRIGGER manifest_chunk_unrefs AFTER DELETE ON manifest_chunks
