@@ -27,8 +27,10 @@ pub mod chunk;
 pub mod entry;
 pub mod error;
 pub mod hash;
+pub mod index;
 pub mod manifest;
 pub mod path;
+pub mod replica;
 pub mod scan;
 pub mod store;
 pub mod sync;
@@ -39,6 +41,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use hash::{Digest, HashAlgo, Hasher};
 pub use manifest::FileManifest;
 pub use path::RelPath;
+pub use replica::{Replica, ReplicaOptions};
 pub use store::{ChunkStore, FsStore, MemStore, ReplicatedStore, ScrubReport, StoreStats};
 
 #[doc = include_str!("../../README.md")]
