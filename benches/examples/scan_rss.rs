@@ -2,7 +2,8 @@
 //!
 //! `SYNCORE_BENCH_FILES` (default 100,000), `SYNCORE_BENCH_DIRS` (default 200) and
 //! `SYNCORE_BENCH_MAX_SIZE` (default 16384) shape the tree. Prints wall time per phase and
-//! VmHWM (peak RSS) from /proc/self/status after each.
+//! VmHWM (peak RSS) from /proc/self/status after each; the peak is reset between phases
+//! (`/proc/self/clear_refs`), so each line shows that phase's own peak.
 
 use std::time::Instant;
 
@@ -83,6 +84,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut replica = Replica::open(&root, options)?;
     let mut cpu_mark = cpu_seconds();
     let mut phase = |name: &str, started: Instant| {
+        // Reset the high-water mark so the next phase reports its own peak.
+        let reset = || {
+            let _ = std::fs::write("/proc/self/clear_refs", "5");
+        };
         let cpu = cpu_seconds();
         println!(
             "{name:<24} {:>10.3?}  cpu {:>6.2} s  peak RSS {:>8} KiB",
@@ -91,7 +96,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             peak_rss_kib()
         );
         cpu_mark = cpu;
+        reset();
     };
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
     let t = Instant::now();
     let report = replica.scan()?;
     phase("first full scan", t);

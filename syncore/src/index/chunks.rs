@@ -186,6 +186,37 @@ impl Index {
         Ok(sources)
     }
 
+    /// Live paths whose current content is `content_id` and whose entry was recorded after
+    /// sequence number `after_seq` (at most 64; used to pair deletions with creations).
+    pub fn live_paths_with_content(
+        &self,
+        content_id: &Digest,
+        after_seq: u64,
+    ) -> Result<Vec<RelPath>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT path FROM entries
+                 WHERE content_id = ?1 AND deleted = 0 AND seq > ?2 LIMIT 64",
+            )
+            .map_err(map_sql)?;
+        let mut rows = stmt
+            .query(params![
+                content_id.as_bytes().as_slice(),
+                to_i64(after_seq)?
+            ])
+            .map_err(map_sql)?;
+        let mut paths = Vec::new();
+        while let Some(row) = rows.next().map_err(map_sql)? {
+            let path: String = row.get(0).map_err(map_sql)?;
+            paths.push(
+                RelPath::new(&path)
+                    .map_err(|e| Error::corrupt(format!("index holds an invalid path: {e}")))?,
+            );
+        }
+        Ok(paths)
+    }
+
     /// Logical and deduplicated sizes of everything the index references.
     pub fn usage(&self) -> Result<Usage> {
         let (live_files, live_bytes): (i64, i64) = self

@@ -140,16 +140,20 @@ impl Scanner {
     }
 
     /// Scans the whole tree and records every change in `index`.
+    ///
+    /// Changes are written in one transaction per 100,000 changes. With a quota set, a
+    /// transaction whose changes would exceed it is rolled back whole and the scan fails with
+    /// [`ErrorKind::QuotaExceeded`](crate::ErrorKind::QuotaExceeded): nothing of it is recorded.
     pub fn scan(&self, index: &mut Index) -> Result<ScanReport> {
         self.check_algo(index)?;
-        walk::Walk::new(self, index).run_full()
+        walk::Walk::new(self, index)?.run_full()
     }
 
     /// Scans only `paths` (a directory path covers its whole subtree) and records their
     /// changes; a path that no longer exists becomes a tombstone.
     pub fn rescan(&self, index: &mut Index, paths: &[RelPath]) -> Result<ScanReport> {
         self.check_algo(index)?;
-        walk::Walk::new(self, index).run_paths(paths)
+        walk::Walk::new(self, index)?.run_paths(paths)
     }
 
     fn check_algo(&self, index: &Index) -> Result<()> {

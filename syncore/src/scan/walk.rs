@@ -64,15 +64,17 @@ pub(super) struct Walk<'a> {
     jobs: Vec<(HashJob, Prior)>,
     pending: Vec<Pending>,
     deleted_files: HashMap<Digest, Vec<RelPath>>,
-    added_files: Vec<(RelPath, Digest)>,
+    /// The last sequence number before this scan recorded anything.
+    start_seq: u64,
     report: ScanReport,
 }
 
 impl<'a> Walk<'a> {
-    pub(super) fn new(scanner: &'a Scanner, index: &'a Index) -> Self {
+    pub(super) fn new(scanner: &'a Scanner, index: &'a Index) -> Result<Self> {
         let granularity_ns =
             i64::try_from(scanner.options.timestamp_granularity.as_nanos()).unwrap_or(i64::MAX);
-        Walk {
+        Ok(Walk {
+            start_seq: index.last_seq()?,
             scanner,
             index,
             batch: None,
@@ -83,9 +85,8 @@ impl<'a> Walk<'a> {
             jobs: Vec::new(),
             pending: Vec::new(),
             deleted_files: HashMap::new(),
-            added_files: Vec::new(),
             report: ScanReport::default(),
-        }
+        })
     }
 
     /// Scans the whole tree.
@@ -125,9 +126,35 @@ impl<'a> Walk<'a> {
         self.write_pending()?;
         self.commit()?;
         let deleted = std::mem::take(&mut self.deleted_files);
-        let added = std::mem::take(&mut self.added_files);
+        let added = self.added_with_deleted_content(&deleted)?;
         self.report.pair_moves(deleted, added);
         Ok(self.report)
+    }
+
+    /// Paths this scan added whose content is that of a path it deleted. Looked up in the
+    /// index by content, so memory follows the number of deletions, not of additions.
+    fn added_with_deleted_content(
+        &self,
+        deleted: &HashMap<Digest, Vec<RelPath>>,
+    ) -> Result<Vec<(RelPath, Digest)>> {
+        let mut candidates = HashMap::new();
+        for content_id in deleted.keys() {
+            for path in self
+                .index
+                .live_paths_with_content(content_id, self.start_seq)?
+            {
+                candidates.insert(path, *content_id);
+            }
+        }
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .report
+            .added
+            .iter()
+            .filter_map(|path| candidates.get(path).map(|id| (path.clone(), *id)))
+            .collect())
     }
 
     /// Walks every queued directory and its subtree: a lister thread reads directories and
@@ -503,9 +530,6 @@ impl<'a> Walk<'a> {
             self.pending
                 .push(Pending::Refresh(job.path, job.stat, racy));
             return;
-        }
-        if !prior.existed {
-            self.added_files.push((job.path.clone(), content_id));
         }
         self.queue_change(
             &job.path,
