@@ -24,6 +24,7 @@ mod open;
 mod peers;
 mod schema;
 mod sql;
+mod view;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -35,6 +36,7 @@ pub use entries::{Batch, FileStat, IndexedEntry, LocalChange};
 pub use history::Version;
 pub use journal::Changes;
 pub use schema::SCHEMA_VERSION;
+pub use view::{AppliedBatch, PlanningView};
 
 use crate::error::Result;
 use crate::hash::HashAlgo;
