@@ -45,7 +45,7 @@ use crate::manifest::FileManifest;
 use crate::path::RelPath;
 use crate::replica::Replica;
 use crate::store::ChunkStore;
-use crate::sync::{reconcile, ChangeSet, LocalView, Plan, ReplicaId, SyncOptions};
+use crate::sync::{reconcile, reconcile_encoded, ChangeSet, LocalView, Plan, ReplicaId, SyncOptions};
 
 /// The change set of everything `index` recorded after `cursor`: entries sorted by path,
 /// tombstones included, with one manifest per distinct live file content.
@@ -106,7 +106,7 @@ impl Replica {
 
     /// Decodes a peer's change set (hostile input is rejected, never trusted) and plans it.
     pub fn plan_encoded(&self, bytes: &[u8], options: &SyncOptions) -> Result<Plan> {
-        self.plan(&ChangeSet::decode(bytes)?, options)
+        reconcile_encoded(&PlanningView::new(self.index()), bytes, options)
     }
 
     /// How far this replica has taken in `peer`'s journal: the cursor to ask `peer` for

@@ -16,7 +16,7 @@ use super::chunks::insert_manifest;
 use super::entries::{entry_from_row, parent_key, FileStat, IndexedEntry};
 use super::history::{insert_history, prune_path_versions};
 use super::open::{read_meta_u64, write_meta};
-use super::sql::{map_sql, to_i64};
+use super::sql::{map_sql, opt_digest, to_i64, to_u64};
 use super::{now_ns, Index};
 use crate::apply::{ApplyTarget, ChunkLocation, ChunkLocator, DiskStat};
 use crate::entry::{Entry, EntryKind};
@@ -64,6 +64,29 @@ fn disk_stat_of(indexed: &IndexedEntry) -> Option<DiskStat> {
         ctime_ns: indexed.stat.ctime_ns,
         inode: indexed.stat.inode,
         executable: indexed.stat.executable,
+    })
+}
+
+/// Decodes a row selected with [`COLUMNS`] whose path column is known to equal `path`
+/// (skips re-validating a path the caller already holds as a [`RelPath`]).
+fn entry_with_path(row: &rusqlite::Row<'_>, path: &RelPath) -> Result<Entry> {
+    let kind: i64 = row.get(1).map_err(map_sql)?;
+    let kind = u8::try_from(kind)
+        .ok()
+        .and_then(EntryKind::from_code)
+        .ok_or_else(|| Error::corrupt(format!("index entry {path} has unknown kind {kind}")))?;
+    let version: Vec<u8> = row.get(9).map_err(map_sql)?;
+    Ok(Entry {
+        path: path.clone(),
+        kind,
+        size: to_u64(row.get(2).map_err(map_sql)?)?,
+        mtime_ns: row.get(3).map_err(map_sql)?,
+        executable: row.get(6).map_err(map_sql)?,
+        symlink_target: row.get(7).map_err(map_sql)?,
+        content_id: opt_digest(row.get(8).map_err(map_sql)?)?,
+        version: crate::sync::VersionVector::decode(&version)?,
+        deleted: row.get(10).map_err(map_sql)?,
+        seq: to_u64(row.get(11).map_err(map_sql)?)?,
     })
 }
 
@@ -133,15 +156,18 @@ impl Index {
         let mut walked_to: Option<String> = None;
         while let Some(row) = rows.next().map_err(map_sql)? {
             read += 1;
-            let path: String = row.get(0).map_err(map_sql)?;
-            while next < order.len() && paths[order[next]].as_str() < path.as_str() {
+            let path = row.get_ref(0).map_err(map_sql)?;
+            let path = path
+                .as_str()
+                .map_err(|_| Error::corrupt("index holds a non-text path"))?;
+            while next < order.len() && paths[order[next]].as_str() < path {
                 next += 1;
             }
-            while next < order.len() && paths[order[next]].as_str() == path.as_str() {
-                out[order[next]] = Some(entry_from_row(row)?.entry);
+            while next < order.len() && paths[order[next]].as_str() == path {
+                out[order[next]] = Some(entry_with_path(row, paths[order[next]])?);
                 next += 1;
             }
-            walked_to = Some(path);
+            walked_to = Some(path.to_owned());
             if next == order.len() {
                 break;
             }
