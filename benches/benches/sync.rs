@@ -28,10 +28,10 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
 use syncore::apply::{ApplyOptions, Durability};
 use syncore::index::{Index, IndexOptions};
-use syncore::sync::{reconcile, reconcile_encoded, ChangeSet, MemoryView, ReplicaId, SyncOptions, VersionVector};
-use syncore::{
-    ChunkerConfig, Entry, EntryKind, FileManifest, Replica, ReplicaOptions, RelPath,
+use syncore::sync::{
+    reconcile, reconcile_encoded, ChangeSet, MemoryView, ReplicaId, SyncOptions, VersionVector,
 };
+use syncore::{ChunkerConfig, Entry, EntryKind, FileManifest, RelPath, Replica, ReplicaOptions};
 use syncore_benches::{generate_tree, rewrite_files, TreeSpec};
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -61,12 +61,20 @@ fn open_replica(root: &Path, state: &Path) -> Replica {
 }
 
 fn ensure_rsync() {
-    if Command::new("rsync").arg("--version").stdout(Stdio::null()).status().is_ok() {
+    if Command::new("rsync")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok()
+    {
         return;
     }
     eprintln!("installing rsync");
     let _ = Command::new("sh")
-        .args(["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rsync"])
+        .args([
+            "-c",
+            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rsync",
+        ])
         .status();
 }
 
@@ -145,7 +153,10 @@ fn plan_noop(c: &mut Criterion) {
             batch.record_applied(entry, manifest, None).expect("record");
         }
         batch.commit().expect("commit");
-        eprintln!("plan bench: {n} entries indexed in {:.1?}", started.elapsed());
+        eprintln!(
+            "plan bench: {n} entries indexed in {:.1?}",
+            started.elapsed()
+        );
     }
     let encoded = changes.encode();
     let options = SyncOptions::default();
@@ -160,8 +171,12 @@ fn plan_noop(c: &mut Criterion) {
     });
     group.bench_function(BenchmarkId::new("index", n), |b| {
         b.iter(|| {
-            let plan = reconcile(&syncore::index::PlanningView::new(&index), &changes, &options)
-                .expect("plan");
+            let plan = reconcile(
+                &syncore::index::PlanningView::new(&index),
+                &changes,
+                &options,
+            )
+            .expect("plan");
             assert!(plan.is_empty());
         })
     });

@@ -45,7 +45,9 @@ use crate::manifest::FileManifest;
 use crate::path::RelPath;
 use crate::replica::Replica;
 use crate::store::ChunkStore;
-use crate::sync::{reconcile, reconcile_encoded, ChangeSet, LocalView, Plan, ReplicaId, SyncOptions};
+use crate::sync::{
+    reconcile, reconcile_encoded, ChangeSet, LocalView, Plan, ReplicaId, SyncOptions,
+};
 
 /// The change set of everything `index` recorded after `cursor`: entries sorted by path,
 /// tombstones included, with one manifest per distinct live file content.

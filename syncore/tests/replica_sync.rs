@@ -39,13 +39,20 @@ fn applied_changes_do_not_echo_and_cursors_advance() {
     assert!(push(&a, &mut b, &SyncOptions::default()) > 0);
     assert_eq!(fs::read(db.path().join("y")).unwrap(), b"why");
     let report = b.scan().unwrap();
-    assert!(report.is_clean(), "applied files were seen as local changes: {report:?}");
+    assert!(
+        report.is_clean(),
+        "applied files were seen as local changes: {report:?}"
+    );
     // Nothing new either way now.
     assert_eq!(push(&a, &mut b, &SyncOptions::default()), 0);
     assert_eq!(push(&b, &mut a, &SyncOptions::default()), 0);
 
     // A rename and an executable bit travel without content.
-    fs::rename(da.path().join("dir/sub/x.txt"), da.path().join("x-moved.txt")).unwrap();
+    fs::rename(
+        da.path().join("dir/sub/x.txt"),
+        da.path().join("x-moved.txt"),
+    )
+    .unwrap();
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -134,7 +141,10 @@ fn a_hub_serves_two_clients() {
         ..ApplyOptions::default()
     };
     assert!(c2.apply(&plan, hub.store(), &apply).unwrap().is_complete());
-    assert_eq!(fs::read(d2.path().join("shared.bin")).unwrap(), vec![7u8; 300_000]);
+    assert_eq!(
+        fs::read(d2.path().join("shared.bin")).unwrap(),
+        vec![7u8; 300_000]
+    );
     assert!(c2.scan().unwrap().is_clean());
     // Re-uploading client 2's view of it is a no-op for the hub.
     let changes = c2.change_set(0).unwrap();

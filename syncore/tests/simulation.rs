@@ -26,8 +26,7 @@ use rand_chacha::ChaCha8Rng;
 use syncore::apply::{ApplyOptions, ChunkSource, Durability, Fault};
 use syncore::index::IndexOptions;
 use syncore::sync::{
-    Action, Causality, ChangeSet, ConflictPolicy, Direction, LocalView, SyncOptions,
-    VersionVector,
+    Action, Causality, ChangeSet, ConflictPolicy, Direction, LocalView, SyncOptions, VersionVector,
 };
 use syncore::{
     ChunkerConfig, Digest, HashAlgo, Hub, MemStore, RelPath, Replica, ReplicaOptions, Result,
@@ -643,7 +642,9 @@ fn random_histories_converge() {
                     return;
                 }
                 if std::panic::catch_unwind(|| run(seed)).is_err() {
-                    eprintln!("simulation failed for seed {seed}; replay with SYNCORE_SIM_SEED={seed}");
+                    eprintln!(
+                        "simulation failed for seed {seed}; replay with SYNCORE_SIM_SEED={seed}"
+                    );
                     failed.lock().unwrap().push(seed);
                 }
             });

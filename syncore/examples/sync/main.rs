@@ -209,7 +209,11 @@ fn demo(args: &Args) -> syncore::Result<()> {
     let io = |e: std::io::Error| syncore::Error::io_stream(e);
     fs::create_dir_all(a_root.join("docs")).map_err(io)?;
     fs::create_dir_all(&b_root).map_err(io)?;
-    println!("demo folders: {} and {}", a_root.display(), b_root.display());
+    println!(
+        "demo folders: {} and {}",
+        a_root.display(),
+        b_root.display()
+    );
     fs::write(a_root.join("notes.txt"), "shopping: milk\n").map_err(io)?;
     fs::write(a_root.join("docs/report.md"), report_text()).map_err(io)?;
     fs::write(a_root.join("old.txt"), "to be deleted\n").map_err(io)?;
@@ -248,7 +252,11 @@ fn demo(args: &Args) -> syncore::Result<()> {
         &mut b,
     )?;
 
-    fs::write(a_root.join("notes.txt"), "shopping: milk, eggs, bread (A)\n").map_err(io)?;
+    fs::write(
+        a_root.join("notes.txt"),
+        "shopping: milk, eggs, bread (A)\n",
+    )
+    .map_err(io)?;
     fs::write(b_root.join("notes.txt"), "shopping: milk, eggs, jam (B)\n").map_err(io)?;
     step(
         &format!("5. both edit notes.txt: a conflict ({:?})", args.policy),

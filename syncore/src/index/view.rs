@@ -120,7 +120,8 @@ fn locate(conn: &Connection, id: &Digest) -> Result<Vec<ChunkLocation>> {
                 .map_err(|e| Error::corrupt(format!("index holds an invalid path: {e}")))?,
             offset: u64::try_from(offset)
                 .map_err(|_| Error::corrupt("index holds a negative chunk offset"))?,
-            len: u32::try_from(len).map_err(|_| Error::corrupt("index holds a bad chunk length"))?,
+            len: u32::try_from(len)
+                .map_err(|_| Error::corrupt("index holds a bad chunk length"))?,
         });
     }
     Ok(out)
