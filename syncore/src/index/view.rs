@@ -154,7 +154,6 @@ impl Index {
         // Merge walk: `next` is the first sorted position not yet resolved.
         let mut next = 0;
         let mut read = 0usize;
-        let mut walked_to: Option<String> = None;
         while let Some(row) = rows.next().map_err(map_sql)? {
             read += 1;
             let path = row.get_ref(0).map_err(map_sql)?;
@@ -168,18 +167,15 @@ impl Index {
                 out[order[next]] = Some(entry_with_path(row, paths[order[next]])?);
                 next += 1;
             }
-            walked_to = Some(path.to_owned());
             if next == order.len() {
                 break;
             }
         }
         drop(rows);
         if read >= limit {
-            // The walk stopped early: look up the rest one by one.
+            // The walk stopped early; every path not yet passed sorts after the last row read:
+            // look those up one by one.
             for &i in &order[next..] {
-                if walked_to.as_deref().is_some_and(|w| paths[i].as_str() <= w) {
-                    continue;
-                }
                 out[i] = entry_at(&self.conn, paths[i])?.map(|e| e.entry);
             }
         }
