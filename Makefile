@@ -40,7 +40,8 @@ unit-test:
 
 ## The sync example's demo must run and show the conflict copy it promises.
 example-test:
-	$(CARGO) run -q -p syncore --example sync | tee /dev/stderr | grep -q 'loser kept as notes.sync-conflict-'
+	@out=$$(mktemp) && $(CARGO) run -q -p syncore --example sync > $$out; rc=$$?; cat $$out; \
+	grep -q 'loser kept as notes.sync-conflict-' $$out || rc=1; rm -f $$out; exit $$rc
 
 fuzz-tool:
 	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked

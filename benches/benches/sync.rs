@@ -212,12 +212,17 @@ fn sync_into_empty(a_root: &Path, work: &Path, durability: Durability) -> (Durat
     let mut a = open_replica(a_root, &a_state);
     let mut b = open_replica(&b_root, &b_state);
     a.scan().expect("scan A");
+    let scanned = started.elapsed();
     let apply = ApplyOptions {
         durability,
         ..ApplyOptions::default()
     };
     let way = transport::push(&a, &mut b, &SyncOptions::default(), &apply, false).expect("push");
     let elapsed = started.elapsed();
+    eprintln!(
+        "  phases: open + scan A {scanned:.2?}, change set + plan + apply on B {:.2?}",
+        elapsed - scanned
+    );
     let report = way.report.expect("applied");
     assert!(report.is_complete());
     (elapsed, way.bytes_moved)

@@ -204,9 +204,13 @@ fn sync(a: &mut Replica, b: &mut Replica, args: &Args) -> syncore::Result<Summar
 
 /// The demo: two sample folders, an edit, a delete, a rename and a conflict.
 fn demo(args: &Args) -> syncore::Result<()> {
-    let tmp = std::env::temp_dir().join(format!("syncore-sync-demo-{}", std::process::id()));
-    let (a_root, b_root) = (tmp.join("A"), tmp.join("B"));
     let io = |e: std::io::Error| syncore::Error::io_stream(e);
+    // Removed when dropped, also if a step fails.
+    let tmp = tempfile::Builder::new()
+        .prefix("syncore-sync-demo-")
+        .tempdir()
+        .map_err(io)?;
+    let (a_root, b_root) = (tmp.path().join("A"), tmp.path().join("B"));
     fs::create_dir_all(a_root.join("docs")).map_err(io)?;
     fs::create_dir_all(&b_root).map_err(io)?;
     println!(
@@ -264,8 +268,7 @@ fn demo(args: &Args) -> syncore::Result<()> {
         &mut b,
     )?;
     drop((a, b));
-    fs::remove_dir_all(&tmp).map_err(io)?;
-    Ok(())
+    tmp.close().map_err(io)
 }
 
 fn report_text() -> String {
