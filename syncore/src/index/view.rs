@@ -486,3 +486,64 @@ impl LocalView for PlanningView<'_> {
         LocalView::for_each_entry(self.index, f)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::IndexOptions;
+    use crate::sync::VersionVector;
+
+    fn dir_entry(path: &str, version: &VersionVector) -> Entry {
+        Entry {
+            path: RelPath::new(path).unwrap(),
+            kind: EntryKind::Dir,
+            size: 0,
+            mtime_ns: 5,
+            executable: false,
+            symlink_target: None,
+            content_id: None,
+            version: version.clone(),
+            deleted: false,
+            seq: 0,
+        }
+    }
+
+    #[test]
+    fn batched_lookups_match_point_lookups_dense_or_sparse() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = Index::open(dir.path(), IndexOptions::default()).unwrap();
+        let mut version = VersionVector::new();
+        version.bump(ReplicaId::from_bytes([3; 16]));
+        let mut batch = index.applied_batch().unwrap();
+        for i in 0..1000 {
+            batch
+                .record_applied(&dir_entry(&format!("p{i:04}"), &version), None, None)
+                .unwrap();
+        }
+        batch.commit().unwrap();
+        // The applied version is stored as given, not bumped.
+        let stored = LocalView::entry(&index, &RelPath::new("p0001").unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.version, version);
+        let probe = |names: &[&str]| {
+            let paths: Vec<RelPath> = names.iter().map(|n| RelPath::new(n).unwrap()).collect();
+            let refs: Vec<&RelPath> = paths.iter().collect();
+            let batched = index.entries_at(&refs).unwrap();
+            let single: Vec<Option<Entry>> = refs
+                .iter()
+                .map(|p| LocalView::entry(&index, p).unwrap())
+                .collect();
+            assert_eq!(batched, single);
+            batched.iter().filter(|e| e.is_some()).count()
+        };
+        // Dense and in order: one walk.
+        let dense: Vec<String> = (100..200).map(|i| format!("p{i:04}")).collect();
+        let dense: Vec<&str> = dense.iter().map(String::as_str).collect();
+        assert_eq!(probe(&dense), 100);
+        // Sparse, unordered, with misses and duplicates: the walk stops early, point lookups
+        // finish the batch.
+        assert_eq!(probe(&["p0999", "p0000", "zzz", "p0500", "a", "p0500"]), 4);
+        assert_eq!(probe(&[]), 0);
+    }
+}
