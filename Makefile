@@ -3,7 +3,7 @@
 #   make test            fmt, clippy, docs, all tests (incl. rdiff interop and fuzz corpus replay)
 #   make fuzz            run each fuzz target for FUZZ_SECONDS (default 30) on stable via RUSTC_BOOTSTRAP
 #   make bench           criterion benches against the peers (release build; minutes)
-#   make run             the main job: chunk a directory and print dedup figures
+#   make run             the main job: two-way sync demo (edit, delete, rename, conflict)
 #   make ffi-test        C API tests under valgrind; see syncore-ffi/ffi.mk (install, bench-c, ...)
 #   make py-test         the Python package: build, pytest, mypy, stubtest (see syncore-py/py.mk)
 
@@ -13,9 +13,9 @@ FUZZ_SECONDS ?= 30
 TEST_FUZZ_SECONDS ?= 0
 FUZZ_TARGETS := $(shell sed -n 's/^name = "\(.*\)"$$/\1/p' fuzz/Cargo.toml | grep -v '^syncore-fuzz$$')
 
-.PHONY: test deps fmt-check clippy doc unit-test fuzz fuzz-tool bench run
+.PHONY: test deps fmt-check clippy doc unit-test example-test fuzz fuzz-tool bench run
 
-test: deps fmt-check clippy doc unit-test ffi-header-check ffi-test py-test
+test: deps fmt-check clippy doc unit-test example-test ffi-header-check ffi-test py-test
 ifneq ($(TEST_FUZZ_SECONDS),0)
 	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 endif
@@ -39,6 +39,11 @@ doc:
 unit-test:
 	$(CARGO) test --workspace
 
+## The sync example's demo must run and show the conflict copy it promises.
+example-test:
+	@out=$$(mktemp) && $(CARGO) run -q -p syncore --example sync > $$out; rc=$$?; cat $$out; \
+	grep -q 'loser kept as notes.sync-conflict-' $$out || rc=1; rm -f $$out; exit $$rc
+
 fuzz-tool:
 	@command -v cargo-fuzz >/dev/null 2>&1 || $(CARGO) install cargo-fuzz --locked
 
@@ -54,7 +59,7 @@ bench:
 	$(CARGO) bench -p syncore-benches
 
 run:
-	$(CARGO) run --release -p syncore --example chunk -- .
+	$(CARGO) run --release -p syncore --example sync
 
 include syncore-ffi/ffi.mk
 include syncore-py/py.mk

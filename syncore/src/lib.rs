@@ -28,8 +28,11 @@ pub mod delta;
 pub mod entry;
 pub mod error;
 pub mod hash;
+pub mod index;
 pub mod manifest;
 pub mod path;
+pub mod replica;
+pub mod replica_sync;
 pub mod scan;
 pub mod store;
 pub mod sync;
@@ -40,6 +43,8 @@ pub use error::{Error, ErrorKind, Result};
 pub use hash::{Digest, HashAlgo, Hasher};
 pub use manifest::FileManifest;
 pub use path::RelPath;
+pub use replica::{Replica, ReplicaOptions};
+pub use replica_sync::Hub;
 pub use store::{ChunkStore, FsStore, MemStore, ReplicatedStore, ScrubReport, StoreStats};
 
 #[doc = include_str!("../../README.md")]

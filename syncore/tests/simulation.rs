@@ -1,14 +1,15 @@
-//! Deterministic multi-replica simulation: three replicas with real working trees and a hub
-//! that keeps its content in a chunk store, random edits (unscanned for a while, sometimes),
-//! random exchange order through the hub and directly between peers, injected faults
-//! (unavailable chunk, corrupt chunk, crash before rename, temp files cleaned on restart),
-//! then checks: convergence, identical trees, empty plans once converged, no unscanned user
-//! write destroyed by an apply, no version lost (under keep-both) unless superseded.
+//! Deterministic multi-replica simulation: three real [`Replica`]s (working tree, SQLite
+//! index, real scanner) and a [`Hub`] that keeps its content in a chunk store, random edits
+//! (unscanned for a while, sometimes), random exchange order through the hub and directly
+//! between peers, injected faults (unavailable chunk, corrupt chunk, crash before and after
+//! rename, the index reopened after a crash, temp files cleaned on restart), then checks:
+//! convergence, identical trees, empty plans once converged, no unscanned user write
+//! destroyed by an apply, no version lost (under keep-both) unless superseded.
 //!
 //! Every run is seeded; a failing seed is printed and can be replayed with
-//! `SYNCORE_SIM_SEED=<seed>`. `SYNCORE_SIM_SEEDS=<n>` sets how many seeds run (default 200).
-//! The replicas use `MemoryView`/`MemoryTarget` for their index and a test scanner; the
-//! final version of this harness drives the real `Replica`.
+//! `SYNCORE_SIM_SEED=<seed>` (`SYNCORE_SIM_TRACE=1` prints every plan).
+//! `SYNCORE_SIM_SEEDS=<n>` sets how many seeds run (default 1000) for a long soak; seeds run
+//! on every core.
 
 mod common;
 
@@ -16,19 +17,20 @@ use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
-use common::{disk_tree, p, scan};
+use common::disk_tree;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use syncore::apply::{
-    apply_plan, apply_plan_to_store, remove_stale_temp_files, ApplyOptions, ChunkSource,
-    Durability, Fault, LocalChunks, MemoryTarget,
-};
+use syncore::apply::{ApplyOptions, ChunkSource, Durability, Fault};
+use syncore::index::IndexOptions;
 use syncore::sync::{
-    reconcile, Action, Causality, ChangeSet, ConflictPolicy, Direction, LocalView, MemoryView,
-    ReplicaId, SyncOptions, VersionVector,
+    Action, Causality, ChangeSet, ConflictPolicy, Direction, LocalView, SyncOptions, VersionVector,
 };
-use syncore::{Digest, HashAlgo, MemStore, RelPath, Result};
+use syncore::{
+    ChunkerConfig, Digest, HashAlgo, Hub, MemStore, RelPath, Replica, ReplicaOptions, Result,
+};
 
 const FILES: &[&str] = &["a", "b.txt", "D/e", "D/f.txt", "G/h/i.md", "G/j"];
 const DIRS: &[&str] = &["D", "G", "G/h"];
@@ -36,24 +38,56 @@ const T0: i64 = 1_700_000_000_000_000_000;
 
 struct Client {
     dir: tempfile::TempDir,
-    target: MemoryTarget,
-    /// Hub cursor: the hub's sequence number this client has fully applied.
-    hub_cursor: u64,
+    state: tempfile::TempDir,
+    /// `None` only while the replica is being reopened.
+    replica: Option<Replica>,
 }
 
-struct Hub {
-    /// The hub's index: no working tree, content in `store`.
-    target: MemoryTarget,
-    store: MemStore,
-    /// Per client: that client's sequence number the hub has fully taken in.
-    cursors: Vec<u64>,
+impl Client {
+    fn open(dir: tempfile::TempDir, state: tempfile::TempDir) -> Client {
+        let replica = open_replica(dir.path(), state.path());
+        Client {
+            dir,
+            state,
+            replica: Some(replica),
+        }
+    }
+
+    fn r(&self) -> &Replica {
+        self.replica.as_ref().expect("replica open")
+    }
+
+    fn r_mut(&mut self) -> &mut Replica {
+        self.replica.as_mut().expect("replica open")
+    }
+
+    /// Drops the open index and opens it again, as a restarted process would.
+    fn reopen(&mut self) {
+        self.replica = None;
+        self.replica = Some(open_replica(self.dir.path(), self.state.path()));
+    }
+}
+
+fn open_replica(root: &Path, state: &Path) -> Replica {
+    Replica::open(
+        root,
+        ReplicaOptions {
+            chunker: ChunkerConfig::fixed(8),
+            state_dir: Some(state.to_path_buf()),
+            threads: Some(1),
+            check_integrity: false,
+            ..ReplicaOptions::default()
+        },
+    )
+    .unwrap()
 }
 
 struct Sim {
     rng: ChaCha8Rng,
     clock: i64,
     clients: Vec<Client>,
-    hub: Hub,
+    hub: Hub<MemStore>,
+    _hub_state: tempfile::TempDir,
     options: SyncOptions,
     /// Every local version any scan recorded: (path, version, content id of a live file).
     history: Vec<(RelPath, VersionVector, Option<Digest>)>,
@@ -61,8 +95,6 @@ struct Sim {
     pending: Vec<(usize, String, Vec<u8>)>,
     /// Conflict copies recorded anywhere: (path, version, content id).
     copies: Vec<(RelPath, VersionVector, Digest)>,
-    /// Direct peer-to-peer cursors: (receiver, sender) → sender's sequence number applied.
-    peer_cursors: HashMap<(usize, usize), u64>,
     /// Contents a user deliberately dropped at a path (deleted, overwrote, moved away).
     dropped: HashSet<(String, Digest)>,
 }
@@ -80,19 +112,33 @@ impl ChunkSource for Flaky<'_> {
         self.read_chunk_from(id).map(|(b, _)| b)
     }
     fn read_chunk_from(&self, id: &Digest) -> Result<(Vec<u8>, syncore::apply::ChunkOrigin)> {
-        if Some(*id) == self.victim && !self.fired.get() {
+        if self.victim == Some(*id) && !self.fired.get() {
             self.fired.set(true);
             if !self.corrupt {
                 return Err(syncore::Error::NotFound(format!("chunk {id} (injected)")));
             }
             let (mut bytes, origin) = self.inner.read_chunk_from(id)?;
-            if let Some(b) = bytes.first_mut() {
-                *b ^= 0xff;
-            }
+            bytes.push(b'!');
             return Ok((bytes, origin));
         }
         self.inner.read_chunk_from(id)
     }
+}
+
+/// Encodes and decodes a change set, as the wire would.
+fn wire(changes: &ChangeSet) -> ChangeSet {
+    ChangeSet::decode(&changes.encode()).unwrap()
+}
+
+/// Every recorded entry of a view, by path.
+fn entries_of(view: &impl LocalView) -> BTreeMap<RelPath, syncore::Entry> {
+    let mut out = BTreeMap::new();
+    view.for_each_entry(&mut |e| {
+        out.insert(e.path.clone(), e.clone());
+        Ok(())
+    })
+    .unwrap();
+    out
 }
 
 impl Sim {
@@ -103,21 +149,24 @@ impl Sim {
             _ => ConflictPolicy::KeepBoth,
         };
         let clients = (0..3)
-            .map(|i| Client {
-                dir: tempfile::tempdir().unwrap(),
-                target: MemoryTarget::new(MemoryView::new(ReplicaId::from_bytes([i + 1; 16]))),
-                hub_cursor: 0,
-            })
+            .map(|_| Client::open(tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()))
             .collect();
+        let hub_state = tempfile::tempdir().unwrap();
+        let hub = Hub::open(
+            hub_state.path(),
+            MemStore::new(HashAlgo::Blake3),
+            IndexOptions {
+                check_integrity: false,
+                ..IndexOptions::default()
+            },
+        )
+        .unwrap();
         Sim {
             rng,
             clock: T0,
             clients,
-            hub: Hub {
-                target: MemoryTarget::new(MemoryView::new(ReplicaId::from_bytes([0xee; 16]))),
-                store: MemStore::new(HashAlgo::Blake3),
-                cursors: vec![0; 3],
-            },
+            hub,
+            _hub_state: hub_state,
             options: SyncOptions {
                 policy,
                 direction: Direction::TwoWay,
@@ -129,7 +178,6 @@ impl Sim {
             pending: Vec::new(),
             copies: Vec::new(),
             dropped: HashSet::new(),
-            peer_cursors: HashMap::new(),
         }
     }
 
@@ -178,9 +226,9 @@ impl Sim {
             .retain(|(pc, path, _)| !(*pc == c && (path == rel || path.starts_with(&prefix))));
     }
 
-    /// Scans client `c`, first checking that every unscanned user write is still on disk.
+    /// Scans client `c` with the real scanner, first checking that every unscanned user write
+    /// is still on disk.
     fn scan_client(&mut self, c: usize) {
-        let now = self.tick();
         let root = self.clients[c].dir.path().to_path_buf();
         for (pc, path, data) in &self.pending {
             if *pc == c {
@@ -193,32 +241,30 @@ impl Sim {
             }
         }
         self.pending.retain(|(pc, _, _)| *pc != c);
-        let client = &mut self.clients[c];
-        let before = client.target.view.seq();
-        scan(&root, &mut client.target, now);
-        for entry in client.target.view.entries().values() {
-            if entry.seq > before {
-                if std::env::var_os("SYNCORE_SIM_TRACE").is_some() {
-                    let content = entry.content_id.map(|c| c.to_hex()[..8].to_owned());
-                    eprintln!(
-                        "scan {c}: {} {:?} {content:?} del={}",
-                        entry.path, entry.version, entry.deleted
-                    );
-                }
-                self.history
-                    .push((entry.path.clone(), entry.version.clone(), entry.content_id));
+        let replica = self.clients[c].r_mut();
+        let before = replica.index().last_seq().unwrap();
+        replica.scan().unwrap();
+        for entry in replica.changes_since(before).unwrap().entries {
+            if std::env::var_os("SYNCORE_SIM_TRACE").is_some() {
+                let content = entry.content_id.map(|c| c.to_hex()[..8].to_owned());
+                eprintln!(
+                    "scan {c}: {} {:?} {content:?} del={}",
+                    entry.path, entry.version, entry.deleted
+                );
             }
+            self.history
+                .push((entry.path.clone(), entry.version.clone(), entry.content_id));
         }
     }
 
     fn note_copies(&mut self, plan: &syncore::sync::Plan, view_of: Option<usize>) {
         for conflict in &plan.conflicts {
             let Some(copy) = &conflict.copy else { continue };
-            let view = match view_of {
-                Some(c) => &self.clients[c].target.view,
-                None => &self.hub.target.view,
+            let entry = match view_of {
+                Some(c) => LocalView::entry(self.clients[c].r().index(), copy),
+                None => LocalView::entry(self.hub.index(), copy),
             };
-            if let Some(entry) = view.entry(copy).unwrap().filter(|e| !e.deleted) {
+            if let Some(entry) = entry.unwrap().filter(|e| !e.deleted) {
                 if let Some(id) = entry.content_id {
                     self.copies.push((copy.clone(), entry.version.clone(), id));
                 }
@@ -282,37 +328,25 @@ impl Sim {
 
     /// Client `c` sends its changes to the hub, which stores their chunks and records them.
     fn upload(&mut self, c: usize) {
-        let client = &self.clients[c];
-        let changes = client.target.view.changes_since(self.hub.cursors[c]);
-        let changes = ChangeSet::decode(&changes.encode()).unwrap();
-        let plan = reconcile(&self.hub.target.view, &changes, &self.options).unwrap();
+        let client = self.clients[c].r();
+        let cursor = self.hub.synced_cursor(client.replica_id()).unwrap();
+        let changes = wire(&client.change_set(cursor).unwrap());
+        let plan = self.hub.plan(&changes, &self.options).unwrap();
         trace(&format!("hub <- client {c}"), &plan);
-        let source = LocalChunks::new(client.dir.path(), HashAlgo::Blake3, &client.target);
-        let report =
-            apply_plan_to_store(&plan, &source, &self.hub.store, &mut self.hub.target).unwrap();
+        let source = client.chunk_source();
+        // Incomplete (the client's file changed since its scan): the cursor stays, and the
+        // next upload after its next scan retries.
+        self.hub.apply(&plan, &source).unwrap();
         self.note_copies(&plan, None);
-        if !report.is_complete() {
-            // The client's file changed since its scan: retry after its next scan.
-            return;
-        }
-        self.hub.cursors[c] = plan.cursor;
     }
 
     /// Client `c` takes in the hub's changes, possibly with an injected fault.
     fn download(&mut self, c: usize, faults: bool) {
-        let changes = self
-            .hub
-            .target
-            .view
-            .changes_since(self.clients[c].hub_cursor);
-        let changes = ChangeSet::decode(&changes.encode()).unwrap();
-        let client = &mut self.clients[c];
-        let plan = reconcile(&client.target.view, &changes, &self.options).unwrap();
+        let hub_id = self.hub.replica_id();
+        let cursor = self.clients[c].r().synced_cursor(hub_id).unwrap();
+        let changes = wire(&self.hub.change_set(cursor).unwrap());
+        let plan = self.clients[c].r().plan(&changes, &self.options).unwrap();
         trace(&format!("client {c} <- hub"), &plan);
-        if plan.is_empty() {
-            client.hub_cursor = plan.cursor;
-            return;
-        }
         let writes: Vec<&Action> = plan
             .actions
             .iter()
@@ -341,7 +375,7 @@ impl Sim {
             _ => Durability::None,
         };
         let source = Flaky {
-            inner: &self.hub.store,
+            inner: self.hub.store(),
             victim,
             corrupt,
             fired: Cell::new(false),
@@ -352,32 +386,32 @@ impl Sim {
             fault,
             ..ApplyOptions::default()
         };
-        match apply_plan(
-            client.dir.path(),
-            &plan,
-            &source,
-            &mut client.target,
-            &options,
-        ) {
+        let client = &mut self.clients[c];
+        match client.r_mut().apply(&plan, &source, &options) {
             Ok(report) if report.is_complete() => {
-                // Kept losers must be on disk right after a complete apply.
+                // Kept losers must be recorded right after a complete apply.
                 for conflict in &plan.conflicts {
                     if let Some(copy) = &conflict.copy {
                         assert!(
-                            client.target.view.entry(copy).unwrap().is_some(),
+                            LocalView::entry(client.r().index(), copy)
+                                .unwrap()
+                                .is_some(),
                             "conflict copy {copy} was not recorded"
                         );
                     }
                 }
-                client.hub_cursor = plan.cursor;
             }
-            // Incomplete: keep the cursor; the next round re-plans the rest.
+            // Incomplete: the cursor stays; the next round re-plans the rest.
             Ok(_) => {}
             Err(ref e) => {
                 assert!(injected, "apply failed without a fault: {e}");
-                // "Restart" after the crash: sometimes clean leftovers, as opening would.
+                // "Restart" after the crash: sometimes reopen the index, sometimes clean
+                // leftovers, as a restarted application would.
                 if self.rng.gen_bool(0.5) {
-                    remove_stale_temp_files(client.dir.path()).unwrap();
+                    client.reopen();
+                }
+                if self.rng.gen_bool(0.5) {
+                    client.r().remove_stale_temp_files().unwrap();
                 }
             }
         }
@@ -390,27 +424,23 @@ impl Sim {
         if c == d {
             return;
         }
-        let cursor = self.peer_cursors.get(&(c, d)).copied().unwrap_or(0);
-        let sender = self.clients[d].target.clone();
-        let sender_root = self.clients[d].dir.path().to_path_buf();
-        let changes = sender.view.changes_since(cursor);
-        let changes = ChangeSet::decode(&changes.encode()).unwrap();
-        let client = &mut self.clients[c];
-        let plan = reconcile(&client.target.view, &changes, &self.options).unwrap();
+        let (receiver, sender) = if c < d {
+            let (lo, hi) = self.clients.split_at_mut(d);
+            (&mut lo[c], &hi[0])
+        } else {
+            let (lo, hi) = self.clients.split_at_mut(c);
+            (&mut hi[0], &lo[d])
+        };
+        let cursor = receiver.r().synced_cursor(sender.r().replica_id()).unwrap();
+        let changes = wire(&sender.r().change_set(cursor).unwrap());
+        let plan = receiver.r().plan(&changes, &self.options).unwrap();
         trace(&format!("client {c} <- client {d}"), &plan);
-        let source = LocalChunks::new(&sender_root, HashAlgo::Blake3, &sender);
-        let report = apply_plan(
-            client.dir.path(),
-            &plan,
-            &source,
-            &mut client.target,
-            &ApplyOptions::default(),
-        )
-        .unwrap();
+        let source = sender.r().chunk_source();
+        receiver
+            .r_mut()
+            .apply(&plan, &source, &ApplyOptions::default())
+            .unwrap();
         self.note_copies(&plan, Some(c));
-        if report.is_complete() {
-            self.peer_cursors.insert((c, d), plan.cursor);
-        }
     }
 
     fn converge(&mut self) -> usize {
@@ -426,12 +456,9 @@ impl Sim {
                 return round;
             }
         }
+        let hub_all = self.hub.change_set(0).unwrap();
         for (c, client) in self.clients.iter().enumerate() {
-            let plan = reconcile(
-                &client.target.view,
-                &self.hub.target.view.changes_since(0),
-                &self.options,
-            );
+            let plan = client.r().plan(&hub_all, &self.options);
             eprintln!("client {c} pending: {plan:#?}");
             eprintln!(
                 "client {c} disk: {:?}",
@@ -441,17 +468,16 @@ impl Sim {
         panic!("did not converge in 30 rounds");
     }
 
-    /// True when no replica has anything left to do.
+    /// True when no replica has anything left to do: every plan between converged replicas
+    /// is empty.
     fn is_quiet(&mut self) -> bool {
-        let hub_all = self.hub.target.view.changes_since(0);
+        let hub_all = self.hub.change_set(0).unwrap();
         self.clients.iter().all(|client| {
-            let to_client = reconcile(&client.target.view, &hub_all, &self.options).unwrap();
-            let to_hub = reconcile(
-                &self.hub.target.view,
-                &client.target.view.changes_since(0),
-                &self.options,
-            )
-            .unwrap();
+            let to_client = client.r().plan(&hub_all, &self.options).unwrap();
+            let to_hub = self
+                .hub
+                .plan(&client.r().change_set(0).unwrap(), &self.options)
+                .unwrap();
             to_client.is_empty() && to_hub.is_empty()
         })
     }
@@ -461,12 +487,18 @@ impl Sim {
         for client in &self.clients[1..] {
             assert_eq!(disk_tree(client.dir.path()), first, "trees differ");
         }
+        // Converged replicas plan nothing for each other, directly either.
+        for a in &self.clients {
+            for b in &self.clients {
+                let plan = a.r().plan(&b.r().change_set(0).unwrap(), &self.options);
+                assert!(plan.unwrap().is_empty(), "converged peers still plan work");
+            }
+        }
+        let hub_entries = entries_of(self.hub.index());
         // The hub's live files are exactly the clients' files.
-        let hub_files: BTreeMap<String, Digest> = self
-            .hub
-            .target
-            .view
-            .live()
+        let hub_files: BTreeMap<String, Digest> = hub_entries
+            .values()
+            .filter(|e| !e.deleted)
             .filter_map(|e| e.content_id.map(|c| (e.path.to_string(), c)))
             .collect();
         let disk_files: BTreeMap<String, Digest> = first
@@ -479,16 +511,19 @@ impl Sim {
             })
             .collect();
         assert_eq!(hub_files, disk_files, "hub and clients differ");
+        // Every chunk of every live file is in the hub's store.
+        for entry in hub_entries.values().filter(|e| !e.deleted) {
+            if let Some(id) = entry.content_id {
+                let manifest = self.hub.manifest(&id).unwrap().expect("hub manifest");
+                for chunk in manifest.chunks() {
+                    assert!(syncore::ChunkStore::has(self.hub.store(), &chunk.id).unwrap());
+                }
+            }
+        }
         // No version that was ever the latest somewhere was forgotten: the final version at
         // its path includes it (it was superseded causally, or lost a conflict).
-        let finals: HashMap<&RelPath, &VersionVector> = self
-            .hub
-            .target
-            .view
-            .entries()
-            .iter()
-            .map(|(k, e)| (k, &e.version))
-            .collect();
+        let finals: HashMap<&RelPath, &VersionVector> =
+            hub_entries.iter().map(|(k, e)| (k, &e.version)).collect();
         let includes = |a: &VersionVector, b: &VersionVector| {
             matches!(a.compare(b), Causality::Dominates | Causality::Equal)
         };
@@ -583,7 +618,6 @@ fn run(seed: u64) {
     }
     sim.converge();
     sim.check();
-    let _ = p;
 }
 
 #[test]
@@ -595,13 +629,38 @@ fn random_histories_converge() {
     let seeds: u64 = std::env::var("SYNCORE_SIM_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(200);
-    for seed in 0..seeds {
-        let outcome = std::panic::catch_unwind(|| run(seed));
-        if outcome.is_err() {
-            panic!("simulation failed for seed {seed}; replay with SYNCORE_SIM_SEED={seed}");
+        .unwrap_or(1000);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let next = AtomicU64::new(0);
+    let failed = Mutex::new(Vec::new());
+    let started = std::time::Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let seed = next.fetch_add(1, Ordering::Relaxed);
+                if seed >= seeds {
+                    return;
+                }
+                if std::panic::catch_unwind(|| run(seed)).is_err() {
+                    eprintln!(
+                        "simulation failed for seed {seed}; replay with SYNCORE_SIM_SEED={seed}"
+                    );
+                    failed.lock().unwrap().push(seed);
+                }
+            });
         }
-    }
+    });
+    let mut failed = failed.into_inner().unwrap();
+    failed.sort_unstable();
+    eprintln!(
+        "simulation: {seeds} seeds on {workers} threads in {:.1?}",
+        started.elapsed()
+    );
+    assert!(
+        failed.is_empty(),
+        "simulation failed for seeds {failed:?}; replay with SYNCORE_SIM_SEED={}",
+        failed[0]
+    );
 }
 
 #[test]

@@ -65,7 +65,11 @@ impl ChangeSet {
     /// Checks the semantic rules the codec cannot express: each path appears once, live file
     /// entries have a content id and a manifest of that id and size, symlinks have a target.
     pub fn validate(&self) -> Result<()> {
-        let manifests = self.manifest_map();
+        self.validate_with(&self.manifest_map())
+    }
+
+    /// [`validate`](Self::validate) with the manifest map already built.
+    pub(crate) fn validate_with(&self, manifests: &HashMap<Digest, &FileManifest>) -> Result<()> {
         // Change sets are usually sorted by path, which proves uniqueness without hashing.
         let sorted = self.entries.windows(2).all(|w| w[0].path < w[1].path);
         let mut seen = std::collections::HashSet::new();
@@ -139,6 +143,14 @@ impl ChangeSet {
     /// replica must not accept (absolute, `..`, NUL, ...) fails with
     /// [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput) naming it.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let changes = Self::decode_unvalidated(bytes)?;
+        changes.validate()?;
+        Ok(changes)
+    }
+
+    /// [`decode`](Self::decode) without the semantic [`validate`](Self::validate) step, for
+    /// callers that validate right after (with a manifest map they keep).
+    pub(crate) fn decode_unvalidated(bytes: &[u8]) -> Result<Self> {
         if bytes.len() < HEADER_LEN + CHECKSUM_LEN {
             return Err(Error::corrupt(format!(
                 "change set: truncated: {} bytes, at least {} needed",
@@ -204,7 +216,6 @@ impl ChangeSet {
             entries,
             manifests,
         };
-        changes.validate()?;
         Ok(changes)
     }
 }

@@ -45,5 +45,5 @@ pub use plan::{Action, Collision, Conflict, Plan, PlanSummary};
 pub use policy::{
     conflict_author, conflict_copy_name, format_utc, ConflictPolicy, Direction, Side, SyncOptions,
 };
-pub use reconcile::{reconcile, LocalView, LOOKUP_BATCH};
+pub use reconcile::{reconcile, reconcile_encoded, LocalView, LOOKUP_BATCH};
 pub use version::{Causality, ReplicaId, VersionVector, MAX_VECTOR_REPLICAS};

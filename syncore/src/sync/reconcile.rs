@@ -102,13 +102,35 @@ pub fn reconcile(
     changes: &ChangeSet,
     options: &SyncOptions,
 ) -> Result<Plan> {
-    changes.validate()?;
     let manifests = changes.manifest_map();
+    changes.validate_with(&manifests)?;
+    reconcile_checked(local, changes, &manifests, options)
+}
+
+/// Decodes a peer's change set (which validates it) and plans it: [`reconcile`] without
+/// validating the same change set twice.
+pub fn reconcile_encoded(
+    local: &impl LocalView,
+    bytes: &[u8],
+    options: &SyncOptions,
+) -> Result<Plan> {
+    let changes = ChangeSet::decode_unvalidated(bytes)?;
+    let manifests = changes.manifest_map();
+    changes.validate_with(&manifests)?;
+    reconcile_checked(local, &changes, &manifests, options)
+}
+
+fn reconcile_checked(
+    local: &impl LocalView,
+    changes: &ChangeSet,
+    manifests: &HashMap<Digest, &FileManifest>,
+    options: &SyncOptions,
+) -> Result<Plan> {
     let mut planner = Planner {
         local,
         options,
         local_id: local.replica_id(),
-        manifests: &manifests,
+        manifests,
         plan: Plan {
             source: changes.source,
             cursor: changes.cursor,

@@ -152,12 +152,38 @@ impl VersionVector {
 
     /// How `self` relates to `other`.
     pub fn compare(&self, other: &VersionVector) -> Causality {
-        let mut greater = false;
-        let mut less = false;
-        for replica in self.counters.keys().chain(other.counters.keys()) {
-            let (a, b) = (self.get(replica), other.get(replica));
-            greater |= a > b;
-            less |= a < b;
+        // One merge walk over both sorted counter maps (missing replicas count as zero).
+        let (mut greater, mut less) = (false, false);
+        let mut a = self.counters.iter().peekable();
+        let mut b = other.counters.iter().peekable();
+        while !(greater && less) {
+            match (a.peek(), b.peek()) {
+                (None, None) => break,
+                (Some(&(_, &x)), None) => {
+                    greater |= x > 0;
+                    a.next();
+                }
+                (None, Some(&(_, &y))) => {
+                    less |= y > 0;
+                    b.next();
+                }
+                (Some(&(ka, &x)), Some(&(kb, &y))) => match ka.cmp(kb) {
+                    std::cmp::Ordering::Less => {
+                        greater |= x > 0;
+                        a.next();
+                    }
+                    std::cmp::Ordering::Greater => {
+                        less |= y > 0;
+                        b.next();
+                    }
+                    std::cmp::Ordering::Equal => {
+                        greater |= x > y;
+                        less |= x < y;
+                        a.next();
+                        b.next();
+                    }
+                },
+            }
         }
         match (greater, less) {
             (false, false) => Causality::Equal,

@@ -1,0 +1,122 @@
+//! Scanning a 100,000-file tree: syncore's scanner next to a `find -printf '%s %T@'` walk of
+//! the same tree, in one group and one run.
+//!
+//! Contenders: the `find` walk (stat of every file, the floor any scanner stands on); a
+//! syncore rescan with nothing changed (walk + stat + index compare); a first full scan into
+//! a fresh index (walk, chunk, hash, index; no chunk store writes); a rescan after 1% of the
+//! files were rewritten. Set `SYNCORE_BENCH_FILES` to shrink the tree for a quick run.
+
+// criterion_group!/criterion_main! generate undocumented functions.
+#![allow(missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use syncore::{ChunkerConfig, Replica, ReplicaOptions};
+use syncore_benches::{generate_tree, rewrite_files, TreeSpec};
+
+fn tree_spec() -> TreeSpec {
+    let files = std::env::var("SYNCORE_BENCH_FILES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    TreeSpec {
+        files,
+        dirs: 200,
+        max_size: 16 * 1024,
+        seed: 0x5CA9,
+    }
+}
+
+fn open_replica(root: &Path, state: &Path) -> Replica {
+    let options = ReplicaOptions {
+        chunker: ChunkerConfig::default(),
+        state_dir: Some(state.to_path_buf()),
+        check_integrity: false,
+        ..ReplicaOptions::default()
+    };
+    Replica::open(root, options).expect("open replica")
+}
+
+fn find_walk(root: &Path) {
+    let status = Command::new("find")
+        .arg(root)
+        .args(["-printf", "%s %T@\n"])
+        .stdout(Stdio::null())
+        .status()
+        .expect("run find");
+    assert!(status.success());
+}
+
+fn scan(c: &mut Criterion) {
+    let spec = tree_spec();
+    let work = tempfile::tempdir().expect("temp dir");
+    let root = work.path().join("tree");
+    let bytes = generate_tree(&root, &spec).expect("generate tree");
+    eprintln!(
+        "scan bench: {} files in {} directories, {:.1} MB",
+        spec.files,
+        spec.dirs,
+        bytes as f64 / 1e6
+    );
+    let state: PathBuf = work.path().join("state");
+    let fresh_state = work.path().join("fresh-state");
+
+    let mut group = c.benchmark_group(format!("scan_{}_files", spec.files));
+    group
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(5))
+        .throughput(Throughput::Elements(spec.files as u64));
+
+    group.bench_function("find_printf_walk", |b| b.iter(|| find_walk(&root)));
+
+    let mut replica = open_replica(&root, &state);
+    replica.scan().expect("initial scan");
+    replica.scan().expect("settle racy files");
+    group.bench_function("syncore_rescan_unchanged", |b| {
+        b.iter(|| {
+            let report = replica.scan().expect("rescan");
+            assert!(report.is_clean());
+        })
+    });
+
+    let changed = (spec.files / 100).max(1);
+    let mut round = 0u64;
+    group.bench_function("syncore_rescan_1pct_changed", |b| {
+        b.iter_batched(
+            || {
+                round += 1;
+                rewrite_files(&root, &spec, changed, round).expect("rewrite files")
+            },
+            |chosen| {
+                let report = replica.scan().expect("rescan");
+                assert_eq!(report.modified.len(), chosen.len());
+                report
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    drop(replica);
+
+    group.bench_function("syncore_first_full_scan", |b| {
+        b.iter_batched(
+            || {
+                let _ = std::fs::remove_dir_all(&fresh_state);
+                open_replica(&root, &fresh_state)
+            },
+            |mut replica| {
+                let report = replica.scan().expect("full scan");
+                assert_eq!(report.added.len(), spec.files + spec.dirs);
+                (replica, report)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, scan);
+criterion_main!(benches);

@@ -1,0 +1,367 @@
+//! Syncing with syncore next to `rsync -a`, in one group and one run.
+//!
+//! Groups:
+//! - `plan_noop`: planning against a change set of 1,000,000 entries (`SYNCORE_BENCH_PLAN`)
+//!   when there is nothing to do, against the in-memory view and against the SQLite index.
+//! - `sync_full`: a 100,000-file tree (`SYNCORE_BENCH_FILES`, about 550 MB at full size) into
+//!   an empty folder: the sync example's path (scan A, change set, plan on B, chunks read
+//!   from A's files, apply) under each [`Durability`] setting, next to `rsync -a` of the
+//!   same tree.
+//! - `sync_incremental`: 1% of the files rewritten, then the example's path again (rescan A,
+//!   push to B), next to `rsync -a`; the bytes each moved are printed (`rsync --stats`,
+//!   delta transfer forced with `--no-whole-file`).
+//!
+//! `rsync` is installed with apt-get if missing. Per-file durability is timed once at full
+//! size (about a minute) unless `SYNCORE_BENCH_PER_FILE=1` puts it in the criterion group.
+
+// criterion_group!/criterion_main! generate undocumented functions.
+#![allow(missing_docs)]
+
+#[path = "../../syncore/examples/sync/transport.rs"]
+#[allow(dead_code)]
+mod transport;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
+use syncore::apply::{ApplyOptions, Durability};
+use syncore::index::{Index, IndexOptions};
+use syncore::sync::{
+    reconcile, reconcile_encoded, ChangeSet, MemoryView, ReplicaId, SyncOptions, VersionVector,
+};
+use syncore::{ChunkerConfig, Entry, EntryKind, FileManifest, RelPath, Replica, ReplicaOptions};
+use syncore_benches::{generate_tree, rewrite_files, TreeSpec};
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn tree_spec() -> TreeSpec {
+    TreeSpec {
+        files: env_usize("SYNCORE_BENCH_FILES", 100_000),
+        dirs: 200,
+        max_size: 16 * 1024,
+        seed: 0x5CA9,
+    }
+}
+
+fn open_replica(root: &Path, state: &Path) -> Replica {
+    let options = ReplicaOptions {
+        chunker: ChunkerConfig::default(),
+        state_dir: Some(state.to_path_buf()),
+        check_integrity: false,
+        ..ReplicaOptions::default()
+    };
+    Replica::open(root, options).expect("open replica")
+}
+
+fn ensure_rsync() {
+    if Command::new("rsync")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok()
+    {
+        return;
+    }
+    eprintln!("installing rsync");
+    let _ = Command::new("sh")
+        .args([
+            "-c",
+            "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rsync",
+        ])
+        .status();
+}
+
+/// `rsync -a [extra] from/ to/`; returns its `--stats` output.
+fn rsync(from: &Path, to: &Path, extra: &[&str]) -> String {
+    let out = Command::new("rsync")
+        .arg("-a")
+        .args(extra)
+        .arg(format!("{}/", from.display()))
+        .arg(format!("{}/", to.display()))
+        .output()
+        .expect("run rsync");
+    assert!(out.status.success(), "rsync failed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn drop_caches_free(path: &Path) {
+    let _ = std::fs::remove_dir_all(path);
+}
+
+/// A change set of `n` live files and an index/view that already holds every one of them.
+fn plan_noop(c: &mut Criterion) {
+    let n = env_usize("SYNCORE_BENCH_PLAN", 1_000_000);
+    let source = ReplicaId::from_bytes([7; 16]);
+    let mut version = VersionVector::new();
+    version.bump(source);
+    let chunker = syncore::Chunker::default();
+    let mut entries = Vec::with_capacity(n);
+    let mut manifests = Vec::with_capacity(n);
+    for i in 0..n {
+        let data = (i as u64).to_le_bytes();
+        let manifest = FileManifest::of_slice(&chunker, &data);
+        entries.push(Entry {
+            path: RelPath::new(&format!("d{:03}/f{i:07}", i % 500)).expect("path"),
+            kind: EntryKind::File,
+            size: manifest.size(),
+            mtime_ns: 1_700_000_000_000_000_000,
+            executable: false,
+            symlink_target: None,
+            content_id: Some(manifest.content_id()),
+            version: version.clone(),
+            deleted: false,
+            seq: i as u64 + 1,
+        });
+        manifests.push(manifest);
+    }
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    let changes = ChangeSet {
+        source,
+        since: 0,
+        cursor: n as u64,
+        entries,
+        manifests,
+    };
+    let mut view = MemoryView::new(ReplicaId::from_bytes([9; 16]));
+    let by_id = changes.manifest_map();
+    for entry in &changes.entries {
+        let manifest = entry.content_id.and_then(|id| by_id.get(&id).copied());
+        view.record(entry.clone(), manifest);
+    }
+    let state = tempfile::tempdir().expect("temp dir");
+    // Built on first use, so filtering to the in-memory variant skips it.
+    let index_cell: std::cell::OnceCell<Index> = std::cell::OnceCell::new();
+    let index = || {
+        index_cell.get_or_init(|| {
+            let mut index = Index::open(
+                state.path(),
+                IndexOptions {
+                    check_integrity: false,
+                    ..IndexOptions::default()
+                },
+            )
+            .expect("index");
+            use syncore::apply::ApplyTarget;
+            let started = Instant::now();
+            let mut batch = index.applied_batch().expect("batch");
+            for entry in &changes.entries {
+                let manifest = entry.content_id.and_then(|id| by_id.get(&id).copied());
+                batch.record_applied(entry, manifest, None).expect("record");
+            }
+            batch.commit().expect("commit");
+            eprintln!(
+                "plan bench: {n} entries indexed in {:.1?}",
+                started.elapsed()
+            );
+            index
+        })
+    };
+    let encoded = changes.encode();
+    let options = SyncOptions::default();
+    let mut group = c.benchmark_group("plan_noop");
+    group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
+    group.bench_function(BenchmarkId::new("memory_view", n), |b| {
+        b.iter(|| {
+            let plan = reconcile(&view, &changes, &options).expect("plan");
+            assert!(plan.is_empty());
+        })
+    });
+    group.bench_function(BenchmarkId::new("index", n), |b| {
+        b.iter(|| {
+            let plan = reconcile(
+                &syncore::index::PlanningView::new(index()),
+                &changes,
+                &options,
+            )
+            .expect("plan");
+            assert!(plan.is_empty());
+        })
+    });
+    group.bench_function(BenchmarkId::new("index_from_bytes", n), |b| {
+        b.iter(|| {
+            let plan = reconcile_encoded(
+                &syncore::index::PlanningView::new(index()),
+                &encoded,
+                &options,
+            )
+            .expect("plan");
+            assert!(plan.is_empty());
+        })
+    });
+    group.finish();
+}
+
+/// One example-path sync of `a_root` into a fresh, empty `b_root`; returns bytes moved.
+fn sync_into_empty(a_root: &Path, work: &Path, durability: Durability) -> (Duration, u64) {
+    let a_state = work.join("a-state");
+    let b_root = work.join("b");
+    let b_state = work.join("b-state");
+    for dir in [&a_state, &b_root, &b_state] {
+        drop_caches_free(dir);
+    }
+    std::fs::create_dir_all(&b_root).expect("b root");
+    let started = Instant::now();
+    let mut a = open_replica(a_root, &a_state);
+    let mut b = open_replica(&b_root, &b_state);
+    a.scan().expect("scan A");
+    let scanned = started.elapsed();
+    let apply = ApplyOptions {
+        durability,
+        ..ApplyOptions::default()
+    };
+    let way = transport::push(&a, &mut b, &SyncOptions::default(), &apply, false).expect("push");
+    let elapsed = started.elapsed();
+    eprintln!(
+        "  phases: open + scan A {scanned:.2?}, change set + plan + apply on B {:.2?}",
+        elapsed - scanned
+    );
+    let report = way.report.expect("applied");
+    assert!(report.is_complete());
+    (elapsed, way.bytes_moved)
+}
+
+fn sync_full(c: &mut Criterion) {
+    ensure_rsync();
+    let spec = tree_spec();
+    let work = tempfile::tempdir().expect("temp dir");
+    let a_root = work.path().join("a");
+    let bytes = generate_tree(&a_root, &spec).expect("generate tree");
+    eprintln!(
+        "sync bench: {} files in {} directories, {:.1} MB",
+        spec.files,
+        spec.dirs,
+        bytes as f64 / 1e6
+    );
+    let mut group = c.benchmark_group("sync_full");
+    group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
+    group.throughput(criterion::Throughput::Bytes(bytes));
+    group.bench_function(BenchmarkId::new("rsync_a", spec.files), |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let dest = work.path().join("rsync");
+                drop_caches_free(&dest);
+                let started = Instant::now();
+                rsync(&a_root, &dest, &[]);
+                total += started.elapsed();
+            }
+            total
+        })
+    });
+    // Per-file fsync costs about 0.6 ms a file here: at full size it is timed once, and in
+    // the criterion group only with SYNCORE_BENCH_PER_FILE=1.
+    let per_file = std::env::var_os("SYNCORE_BENCH_PER_FILE").is_some();
+    if !per_file {
+        let (elapsed, moved) = sync_into_empty(&a_root, work.path(), Durability::PerFile);
+        eprintln!("sync_full/syncore_per_file (one run): {elapsed:.2?}, {moved} bytes moved");
+    }
+    let mut settings = vec![
+        ("syncore_none", Durability::None),
+        ("syncore_batched", Durability::Batched),
+    ];
+    if per_file {
+        settings.push(("syncore_per_file", Durability::PerFile));
+    }
+    for (name, durability) in settings {
+        group.bench_function(BenchmarkId::new(name, spec.files), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let (elapsed, moved) = sync_into_empty(&a_root, work.path(), durability);
+                    eprintln!("{name}: {elapsed:.2?}, {moved} bytes moved");
+                    total += elapsed;
+                }
+                total
+            })
+        });
+    }
+    group.finish();
+}
+
+fn sync_incremental(c: &mut Criterion) {
+    ensure_rsync();
+    let spec = tree_spec();
+    let work = tempfile::tempdir().expect("temp dir");
+    let a_root = work.path().join("a");
+    let b_root = work.path().join("b");
+    let r_root = work.path().join("rsync");
+    generate_tree(&a_root, &spec).expect("generate tree");
+    std::fs::create_dir_all(&b_root).expect("b root");
+    let mut a = open_replica(&a_root, &work.path().join("a-state"));
+    let mut b = open_replica(&b_root, &work.path().join("b-state"));
+    a.scan().expect("scan A");
+    let apply = ApplyOptions {
+        durability: Durability::Batched,
+        ..ApplyOptions::default()
+    };
+    transport::push(&a, &mut b, &SyncOptions::default(), &apply, false).expect("first sync");
+    rsync(&a_root, &r_root, &[]);
+    let changed = (spec.files / 100).max(1);
+    let mut round = 0u64;
+    let mut group = c.benchmark_group("sync_incremental");
+    group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
+    group.bench_function(BenchmarkId::new("syncore_batched", changed), |bench| {
+        bench.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                round += 1;
+                rewrite_files(&a_root, &spec, changed, round).expect("rewrite");
+                let started = Instant::now();
+                a.scan().expect("rescan A");
+                let way = transport::push(&a, &mut b, &SyncOptions::default(), &apply, false)
+                    .expect("push");
+                total += started.elapsed();
+                eprintln!(
+                    "syncore incremental: {:.2?}, {} files written, {} bytes moved",
+                    started.elapsed(),
+                    way.report.map_or(0, |r| r.files_written),
+                    way.bytes_moved
+                );
+            }
+            total
+        })
+    });
+    // Bring rsync's copy up to date with the rounds above before timing it.
+    rsync(&a_root, &r_root, &[]);
+    group.bench_function(BenchmarkId::new("rsync_a", changed), |bench| {
+        bench.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                round += 1;
+                rewrite_files(&a_root, &spec, changed, round).expect("rewrite");
+                let started = Instant::now();
+                let stats = rsync(&a_root, &r_root, &["--stats", "--no-whole-file"]);
+                total += started.elapsed();
+                let pick = |key: &str| {
+                    stats
+                        .lines()
+                        .find(|l| l.starts_with(key))
+                        .map(|l| l.trim().to_owned())
+                        .unwrap_or_default()
+                };
+                eprintln!(
+                    "rsync incremental: {:.2?}; {}; {}; {}",
+                    started.elapsed(),
+                    pick("Number of regular files transferred"),
+                    pick("Literal data"),
+                    pick("Total bytes sent")
+                );
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, plan_noop, sync_full, sync_incremental);
+criterion_main!(benches);

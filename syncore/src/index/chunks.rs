@@ -1,0 +1,290 @@
+//! Manifests and chunk accounting: reference counts, usage, quota and garbage collection.
+//!
+//! This file owns the `manifests`, `manifest_chunks` and `chunks` tables. A manifest is
+//! stored once per content id with its encoding and one row per chunk (indexed by chunk id,
+//! so a chunk can be found inside local files). Counting is done by schema triggers: a chunk's
+//! count is the number of positions it fills across every retained manifest. It must never
+//! delete a chunk from a store while any retained version still references it.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::sql::{digest_from_blob, map_sql, to_i64, to_u64};
+use super::Index;
+use crate::error::{Error, Result};
+use crate::hash::Digest;
+use crate::manifest::FileManifest;
+use crate::path::RelPath;
+use crate::store::ChunkStore;
+
+/// How much the index references, for quotas and reports.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Usage {
+    /// Live (not deleted) files.
+    pub live_files: u64,
+    /// Sum of live file sizes.
+    pub live_bytes: u64,
+    /// Sum of sizes over every retained file version (what storing them whole would cost).
+    pub logical_bytes: u64,
+    /// Distinct chunks referenced by retained versions.
+    pub unique_chunks: u64,
+    /// Sum of the lengths of those chunks (what content-addressed storage costs).
+    pub unique_chunk_bytes: u64,
+    /// `logical_bytes / unique_chunk_bytes` (1.0 when nothing is stored).
+    pub dedup_ratio: f64,
+}
+
+/// What [`Index::gc`] found and did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GcReport {
+    /// Chunks no retained version references.
+    pub unreferenced: Vec<Digest>,
+    /// Their total length.
+    pub unreferenced_bytes: u64,
+    /// How many of them were deleted from the given store.
+    pub deleted_from_store: u64,
+}
+
+/// Where a chunk's bytes can be found inside a live local file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkSource {
+    /// The live file.
+    pub path: RelPath,
+    /// Offset of the chunk in that file.
+    pub offset: u64,
+    /// Length of the chunk.
+    pub len: u32,
+}
+
+/// Stores `manifest` (if new) with its chunk rows, counting one reference per chunk row;
+/// references on the manifest itself are taken by history rows.
+pub(super) fn insert_manifest(conn: &Connection, manifest: &FileManifest) -> Result<()> {
+    let content_id = manifest.content_id();
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO manifests (content_id, size, refs, encoded) VALUES (?1, ?2, 0, ?3)
+             ON CONFLICT (content_id) DO NOTHING",
+        )
+        .map_err(map_sql)?
+        .execute(params![
+            content_id.as_bytes().as_slice(),
+            to_i64(manifest.size())?,
+            manifest.encode()
+        ])
+        .map_err(map_sql)?;
+    if inserted == 0 {
+        return Ok(());
+    }
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO manifest_chunks (chunk_id, content_id, idx, offset, len)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(map_sql)?;
+    let mut count = conn
+        .prepare_cached(
+            "INSERT INTO chunks (chunk_id, len, refs) VALUES (?1, ?2, 1)
+             ON CONFLICT (chunk_id) DO UPDATE SET refs = refs + 1",
+        )
+        .map_err(map_sql)?;
+    for (idx, chunk) in manifest.chunks().iter().enumerate() {
+        stmt.execute(params![
+            chunk.id.as_bytes().as_slice(),
+            content_id.as_bytes().as_slice(),
+            idx as i64,
+            to_i64(chunk.offset)?,
+            chunk.len
+        ])
+        .map_err(map_sql)?;
+        count
+            .execute(params![chunk.id.as_bytes().as_slice(), chunk.len])
+            .map_err(map_sql)?;
+    }
+    Ok(())
+}
+
+/// Sum of the lengths of every referenced chunk.
+fn unique_chunk_bytes(conn: &Connection) -> Result<(u64, u64)> {
+    let (count, bytes): (i64, i64) = conn
+        .query_row(
+            "SELECT COUNT(*), COALESCE(SUM(len), 0) FROM chunks WHERE refs > 0",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .map_err(map_sql)?;
+    Ok((to_u64(count)?, to_u64(bytes)?))
+}
+
+/// Fails with `QuotaExceeded` if referenced chunks exceed `quota` bytes.
+pub(super) fn check_quota(conn: &Connection, quota: u64) -> Result<()> {
+    let (_, used) = unique_chunk_bytes(conn)?;
+    if used > quota {
+        return Err(Error::QuotaExceeded(format!(
+            "the change needs {used} bytes of unique chunks, the quota is {quota}"
+        )));
+    }
+    Ok(())
+}
+
+impl Index {
+    /// The stored manifest with `content_id`, if any retained version uses it.
+    pub fn manifest(&self, content_id: &Digest) -> Result<Option<FileManifest>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT encoded FROM manifests WHERE content_id = ?1")
+            .map_err(map_sql)?;
+        let encoded: Option<Vec<u8>> = stmt
+            .query_row([content_id.as_bytes().as_slice()], |row| row.get(0))
+            .optional()
+            .map_err(map_sql)?;
+        let Some(encoded) = encoded else {
+            return Ok(None);
+        };
+        let manifest = FileManifest::decode(&encoded)?;
+        if manifest.content_id() != *content_id {
+            return Err(Error::corrupt(format!(
+                "index manifest {content_id} decodes to a different content id"
+            )));
+        }
+        Ok(Some(manifest))
+    }
+
+    /// The reference count of chunk `id` (0 if unknown or unreferenced).
+    pub fn chunk_refs(&self, id: &Digest) -> Result<u64> {
+        let refs: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT refs FROM chunks WHERE chunk_id = ?1")
+            .map_err(map_sql)?
+            .query_row([id.as_bytes().as_slice()], |row| row.get(0))
+            .optional()
+            .map_err(map_sql)?;
+        Ok(u64::try_from(refs.unwrap_or(0)).unwrap_or(0))
+    }
+
+    /// Live local files whose current content contains chunk `id`, with its offset there.
+    pub fn chunk_sources(&self, id: &Digest) -> Result<Vec<ChunkSource>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT e.path, mc.offset, mc.len FROM manifest_chunks mc
+                 JOIN entries e ON e.content_id = mc.content_id AND e.deleted = 0
+                 WHERE mc.chunk_id = ?1 LIMIT 16",
+            )
+            .map_err(map_sql)?;
+        let mut rows = stmt.query([id.as_bytes().as_slice()]).map_err(map_sql)?;
+        let mut sources = Vec::new();
+        while let Some(row) = rows.next().map_err(map_sql)? {
+            let path: String = row.get(0).map_err(map_sql)?;
+            let len: i64 = row.get(2).map_err(map_sql)?;
+            sources.push(ChunkSource {
+                path: RelPath::new(&path)
+                    .map_err(|e| Error::corrupt(format!("index holds an invalid path: {e}")))?,
+                offset: to_u64(row.get(1).map_err(map_sql)?)?,
+                len: u32::try_from(len)
+                    .map_err(|_| Error::corrupt("index holds a bad chunk length"))?,
+            });
+        }
+        Ok(sources)
+    }
+
+    /// Live paths whose current content is `content_id` and whose entry was recorded after
+    /// sequence number `after_seq` (at most 64; used to pair deletions with creations).
+    pub fn live_paths_with_content(
+        &self,
+        content_id: &Digest,
+        after_seq: u64,
+    ) -> Result<Vec<RelPath>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT path FROM entries
+                 WHERE content_id = ?1 AND deleted = 0 AND seq > ?2 LIMIT 64",
+            )
+            .map_err(map_sql)?;
+        let mut rows = stmt
+            .query(params![
+                content_id.as_bytes().as_slice(),
+                to_i64(after_seq)?
+            ])
+            .map_err(map_sql)?;
+        let mut paths = Vec::new();
+        while let Some(row) = rows.next().map_err(map_sql)? {
+            let path: String = row.get(0).map_err(map_sql)?;
+            paths.push(
+                RelPath::new(&path)
+                    .map_err(|e| Error::corrupt(format!("index holds an invalid path: {e}")))?,
+            );
+        }
+        Ok(paths)
+    }
+
+    /// Logical and deduplicated sizes of everything the index references.
+    pub fn usage(&self) -> Result<Usage> {
+        let (live_files, live_bytes): (i64, i64) = self
+            .conn
+            .query_row(
+                "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM entries
+                 WHERE deleted = 0 AND kind = 0",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .map_err(map_sql)?;
+        let logical: i64 = self
+            .conn
+            .query_row(
+                "SELECT COALESCE(SUM(size), 0) FROM history
+                 WHERE deleted = 0 AND content_id IS NOT NULL",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(map_sql)?;
+        let (unique_chunks, unique_chunk_bytes) = unique_chunk_bytes(&self.conn)?;
+        let logical_bytes = to_u64(logical)?;
+        let dedup_ratio = if unique_chunk_bytes == 0 {
+            1.0
+        } else {
+            logical_bytes as f64 / unique_chunk_bytes as f64
+        };
+        Ok(Usage {
+            live_files: to_u64(live_files)?,
+            live_bytes: to_u64(live_bytes)?,
+            logical_bytes,
+            unique_chunks,
+            unique_chunk_bytes,
+            dedup_ratio,
+        })
+    }
+
+    /// Lists chunks no retained version references. With a `store`, deletes them from it and
+    /// forgets them; without, only lists them (they stay listed until collected).
+    pub fn gc(&mut self, store: Option<&dyn ChunkStore>) -> Result<GcReport> {
+        let mut report = GcReport::default();
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT chunk_id, len FROM chunks WHERE refs <= 0")
+                .map_err(map_sql)?;
+            let mut rows = stmt.query([]).map_err(map_sql)?;
+            while let Some(row) = rows.next().map_err(map_sql)? {
+                let id: Vec<u8> = row.get(0).map_err(map_sql)?;
+                report.unreferenced.push(digest_from_blob(&id)?);
+                report.unreferenced_bytes += to_u64(row.get(1).map_err(map_sql)?)?;
+            }
+        }
+        let Some(store) = store else {
+            return Ok(report);
+        };
+        let tx = self.conn.transaction().map_err(map_sql)?;
+        for id in &report.unreferenced {
+            if store.delete(id)? {
+                report.deleted_from_store += 1;
+            }
+            tx.execute(
+                "DELETE FROM chunks WHERE chunk_id = ?1 AND refs <= 0",
+                [id.as_bytes().as_slice()],
+            )
+            .map_err(map_sql)?;
+        }
+        tx.commit().map_err(map_sql)?;
+        Ok(report)
+    }
+}

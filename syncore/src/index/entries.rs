@@ -1,0 +1,368 @@
+//! Entries: one row per path, read back as [`IndexedEntry`] and written through a [`Batch`].
+//!
+//! This file owns the `entries` table: per-directory streaming reads (on the indexed
+//! `parent` column, so a scan never loads the whole index), and the write path that turns a
+//! [`LocalChange`] into a new version — next sequence number, bumped version vector, manifest
+//! stored, history row appended, retention applied — inside one transaction. It must never
+//! hand out an entry whose stored columns fail validation: those are
+//! [`ErrorKind::Corrupt`](crate::ErrorKind::Corrupt).
+
+use rusqlite::{params, OptionalExtension, Row, Transaction};
+
+use super::chunks::{check_quota, insert_manifest};
+use super::history::{insert_history, prune_path_versions};
+use super::open::{read_meta_u64, write_meta};
+use super::sql::{map_sql, opt_digest, to_i64, to_u64};
+use super::{now_ns, Index};
+use crate::entry::{Entry, EntryKind};
+use crate::error::{Error, Result};
+use crate::manifest::FileManifest;
+use crate::path::RelPath;
+use crate::sync::VersionVector;
+
+/// What a stat call says about a path: enough to tell "unchanged" without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FileStat {
+    /// Size in bytes.
+    pub size: u64,
+    /// Modification time, nanoseconds since the Unix epoch.
+    pub mtime_ns: i64,
+    /// Inode number (0 where the platform has none).
+    pub inode: u64,
+    /// Status-change time in nanoseconds (0 where the platform has none).
+    pub ctime_ns: i64,
+    /// The owner-executable bit.
+    pub executable: bool,
+}
+
+impl FileStat {
+    /// True if nothing a stat can see differs: size, mtime and the change token.
+    pub fn same_as(&self, other: &FileStat) -> bool {
+        self.size == other.size
+            && self.mtime_ns == other.mtime_ns
+            && self.inode == other.inode
+            && self.ctime_ns == other.ctime_ns
+            && self.executable == other.executable
+    }
+}
+
+/// An entry with the local-only facts the index keeps beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedEntry {
+    /// The entry as peers see it.
+    pub entry: Entry,
+    /// The stat the entry was recorded with.
+    pub stat: FileStat,
+    /// True if the file was modified so close to the scan that recorded it that a later
+    /// change within the same timestamp tick would be invisible: re-hash it next time.
+    pub racy: bool,
+}
+
+/// A change observed locally, to be recorded as a new version of `path`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalChange {
+    /// The path that changed.
+    pub path: RelPath,
+    /// What the path now is (for a deletion: what it was).
+    pub kind: EntryKind,
+    /// Its stat (zeroed for a deletion).
+    pub stat: FileStat,
+    /// Where a symlink points.
+    pub symlink_target: Option<String>,
+    /// A file's content.
+    pub manifest: Option<FileManifest>,
+    /// True for a deletion (recorded as a tombstone).
+    pub deleted: bool,
+    /// See [`IndexedEntry::racy`].
+    pub racy: bool,
+}
+
+impl LocalChange {
+    /// A deletion of `path`, which was of kind `kind`.
+    pub fn deletion(path: RelPath, kind: EntryKind) -> Self {
+        LocalChange {
+            path,
+            kind,
+            stat: FileStat::default(),
+            symlink_target: None,
+            manifest: None,
+            deleted: true,
+            racy: false,
+        }
+    }
+}
+
+const ENTRY_COLUMNS: &str = "path, kind, size, mtime_ns, inode, ctime_ns, executable, \
+     symlink_target, content_id, version, deleted, seq, racy";
+
+/// Decodes one row selected with [`ENTRY_COLUMNS`].
+pub(super) fn entry_from_row(row: &Row<'_>) -> Result<IndexedEntry> {
+    let get = |e: rusqlite::Error| map_sql(e);
+    let path: String = row.get(0).map_err(get)?;
+    let kind: i64 = row.get(1).map_err(get)?;
+    let kind = u8::try_from(kind)
+        .ok()
+        .and_then(EntryKind::from_code)
+        .ok_or_else(|| Error::corrupt(format!("index entry {path:?} has unknown kind {kind}")))?;
+    let size = to_u64(row.get(2).map_err(get)?)?;
+    let mtime_ns: i64 = row.get(3).map_err(get)?;
+    let inode = to_u64(row.get(4).map_err(get)?)?;
+    let ctime_ns: i64 = row.get(5).map_err(get)?;
+    let executable: bool = row.get(6).map_err(get)?;
+    let symlink_target: Option<String> = row.get(7).map_err(get)?;
+    let content_id = opt_digest(row.get(8).map_err(get)?)?;
+    let version: Vec<u8> = row.get(9).map_err(get)?;
+    let deleted: bool = row.get(10).map_err(get)?;
+    let seq = to_u64(row.get(11).map_err(get)?)?;
+    let racy: bool = row.get(12).map_err(get)?;
+    let path = RelPath::new(&path)
+        .map_err(|e| Error::corrupt(format!("index holds an invalid path: {e}")))?;
+    Ok(IndexedEntry {
+        entry: Entry {
+            path,
+            kind,
+            size,
+            mtime_ns,
+            executable,
+            symlink_target,
+            content_id,
+            version: VersionVector::decode(&version)?,
+            deleted,
+            seq,
+        },
+        stat: FileStat {
+            size,
+            mtime_ns,
+            inode,
+            ctime_ns,
+            executable,
+        },
+        racy,
+    })
+}
+
+/// The parent column of `path`: its parent directory, or `""` at the top level.
+pub(super) fn parent_key(path: &RelPath) -> String {
+    path.parent()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_default()
+}
+
+impl Index {
+    /// The entry recorded for `path` (a tombstone if it was deleted), if any.
+    pub fn entry(&self, path: &RelPath) -> Result<Option<IndexedEntry>> {
+        let sql = format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE path = ?1");
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(map_sql)?;
+        let row = stmt
+            .query_row([path.as_str()], |row| Ok(entry_from_row(row)))
+            .optional()
+            .map_err(map_sql)?;
+        row.transpose()
+    }
+
+    /// Calls `visit` for each entry (tombstones included) directly inside directory `dir`
+    /// (`None`: the root), streaming rows without collecting them.
+    pub fn for_each_in_dir<F>(&self, dir: Option<&RelPath>, mut visit: F) -> Result<()>
+    where
+        F: FnMut(IndexedEntry) -> Result<()>,
+    {
+        let sql = format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE parent = ?1");
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(map_sql)?;
+        let mut rows = stmt
+            .query([dir.map_or("", RelPath::as_str)])
+            .map_err(map_sql)?;
+        while let Some(row) = rows.next().map_err(map_sql)? {
+            visit(entry_from_row(row)?)?;
+        }
+        Ok(())
+    }
+
+    /// Calls `visit` for each live (not deleted) entry strictly below directory `dir`.
+    pub fn for_each_live_below<F>(&self, dir: &RelPath, mut visit: F) -> Result<()>
+    where
+        F: FnMut(IndexedEntry) -> Result<()>,
+    {
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM entries
+             WHERE path > ?1 || '/' AND path < ?1 || '0' AND deleted = 0"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(map_sql)?;
+        let mut rows = stmt.query([dir.as_str()]).map_err(map_sql)?;
+        while let Some(row) = rows.next().map_err(map_sql)? {
+            visit(entry_from_row(row)?)?;
+        }
+        Ok(())
+    }
+
+    /// The number of live (not deleted) entries.
+    pub fn live_count(&self) -> Result<u64> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM entries WHERE deleted = 0", [], |r| {
+                r.get(0)
+            })
+            .map_err(map_sql)?;
+        to_u64(n)
+    }
+
+    /// The highest sequence number recorded so far (0 for an empty index).
+    pub fn last_seq(&self) -> Result<u64> {
+        Ok(read_meta_u64(&self.conn, "next_seq")?.saturating_sub(1))
+    }
+
+    /// Starts a batch of writes: one transaction, committed by [`Batch::commit`] and rolled
+    /// back if dropped uncommitted.
+    pub fn batch(&mut self) -> Result<Batch<'_>> {
+        self.shared_batch()
+    }
+
+    /// A batch that leaves the index readable through `&self` while it is open (the scanner
+    /// reads directories between writes). Only one batch may be open at a time; a second
+    /// fails with an error from SQLite.
+    pub(crate) fn shared_batch(&self) -> Result<Batch<'_>> {
+        let tx = self.conn.unchecked_transaction().map_err(map_sql)?;
+        let next_seq = read_meta_u64(&tx, "next_seq")?.max(1);
+        Ok(Batch {
+            tx,
+            replica: self.replica,
+            options: &self.options,
+            next_seq,
+            time_ns: now_ns(),
+            recorded: 0,
+        })
+    }
+}
+
+/// One transaction's worth of index writes.
+#[derive(Debug)]
+pub struct Batch<'a> {
+    tx: Transaction<'a>,
+    replica: crate::sync::ReplicaId,
+    options: &'a super::IndexOptions,
+    next_seq: u64,
+    time_ns: i64,
+    recorded: usize,
+}
+
+impl Batch<'_> {
+    /// Records `change` as a new version: next seq, own counter bumped in the version vector
+    /// (continuing the path's previous vector), manifest stored, history appended.
+    pub fn record(&mut self, change: &LocalChange) -> Result<Entry> {
+        let previous = self.previous_version(&change.path)?;
+        let exists = previous.is_some();
+        let mut version = previous.unwrap_or_default();
+        version.bump(self.replica);
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let content_id = match (&change.manifest, change.deleted) {
+            (Some(manifest), false) => {
+                insert_manifest(&self.tx, manifest)?;
+                Some(manifest.content_id())
+            }
+            _ => None,
+        };
+        let entry = Entry {
+            path: change.path.clone(),
+            kind: change.kind,
+            size: if change.deleted { 0 } else { change.stat.size },
+            mtime_ns: change.stat.mtime_ns,
+            executable: change.stat.executable && !change.deleted,
+            symlink_target: change.symlink_target.clone().filter(|_| !change.deleted),
+            content_id,
+            version,
+            deleted: change.deleted,
+            seq,
+        };
+        self.write_entry(&entry, &change.stat, change.racy, exists)?;
+        insert_history(&self.tx, &entry, self.time_ns)?;
+        if let Some(max) = self.options.retention.max_versions {
+            prune_path_versions(&self.tx, &entry.path, max)?;
+        }
+        self.recorded += 1;
+        Ok(entry)
+    }
+
+    /// Updates the stat of an entry whose content did not change (no new version).
+    pub fn refresh(&mut self, path: &RelPath, stat: &FileStat, racy: bool) -> Result<()> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "UPDATE entries SET size = ?2, mtime_ns = ?3, inode = ?4, ctime_ns = ?5, racy = ?6
+                 WHERE path = ?1",
+            )
+            .map_err(map_sql)?;
+        stmt.execute(params![
+            path.as_str(),
+            to_i64(stat.size)?,
+            stat.mtime_ns,
+            to_i64(stat.inode)?,
+            stat.ctime_ns,
+            racy
+        ])
+        .map_err(map_sql)?;
+        Ok(())
+    }
+
+    /// How many changes this batch has recorded so far.
+    pub fn recorded(&self) -> usize {
+        self.recorded
+    }
+
+    /// Checks the quota and commits. On [`ErrorKind::QuotaExceeded`] nothing of this batch is
+    /// written.
+    ///
+    /// [`ErrorKind::QuotaExceeded`]: crate::ErrorKind::QuotaExceeded
+    pub fn commit(self) -> Result<()> {
+        if let Some(quota) = self.options.quota_bytes {
+            check_quota(&self.tx, quota)?;
+        }
+        write_meta(&self.tx, "next_seq", &self.next_seq.to_le_bytes())?;
+        self.tx.commit().map_err(map_sql)
+    }
+
+    fn previous_version(&self, path: &RelPath) -> Result<Option<VersionVector>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT version FROM entries WHERE path = ?1")
+            .map_err(map_sql)?;
+        let blob: Option<Vec<u8>> = stmt
+            .query_row([path.as_str()], |row| row.get(0))
+            .optional()
+            .map_err(map_sql)?;
+        blob.map(|b| VersionVector::decode(&b)).transpose()
+    }
+
+    /// Inserts or updates the entry row (`exists` says which; the plain statements avoid the
+    /// statement journal an upsert needs).
+    fn write_entry(&self, entry: &Entry, stat: &FileStat, racy: bool, exists: bool) -> Result<()> {
+        let sql = if exists {
+            "UPDATE entries SET parent = ?2, kind = ?3, size = ?4, mtime_ns = ?5, inode = ?6,
+                 ctime_ns = ?7, executable = ?8, symlink_target = ?9, content_id = ?10,
+                 version = ?11, deleted = ?12, seq = ?13, racy = ?14
+             WHERE path = ?1"
+        } else {
+            "INSERT INTO entries (path, parent, kind, size, mtime_ns, inode, ctime_ns,
+                 executable, symlink_target, content_id, version, deleted, seq, racy)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+        };
+        let mut stmt = self.tx.prepare_cached(sql).map_err(map_sql)?;
+        stmt.execute(params![
+            entry.path.as_str(),
+            parent_key(&entry.path),
+            entry.kind.code(),
+            to_i64(entry.size)?,
+            entry.mtime_ns,
+            to_i64(stat.inode)?,
+            stat.ctime_ns,
+            entry.executable,
+            entry.symlink_target,
+            entry.content_id.as_ref().map(|d| d.as_bytes().as_slice()),
+            entry.version.encode(),
+            entry.deleted,
+            to_i64(entry.seq)?,
+            racy && !entry.deleted
+        ])
+        .map_err(map_sql)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,157 @@
+//! The index's SQL schema and its numbered migrations.
+//!
+//! This file owns the DDL of every table, index and trigger, the list of migrations and the
+//! `PRAGMA user_version` that says which of them a database has seen. Opening a database
+//! whose version is newer than this build knows fails with
+//! [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported); an older one is migrated forward
+//! in one transaction. It must never drop or re-create a table that holds data.
+//!
+//! Reference counting: a history row holds one reference to its manifest, and each chunk row
+//! of a stored manifest one reference to its chunk. References are taken by the writer (on
+//! the hot path, as plain statements) and released by triggers, so every way of deleting
+//! history keeps counts right: a manifest that loses its last reference is deleted, and each
+//! of its chunk rows drops one reference on its chunk. Chunks whose count reaches zero stay
+//! listed (with `refs = 0`) until garbage collection removes them.
+
+use rusqlite::Connection;
+
+use super::sql::map_sql;
+use crate::error::{Error, Result};
+
+/// The schema version this build writes; `PRAGMA user_version` of a current database.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Migration `n` (1-based) brings a database from version `n - 1` to `n`.
+const MIGRATIONS: &[&str] = &[MIGRATION_1];
+
+const MIGRATION_1: &str = "
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE manifests (
+    content_id BLOB PRIMARY KEY,
+    size       INTEGER NOT NULL,
+    refs       INTEGER NOT NULL DEFAULT 0,
+    encoded    BLOB NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE manifest_chunks (
+    chunk_id   BLOB NOT NULL,
+    content_id BLOB NOT NULL,
+    idx        INTEGER NOT NULL,
+    offset     INTEGER NOT NULL,
+    len        INTEGER NOT NULL,
+    PRIMARY KEY (chunk_id, content_id, idx)
+) WITHOUT ROWID;
+
+CREATE TABLE chunks (
+    chunk_id BLOB PRIMARY KEY,
+    len      INTEGER NOT NULL,
+    refs     INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE entries (
+    path           TEXT PRIMARY KEY,
+    parent         TEXT NOT NULL,
+    kind           INTEGER NOT NULL,
+    size           INTEGER NOT NULL,
+    mtime_ns       INTEGER NOT NULL,
+    inode          INTEGER NOT NULL,
+    ctime_ns       INTEGER NOT NULL,
+    executable     INTEGER NOT NULL,
+    symlink_target TEXT,
+    content_id     BLOB REFERENCES manifests(content_id),
+    version        BLOB NOT NULL,
+    deleted        INTEGER NOT NULL,
+    seq            INTEGER NOT NULL UNIQUE,
+    racy           INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX entries_by_parent ON entries(parent);
+CREATE INDEX entries_by_content ON entries(content_id) WHERE deleted = 0;
+
+CREATE TABLE history (
+    path           TEXT NOT NULL,
+    seq            INTEGER NOT NULL,
+    time_ns        INTEGER NOT NULL,
+    kind           INTEGER NOT NULL,
+    size           INTEGER NOT NULL,
+    executable     INTEGER NOT NULL,
+    symlink_target TEXT,
+    content_id     BLOB REFERENCES manifests(content_id),
+    version        BLOB NOT NULL,
+    deleted        INTEGER NOT NULL,
+    PRIMARY KEY (path, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE peers (
+    peer       TEXT PRIMARY KEY,
+    cursor     INTEGER NOT NULL,
+    updated_ns INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TRIGGER history_unrefs_manifest AFTER DELETE ON history
+WHEN OLD.content_id IS NOT NULL
+BEGIN
+    UPDATE manifests SET refs = refs - 1 WHERE content_id = OLD.content_id;
+    DELETE FROM manifests WHERE content_id = OLD.content_id AND refs <= 0;
+END;
+
+CREATE TRIGGER manifest_deleted AFTER DELETE ON manifests
+BEGIN
+    DELETE FROM manifest_chunks WHERE content_id = OLD.content_id;
+END;
+
+CREATE TRIGGER manifest_chunk_unrefs AFTER DELETE ON manifest_chunks
+BEGIN
+    UPDATE chunks SET refs = refs - 1 WHERE chunk_id = OLD.chunk_id;
+END;
+";
+
+/// Brings `conn` to [`SCHEMA_VERSION`], or refuses a database from a newer build.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let found = user_version(conn)?;
+    if found > SCHEMA_VERSION {
+        return Err(Error::Unsupported(format!(
+            "index schema version {found} is newer than this build supports ({SCHEMA_VERSION})"
+        )));
+    }
+    let tx = conn.transaction().map_err(map_sql)?;
+    for (number, ddl) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        tx.execute_batch(ddl).map_err(map_sql)?;
+        tx.pragma_update(None, "user_version", number as u32 + 1)
+            .map_err(map_sql)?;
+    }
+    tx.commit().map_err(map_sql)
+}
+
+/// The database's `PRAGMA user_version`.
+pub fn user_version(conn: &Connection) -> Result<u32> {
+    conn.query_row("PRAGMA user_version", [], |row| row.get::<_, i64>(0))
+        .map_err(map_sql)
+        .map(|v| u32::try_from(v).unwrap_or(u32::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_an_empty_database_once() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+        migrate(&mut conn).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        let err = migrate(&mut conn).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Unsupported);
+    }
+}

@@ -1,0 +1,549 @@
+//! The index as the sync engine sees it: [`LocalView`] for planning, [`ApplyTarget`] for
+//! applying.
+//!
+//! This file owns the queries reconciliation needs (batched entry lookups as one ordered range
+//! walk, chunk availability, live counts, case-fold matches) and the write path of applied
+//! remote changes: an [`AppliedBatch`] stores each applied entry with the version vector the
+//! plan chose (never bumping it: an applied remote change is not a local change), the next
+//! local sequence number, its manifest, a history row and the disk stat apply observed, so
+//! the next scan sees the file as unchanged and does not echo it back. It also owns the one
+//! conversion between the apply side's [`DiskStat`] and the scanner's [`FileStat`]. It never
+//! reads or writes the working tree.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::chunks::insert_manifest;
+use super::entries::{entry_from_row, parent_key, FileStat, IndexedEntry};
+use super::history::{insert_history, prune_path_versions};
+use super::open::{read_meta_u64, write_meta};
+use super::sql::{map_sql, opt_digest, to_i64, to_u64};
+use super::{now_ns, Index};
+use crate::apply::{ApplyTarget, ChunkLocation, ChunkLocator, DiskStat};
+use crate::entry::{Entry, EntryKind};
+use crate::error::{Error, Result};
+use crate::hash::Digest;
+use crate::manifest::FileManifest;
+use crate::path::RelPath;
+use crate::sync::{LocalView, ReplicaId};
+
+const COLUMNS: &str = "path, kind, size, mtime_ns, inode, ctime_ns, executable, \
+     symlink_target, content_id, version, deleted, seq, racy";
+
+/// A range walk reads at most this many rows per looked-up path before falling back to
+/// point lookups (the batch was too sparse for a walk to pay off).
+const WALK_ROWS_PER_PATH: usize = 4;
+
+impl From<DiskStat> for FileStat {
+    /// The scanner's view of an apply-side stat: the same size, mtime, inode and ctime; the
+    /// executable bit only for files.
+    fn from(stat: DiskStat) -> Self {
+        FileStat {
+            size: stat.size,
+            mtime_ns: stat.mtime_ns,
+            inode: stat.inode,
+            ctime_ns: stat.ctime_ns,
+            executable: stat.executable && stat.kind == Some(EntryKind::File),
+        }
+    }
+}
+
+/// The apply side's view of what the index recorded for `entry`.
+fn disk_stat_of(indexed: &IndexedEntry) -> Option<DiskStat> {
+    if indexed.entry.deleted {
+        return None;
+    }
+    let kind = indexed.entry.kind;
+    Some(DiskStat {
+        kind: Some(kind),
+        size: if kind == EntryKind::File {
+            indexed.stat.size
+        } else {
+            0
+        },
+        mtime_ns: indexed.stat.mtime_ns,
+        ctime_ns: indexed.stat.ctime_ns,
+        inode: indexed.stat.inode,
+        executable: indexed.stat.executable,
+    })
+}
+
+/// Decodes a row selected with [`COLUMNS`] whose path column is known to equal `path`
+/// (skips re-validating a path the caller already holds as a [`RelPath`]).
+fn entry_with_path(row: &rusqlite::Row<'_>, path: &RelPath) -> Result<Entry> {
+    let kind: i64 = row.get(1).map_err(map_sql)?;
+    let kind = u8::try_from(kind)
+        .ok()
+        .and_then(EntryKind::from_code)
+        .ok_or_else(|| Error::corrupt(format!("index entry {path} has unknown kind {kind}")))?;
+    let version: Vec<u8> = row.get(9).map_err(map_sql)?;
+    Ok(Entry {
+        path: path.clone(),
+        kind,
+        size: to_u64(row.get(2).map_err(map_sql)?)?,
+        mtime_ns: row.get(3).map_err(map_sql)?,
+        executable: row.get(6).map_err(map_sql)?,
+        symlink_target: row.get(7).map_err(map_sql)?,
+        content_id: opt_digest(row.get(8).map_err(map_sql)?)?,
+        version: crate::sync::VersionVector::decode(&version)?,
+        deleted: row.get(10).map_err(map_sql)?,
+        seq: to_u64(row.get(11).map_err(map_sql)?)?,
+    })
+}
+
+fn entry_at(conn: &Connection, path: &RelPath) -> Result<Option<IndexedEntry>> {
+    let sql = format!("SELECT {COLUMNS} FROM entries WHERE path = ?1");
+    let mut stmt = conn.prepare_cached(&sql).map_err(map_sql)?;
+    stmt.query_row([path.as_str()], |row| Ok(entry_from_row(row)))
+        .optional()
+        .map_err(map_sql)?
+        .transpose()
+}
+
+fn locate(conn: &Connection, id: &Digest) -> Result<Vec<ChunkLocation>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT e.path, mc.offset, mc.len FROM manifest_chunks mc
+             JOIN entries e ON e.content_id = mc.content_id AND e.deleted = 0 AND e.kind = ?2
+             WHERE mc.chunk_id = ?1 LIMIT 8",
+        )
+        .map_err(map_sql)?;
+    let mut rows = stmt
+        .query(params![id.as_bytes().as_slice(), EntryKind::File.code()])
+        .map_err(map_sql)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(map_sql)? {
+        let path: String = row.get(0).map_err(map_sql)?;
+        let offset: i64 = row.get(1).map_err(map_sql)?;
+        let len: i64 = row.get(2).map_err(map_sql)?;
+        out.push(ChunkLocation {
+            path: RelPath::new(&path)
+                .map_err(|e| Error::corrupt(format!("index holds an invalid path: {e}")))?,
+            offset: u64::try_from(offset)
+                .map_err(|_| Error::corrupt("index holds a negative chunk offset"))?,
+            len: u32::try_from(len)
+                .map_err(|_| Error::corrupt("index holds a bad chunk length"))?,
+        });
+    }
+    Ok(out)
+}
+
+impl Index {
+    /// The recorded entries at `paths` (tombstones included), in the same order: one ordered
+    /// range walk over the span the paths cover when they are dense enough, point lookups for
+    /// whatever the walk did not reach.
+    pub fn entries_at(&self, paths: &[&RelPath]) -> Result<Vec<Option<Entry>>> {
+        let mut out: Vec<Option<Entry>> = vec![None; paths.len()];
+        if paths.is_empty() {
+            return Ok(out);
+        }
+        let mut order: Vec<usize> = (0..paths.len()).collect();
+        order.sort_by(|&a, &b| paths[a].cmp(paths[b]));
+        let (first, last) = (paths[order[0]], paths[order[order.len() - 1]]);
+        let limit = paths.len().saturating_mul(WALK_ROWS_PER_PATH).max(64);
+        let sql = format!(
+            "SELECT {COLUMNS} FROM entries WHERE path >= ?1 AND path <= ?2 ORDER BY path LIMIT ?3"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(map_sql)?;
+        let mut rows = stmt
+            .query(params![
+                first.as_str(),
+                last.as_str(),
+                i64::try_from(limit).unwrap_or(i64::MAX)
+            ])
+            .map_err(map_sql)?;
+        // Merge walk: `next` is the first sorted position not yet resolved.
+        let mut next = 0;
+        let mut read = 0usize;
+        while let Some(row) = rows.next().map_err(map_sql)? {
+            read += 1;
+            let path = row.get_ref(0).map_err(map_sql)?;
+            let path = path
+                .as_str()
+                .map_err(|_| Error::corrupt("index holds a non-text path"))?;
+            while next < order.len() && paths[order[next]].as_str() < path {
+                next += 1;
+            }
+            while next < order.len() && paths[order[next]].as_str() == path {
+                out[order[next]] = Some(entry_with_path(row, paths[order[next]])?);
+                next += 1;
+            }
+            if next == order.len() {
+                break;
+            }
+        }
+        drop(rows);
+        if read >= limit {
+            // The walk stopped early; every path not yet passed sorts after the last row read:
+            // look those up one by one.
+            for &i in &order[next..] {
+                out[i] = entry_at(&self.conn, paths[i])?.map(|e| e.entry);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether a live local file holds chunk `id` (so a plan need not fetch it).
+    pub fn has_live_chunk(&self, id: &Digest) -> Result<bool> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM manifest_chunks mc
+                 JOIN entries e ON e.content_id = mc.content_id AND e.deleted = 0
+                 WHERE mc.chunk_id = ?1 LIMIT 1",
+            )
+            .map_err(map_sql)?;
+        stmt.exists([id.as_bytes().as_slice()]).map_err(map_sql)
+    }
+
+    /// Whether any stored manifest (live or retained in history) references chunk `id`.
+    pub fn has_referenced_chunk(&self, id: &Digest) -> Result<bool> {
+        Ok(self.chunk_refs(id)? > 0)
+    }
+
+    /// Starts recording applied remote changes in one transaction; see [`AppliedBatch`].
+    pub fn applied_batch(&mut self) -> Result<AppliedBatch<'_>> {
+        let tx = self.conn.transaction().map_err(map_sql)?;
+        let next_seq = read_meta_u64(&tx, "next_seq")?.max(1);
+        Ok(AppliedBatch {
+            tx,
+            retention: self.options.retention.max_versions,
+            next_seq,
+            time_ns: now_ns(),
+            recorded: 0,
+        })
+    }
+}
+
+impl LocalView for Index {
+    fn replica_id(&self) -> ReplicaId {
+        self.replica
+    }
+
+    fn entry(&self, path: &RelPath) -> Result<Option<Entry>> {
+        Ok(entry_at(&self.conn, path)?.map(|e| e.entry))
+    }
+
+    fn entries_at(&self, paths: &[&RelPath]) -> Result<Vec<Option<Entry>>> {
+        Index::entries_at(self, paths)
+    }
+
+    fn has_chunk(&self, id: &Digest) -> Result<bool> {
+        self.has_live_chunk(id)
+    }
+
+    fn live_entry_count(&self) -> Result<u64> {
+        self.live_count()
+    }
+
+    fn live_under(&self, dir: &RelPath) -> Result<Vec<RelPath>> {
+        let mut out = Vec::new();
+        self.for_each_live_below(dir, |e| {
+            out.push(e.entry.path);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// A full walk of the live entries; planners that ask often wrap the index in a view
+    /// that caches the case-fold keys (as [`Replica::plan`](crate::Replica::plan) does).
+    fn case_fold_matches(&self, path: &RelPath) -> Result<Vec<RelPath>> {
+        let key = path.case_fold_key();
+        let mut out = Vec::new();
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT path FROM entries WHERE deleted = 0")
+            .map_err(map_sql)?;
+        let mut rows = stmt.query([]).map_err(map_sql)?;
+        while let Some(row) = rows.next().map_err(map_sql)? {
+            let other: String = row.get(0).map_err(map_sql)?;
+            if other != path.as_str() && other.to_lowercase() == key {
+                out.push(
+                    RelPath::new(&other)
+                        .map_err(|e| Error::corrupt(format!("index holds an invalid path: {e}")))?,
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    fn for_each_entry(&self, f: &mut dyn FnMut(&Entry) -> Result<()>) -> Result<()> {
+        let sql = format!("SELECT {COLUMNS} FROM entries");
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(map_sql)?;
+        let mut rows = stmt.query([]).map_err(map_sql)?;
+        while let Some(row) = rows.next().map_err(map_sql)? {
+            f(&entry_from_row(row)?.entry)?;
+        }
+        Ok(())
+    }
+}
+
+impl ChunkLocator for Index {
+    fn locate(&self, id: &Digest) -> Result<Vec<ChunkLocation>> {
+        locate(&self.conn, id)
+    }
+}
+
+/// Applied remote changes recorded in one transaction: [`AppliedBatch::commit`] makes them
+/// durable together; dropping the batch uncommitted records none of them (the files they
+/// describe are then seen by the next scan, with the same content, and merge silently).
+#[derive(Debug)]
+pub struct AppliedBatch<'a> {
+    tx: Transaction<'a>,
+    retention: Option<u32>,
+    next_seq: u64,
+    time_ns: i64,
+    recorded: usize,
+}
+
+impl AppliedBatch<'_> {
+    /// How many entries this batch recorded.
+    pub fn recorded(&self) -> usize {
+        self.recorded
+    }
+
+    /// Commits every recorded entry.
+    pub fn commit(self) -> Result<()> {
+        write_meta(&self.tx, "next_seq", &self.next_seq.to_le_bytes())?;
+        self.tx.commit().map_err(map_sql)
+    }
+}
+
+impl ApplyTarget for AppliedBatch<'_> {
+    fn recorded_stat(&self, path: &RelPath) -> Result<Option<DiskStat>> {
+        Ok(entry_at(&self.tx, path)?.as_ref().and_then(disk_stat_of))
+    }
+
+    fn record_applied(
+        &mut self,
+        entry: &Entry,
+        manifest: Option<&FileManifest>,
+        stat: Option<&DiskStat>,
+    ) -> Result<()> {
+        let mut entry = entry.clone();
+        if entry.deleted {
+            entry.content_id = None;
+            entry.size = 0;
+            entry.symlink_target = None;
+            entry.executable = false;
+        }
+        if let (Some(manifest), false) = (manifest, entry.deleted) {
+            if entry.content_id != Some(manifest.content_id()) {
+                return Err(Error::invalid(format!(
+                    "{}: applied entry and manifest describe different content",
+                    entry.path
+                )));
+            }
+            insert_manifest(&self.tx, manifest)?;
+        }
+        entry.seq = self.next_seq;
+        self.next_seq += 1;
+        // The stat columns: what apply observed, so the next scan sees the file unchanged.
+        // Size and mtime are shared with the entry; a file's observed size is its content's.
+        let file_stat = stat.map(|s| FileStat::from(*s)).unwrap_or(FileStat {
+            size: entry.size,
+            mtime_ns: entry.mtime_ns,
+            inode: 0,
+            ctime_ns: 0,
+            executable: entry.executable,
+        });
+        let mtime_ns = if entry.kind == EntryKind::File && stat.is_some() {
+            file_stat.mtime_ns
+        } else {
+            entry.mtime_ns
+        };
+        entry.mtime_ns = mtime_ns;
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO entries (path, parent, kind, size, mtime_ns, inode, ctime_ns,
+                     executable, symlink_target, content_id, version, deleted, seq, racy)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0)
+                 ON CONFLICT (path) DO UPDATE SET parent = excluded.parent, kind = excluded.kind,
+                     size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode,
+                     ctime_ns = excluded.ctime_ns, executable = excluded.executable,
+                     symlink_target = excluded.symlink_target, content_id = excluded.content_id,
+                     version = excluded.version, deleted = excluded.deleted, seq = excluded.seq,
+                     racy = 0",
+            )
+            .map_err(map_sql)?;
+        stmt.execute(params![
+            entry.path.as_str(),
+            parent_key(&entry.path),
+            entry.kind.code(),
+            to_i64(entry.size)?,
+            entry.mtime_ns,
+            to_i64(file_stat.inode)?,
+            file_stat.ctime_ns,
+            entry.executable,
+            entry.symlink_target,
+            entry.content_id.as_ref().map(|d| d.as_bytes().as_slice()),
+            entry.version.encode(),
+            entry.deleted,
+            to_i64(entry.seq)?,
+        ])
+        .map_err(map_sql)?;
+        insert_history(&self.tx, &entry, self.time_ns)?;
+        if let Some(max) = self.retention {
+            prune_path_versions(&self.tx, &entry.path, max)?;
+        }
+        self.recorded += 1;
+        Ok(())
+    }
+
+    fn locate_chunk(&self, id: &Digest) -> Result<Vec<ChunkLocation>> {
+        locate(&self.tx, id)
+    }
+}
+
+impl ApplyTarget for Index {
+    fn recorded_stat(&self, path: &RelPath) -> Result<Option<DiskStat>> {
+        Ok(entry_at(&self.conn, path)?.as_ref().and_then(disk_stat_of))
+    }
+
+    /// Records one applied change in its own transaction (see [`AppliedBatch`] for many).
+    fn record_applied(
+        &mut self,
+        entry: &Entry,
+        manifest: Option<&FileManifest>,
+        stat: Option<&DiskStat>,
+    ) -> Result<()> {
+        let mut batch = self.applied_batch()?;
+        batch.record_applied(entry, manifest, stat)?;
+        batch.commit()
+    }
+
+    fn locate_chunk(&self, id: &Digest) -> Result<Vec<ChunkLocation>> {
+        locate(&self.conn, id)
+    }
+}
+
+/// The index for one planning run, with the live paths' case-fold keys loaded once (on the
+/// first [`LocalView::case_fold_matches`] call) instead of walking the index per new path.
+#[derive(Debug)]
+pub struct PlanningView<'a> {
+    index: &'a Index,
+    folds: std::cell::OnceCell<std::collections::HashMap<String, Vec<RelPath>>>,
+}
+
+impl<'a> PlanningView<'a> {
+    /// A view of `index` for one planning run.
+    pub fn new(index: &'a Index) -> Self {
+        PlanningView {
+            index,
+            folds: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn folds(&self) -> Result<&std::collections::HashMap<String, Vec<RelPath>>> {
+        if let Some(folds) = self.folds.get() {
+            return Ok(folds);
+        }
+        let mut folds: std::collections::HashMap<String, Vec<RelPath>> =
+            std::collections::HashMap::new();
+        let mut stmt = self
+            .index
+            .conn
+            .prepare_cached("SELECT path FROM entries WHERE deleted = 0")
+            .map_err(map_sql)?;
+        let mut rows = stmt.query([]).map_err(map_sql)?;
+        while let Some(row) = rows.next().map_err(map_sql)? {
+            let path: String = row.get(0).map_err(map_sql)?;
+            let path = RelPath::new(&path)
+                .map_err(|e| Error::corrupt(format!("index holds an invalid path: {e}")))?;
+            folds.entry(path.case_fold_key()).or_default().push(path);
+        }
+        Ok(self.folds.get_or_init(|| folds))
+    }
+}
+
+impl LocalView for PlanningView<'_> {
+    fn replica_id(&self) -> ReplicaId {
+        self.index.replica
+    }
+    fn entry(&self, path: &RelPath) -> Result<Option<Entry>> {
+        LocalView::entry(self.index, path)
+    }
+    fn entries_at(&self, paths: &[&RelPath]) -> Result<Vec<Option<Entry>>> {
+        self.index.entries_at(paths)
+    }
+    fn has_chunk(&self, id: &Digest) -> Result<bool> {
+        self.index.has_live_chunk(id)
+    }
+    fn live_entry_count(&self) -> Result<u64> {
+        self.index.live_count()
+    }
+    fn live_under(&self, dir: &RelPath) -> Result<Vec<RelPath>> {
+        LocalView::live_under(self.index, dir)
+    }
+    fn case_fold_matches(&self, path: &RelPath) -> Result<Vec<RelPath>> {
+        Ok(self
+            .folds()?
+            .get(&path.case_fold_key())
+            .map(|paths| paths.iter().filter(|p| *p != path).cloned().collect())
+            .unwrap_or_default())
+    }
+    fn for_each_entry(&self, f: &mut dyn FnMut(&Entry) -> Result<()>) -> Result<()> {
+        LocalView::for_each_entry(self.index, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::IndexOptions;
+    use crate::sync::VersionVector;
+
+    fn dir_entry(path: &str, version: &VersionVector) -> Entry {
+        Entry {
+            path: RelPath::new(path).unwrap(),
+            kind: EntryKind::Dir,
+            size: 0,
+            mtime_ns: 5,
+            executable: false,
+            symlink_target: None,
+            content_id: None,
+            version: version.clone(),
+            deleted: false,
+            seq: 0,
+        }
+    }
+
+    #[test]
+    fn batched_lookups_match_point_lookups_dense_or_sparse() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = Index::open(dir.path(), IndexOptions::default()).unwrap();
+        let mut version = VersionVector::new();
+        version.bump(ReplicaId::from_bytes([3; 16]));
+        let mut batch = index.applied_batch().unwrap();
+        for i in 0..1000 {
+            batch
+                .record_applied(&dir_entry(&format!("p{i:04}"), &version), None, None)
+                .unwrap();
+        }
+        batch.commit().unwrap();
+        // The applied version is stored as given, not bumped.
+        let stored = LocalView::entry(&index, &RelPath::new("p0001").unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored.version, version);
+        let probe = |names: &[&str]| {
+            let paths: Vec<RelPath> = names.iter().map(|n| RelPath::new(n).unwrap()).collect();
+            let refs: Vec<&RelPath> = paths.iter().collect();
+            let batched = index.entries_at(&refs).unwrap();
+            let single: Vec<Option<Entry>> = refs
+                .iter()
+                .map(|p| LocalView::entry(&index, p).unwrap())
+                .collect();
+            assert_eq!(batched, single);
+            batched.iter().filter(|e| e.is_some()).count()
+        };
+        // Dense and in order: one walk.
+        let dense: Vec<String> = (100..200).map(|i| format!("p{i:04}")).collect();
+        let dense: Vec<&str> = dense.iter().map(String::as_str).collect();
+        assert_eq!(probe(&dense), 100);
+        // Sparse, unordered, with misses and duplicates: the walk stops early, point lookups
+        // finish the batch.
+        assert_eq!(probe(&["p0999", "p0000", "zzz", "p0500", "a", "p0500"]), 4);
+        assert_eq!(probe(&[]), 0);
+    }
+}

@@ -1,0 +1,576 @@
+//! The scan itself: walking directories, comparing with the index, queueing and writing.
+//!
+//! This file owns one scan's state ([`Walk`]): the directory stack, the files waiting to be
+//! hashed, the changes waiting to be written and the report. Each directory is compared with
+//! the index rows whose parent is that directory, read on demand; symlinks are recorded, never
+//! followed; a directory that cannot be read is skipped whole, never taken for deleted. It
+//! must never record a file that changed while hashed, and never walk outside the root.
+
+use std::collections::HashMap;
+use std::fs;
+
+use super::hashing::{hash_all, HashJob, HashOutcome};
+use super::ignore::{is_default_ignored, IgnoreChain, IGNORE_FILE_NAME};
+use super::listing::{list_tree, DirListing, DiskItem, PendingDir};
+use super::report::{Retry, ScanReport, SkipReason, Skipped};
+use super::stat::{file_stat, kind_of};
+use super::Scanner;
+use crate::entry::EntryKind;
+use crate::error::{Error, Result};
+use crate::hash::Digest;
+use crate::index::{now_ns, Batch, FileStat, Index, IndexedEntry, LocalChange};
+use crate::path::RelPath;
+
+/// Changes per committed transaction: large, because every commit rewrites the pages it
+/// dirtied and digests scatter writes over whole B-trees; a crash loses at most this many
+/// recorded changes, which the next scan finds again.
+const COMMIT_EVERY: usize = 100_000;
+
+/// Directory listings the lister thread may read ahead of the comparison.
+const LISTING_QUEUE: usize = 16;
+
+const NANOS_PER_SEC: i64 = 1_000_000_000;
+/// The tick assumed for whole-second timestamps (FAT has two-second mtimes).
+const COARSE_TICK_NS: i64 = 2 * NANOS_PER_SEC;
+
+/// What the index knew about a file queued for hashing.
+#[derive(Debug, Clone, Copy)]
+struct Prior {
+    /// The content id of the live file it was, if it was one.
+    content_id: Option<Digest>,
+    /// The exec bit of that file.
+    executable: Option<bool>,
+    /// True if the path was live (of any kind) before.
+    existed: bool,
+}
+
+enum Pending {
+    Record(LocalChange),
+    Refresh(RelPath, FileStat, bool),
+}
+
+/// One scan in progress.
+pub(super) struct Walk<'a> {
+    scanner: &'a Scanner,
+    index: &'a Index,
+    /// True while scanning given paths: a directory found there is walked whole. (During a
+    /// walk the lister thread descends on its own.)
+    descend_into_dirs: bool,
+    /// The open transaction; committed every [`COMMIT_EVERY`] changes and at the end.
+    batch: Option<Batch<'a>>,
+    started_ns: i64,
+    granularity_ns: i64,
+    dirs: Vec<PendingDir>,
+    jobs: Vec<(HashJob, Prior)>,
+    pending: Vec<Pending>,
+    deleted_files: HashMap<Digest, Vec<RelPath>>,
+    /// The last sequence number before this scan recorded anything.
+    start_seq: u64,
+    report: ScanReport,
+}
+
+impl<'a> Walk<'a> {
+    pub(super) fn new(scanner: &'a Scanner, index: &'a Index) -> Result<Self> {
+        let granularity_ns =
+            i64::try_from(scanner.options.timestamp_granularity.as_nanos()).unwrap_or(i64::MAX);
+        Ok(Walk {
+            start_seq: index.last_seq()?,
+            scanner,
+            index,
+            batch: None,
+            descend_into_dirs: false,
+            started_ns: now_ns(),
+            granularity_ns,
+            dirs: Vec::new(),
+            jobs: Vec::new(),
+            pending: Vec::new(),
+            deleted_files: HashMap::new(),
+            report: ScanReport::default(),
+        })
+    }
+
+    /// Scans the whole tree.
+    pub(super) fn run_full(mut self) -> Result<ScanReport> {
+        self.dirs.push(PendingDir {
+            rel: None,
+            full: self.scanner.root.clone(),
+            chain: IgnoreChain::default(),
+        });
+        self.drain_dirs()?;
+        self.finish()
+    }
+
+    /// Scans the given paths (directories recursively).
+    pub(super) fn run_paths(mut self, paths: &[RelPath]) -> Result<ScanReport> {
+        let mut sorted: Vec<&RelPath> = paths.iter().collect();
+        sorted.sort();
+        sorted.dedup();
+        let mut covered: Option<&RelPath> = None;
+        for path in sorted {
+            if covered.is_some_and(|dir| path.starts_with(dir)) {
+                continue;
+            }
+            covered = Some(path);
+            self.descend_into_dirs = true;
+            self.scan_path(path)?;
+            self.descend_into_dirs = false;
+            self.drain_dirs()?;
+            self.flush_jobs()?;
+            self.write_pending()?;
+        }
+        self.finish()
+    }
+
+    fn finish(mut self) -> Result<ScanReport> {
+        self.flush_jobs()?;
+        self.write_pending()?;
+        self.commit()?;
+        let deleted = std::mem::take(&mut self.deleted_files);
+        let added = self.added_with_deleted_content(&deleted)?;
+        self.report.pair_moves(deleted, added);
+        Ok(self.report)
+    }
+
+    /// Paths this scan added whose content is that of a path it deleted. Looked up in the
+    /// index by content, so memory follows the number of deletions, not of additions.
+    fn added_with_deleted_content(
+        &self,
+        deleted: &HashMap<Digest, Vec<RelPath>>,
+    ) -> Result<Vec<(RelPath, Digest)>> {
+        let mut candidates = HashMap::new();
+        for content_id in deleted.keys() {
+            for path in self
+                .index
+                .live_paths_with_content(content_id, self.start_seq)?
+            {
+                candidates.insert(path, *content_id);
+            }
+        }
+        if candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .report
+            .added
+            .iter()
+            .filter_map(|path| candidates.get(path).map(|id| (path.clone(), *id)))
+            .collect())
+    }
+
+    /// Walks every queued directory and its subtree: a lister thread reads directories and
+    /// stats their children ahead, while this thread compares them with the index.
+    fn drain_dirs(&mut self) -> Result<()> {
+        let start = std::mem::take(&mut self.dirs);
+        if start.is_empty() {
+            return Ok(());
+        }
+        let scanner = self.scanner;
+        let (sender, receiver) = std::sync::mpsc::sync_channel(LISTING_QUEUE);
+        std::thread::scope(|scope| {
+            scope.spawn(move || list_tree(scanner, start, &sender));
+            for listing in receiver {
+                self.scan_dir(listing)?;
+                if self.jobs.len() >= self.scanner.options.batch_size {
+                    self.flush_jobs()?;
+                }
+                if self.pending.len() >= self.scanner.options.batch_size {
+                    self.write_pending()?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn skip(&mut self, path: String, reason: SkipReason) {
+        self.report.skipped.push(Skipped { path, reason });
+    }
+
+    /// Compares one listed directory's children with its rows in the index.
+    fn scan_dir(&mut self, listing: DirListing) -> Result<()> {
+        let DirListing {
+            dir,
+            chain,
+            mut on_disk,
+            ignored,
+            ignored_count,
+            skipped,
+            error,
+            subdirs: _,
+        } = listing;
+        self.report.ignored += ignored_count;
+        self.report.skipped.extend(skipped);
+        if let Some(e) = error {
+            if dir.rel.is_none() {
+                return Err(Error::io(&dir.full, e));
+            }
+            self.skip(
+                dir.full.display().to_string(),
+                SkipReason::Unreadable(e.to_string()),
+            );
+            return Ok(());
+        }
+        let mut indexed = Vec::new();
+        self.index.for_each_in_dir(dir.rel.as_ref(), |entry| {
+            indexed.push(entry);
+            Ok(())
+        })?;
+        for entry in indexed {
+            let name = entry.entry.path.file_name();
+            if ignored.contains(name) {
+                continue;
+            }
+            let disk = on_disk.remove(name).map(|(_, item)| item);
+            let path = entry.entry.path.clone();
+            self.visit(path, Some(entry), disk, &chain)?;
+        }
+        let mut new_items: Vec<_> = on_disk.into_values().collect();
+        new_items.sort_by(|a, b| a.0.cmp(&b.0));
+        for (path, item) in new_items {
+            self.visit(path, None, Some(item), &chain)?;
+        }
+        Ok(())
+    }
+
+    /// Scans one given path: checks its ancestors are real, unignored directories, then
+    /// compares it (and its subtree) with the index.
+    fn scan_path(&mut self, path: &RelPath) -> Result<()> {
+        let Some((chain, parent_ok)) = self.ancestor_chain(path)? else {
+            return Ok(());
+        };
+        let full = path.to_fs_path(&self.scanner.root);
+        let disk = if parent_ok {
+            self.stat_given(path, &full, &chain)?
+        } else {
+            None
+        };
+        if disk.as_ref().is_some_and(|d| d.is_none()) {
+            return Ok(()); // ignored
+        }
+        let indexed = self.index.entry(path)?;
+        self.visit(path.clone(), indexed, disk.flatten(), &chain)
+    }
+
+    /// The ignore chain of `path`'s directory, and whether all its ancestors are real
+    /// directories on disk; `None` if an ancestor is ignored.
+    fn ancestor_chain(&mut self, path: &RelPath) -> Result<Option<(IgnoreChain, bool)>> {
+        let root = self.scanner.root.clone();
+        let mut chain =
+            IgnoreChain::default().enter(&root, "", root.join(IGNORE_FILE_NAME).is_file());
+        for ancestor in path.ancestors() {
+            let full = ancestor.to_fs_path(&root);
+            if self.is_name_ignored(&full, ancestor.file_name())
+                || chain.is_ignored(ancestor.as_str(), true)
+            {
+                return Ok(None);
+            }
+            match fs::symlink_metadata(&full) {
+                Ok(meta) if meta.is_dir() => {}
+                _ => return Ok(Some((chain, false))),
+            }
+            let has_file = full.join(IGNORE_FILE_NAME).is_file();
+            chain = chain.enter(&full, ancestor.as_str(), has_file);
+        }
+        Ok(Some((chain, true)))
+    }
+
+    fn is_name_ignored(&self, full: &std::path::Path, name: &str) -> bool {
+        self.scanner.state_dir.as_deref() == Some(full)
+            || (self.scanner.options.ignore_defaults && is_default_ignored(name))
+    }
+
+    /// `Some(None)`: present but ignored; `None`: absent.
+    fn stat_given(
+        &mut self,
+        path: &RelPath,
+        full: &std::path::Path,
+        chain: &IgnoreChain,
+    ) -> Result<Option<Option<DiskItem>>> {
+        let meta = match fs::symlink_metadata(full) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(full, e)),
+        };
+        let Some(kind) = kind_of(&meta) else {
+            self.skip(full.display().to_string(), SkipReason::UnsupportedType);
+            return Ok(Some(None));
+        };
+        if self.is_name_ignored(full, path.file_name())
+            || chain.is_ignored(path.as_str(), kind == EntryKind::Dir)
+        {
+            self.report.ignored += 1;
+            return Ok(Some(None));
+        }
+        Ok(Some(Some(DiskItem {
+            full: full.to_path_buf(),
+            kind,
+            stat: file_stat(&meta),
+        })))
+    }
+
+    /// Compares one path's index entry with what is on disk and queues what follows.
+    fn visit(
+        &mut self,
+        path: RelPath,
+        indexed: Option<IndexedEntry>,
+        disk: Option<DiskItem>,
+        chain: &IgnoreChain,
+    ) -> Result<()> {
+        let live = indexed.filter(|e| !e.entry.deleted);
+        let Some(item) = disk else {
+            if let Some(old) = live {
+                self.queue_deletion(&old)?;
+            }
+            return Ok(());
+        };
+        let same_kind = live.as_ref().filter(|old| old.entry.kind == item.kind);
+        if let Some(old) = &live {
+            if old.entry.kind == EntryKind::Dir && item.kind != EntryKind::Dir {
+                self.queue_deletions_below(&old.entry.path)?;
+            }
+        }
+        match item.kind {
+            EntryKind::File => {
+                if same_kind.is_some_and(|old| !old.racy && old.stat.same_as(&item.stat)) {
+                    self.report.unchanged += 1;
+                    return Ok(());
+                }
+                let prior = Prior {
+                    content_id: same_kind.and_then(|old| old.entry.content_id),
+                    executable: same_kind.map(|old| old.entry.executable),
+                    existed: live.is_some(),
+                };
+                let job = HashJob {
+                    path,
+                    full: item.full,
+                    stat: item.stat,
+                };
+                self.jobs.push((job, prior));
+            }
+            EntryKind::Dir => {
+                if same_kind.is_some() {
+                    self.report.unchanged += 1;
+                } else {
+                    self.queue_change(&path, EntryKind::Dir, item.stat, None, None, live.is_some());
+                }
+                if self.descend_into_dirs {
+                    self.dirs.push(PendingDir {
+                        rel: Some(path),
+                        full: item.full,
+                        chain: chain.clone(),
+                    });
+                }
+            }
+            EntryKind::Symlink => self.visit_symlink(path, same_kind, &item, live.is_some()),
+        }
+        Ok(())
+    }
+
+    fn visit_symlink(
+        &mut self,
+        path: RelPath,
+        same_kind: Option<&IndexedEntry>,
+        item: &DiskItem,
+        existed: bool,
+    ) {
+        if same_kind.is_some_and(|old| old.stat.same_as(&item.stat)) {
+            self.report.unchanged += 1;
+            return;
+        }
+        let target = match fs::read_link(&item.full) {
+            Ok(target) => target,
+            Err(e) => {
+                self.skip(
+                    item.full.display().to_string(),
+                    SkipReason::Unreadable(e.to_string()),
+                );
+                return;
+            }
+        };
+        let Some(target) = target.to_str().map(str::to_owned) else {
+            self.skip(
+                item.full.display().to_string(),
+                SkipReason::NonUtf8SymlinkTarget,
+            );
+            return;
+        };
+        if same_kind.is_some_and(|old| old.entry.symlink_target.as_deref() == Some(&target)) {
+            self.report.unchanged += 1;
+            self.pending.push(Pending::Refresh(path, item.stat, false));
+            return;
+        }
+        self.queue_change(
+            &path,
+            EntryKind::Symlink,
+            item.stat,
+            Some(target),
+            None,
+            existed,
+        );
+    }
+
+    fn queue_change(
+        &mut self,
+        path: &RelPath,
+        kind: EntryKind,
+        stat: FileStat,
+        symlink_target: Option<String>,
+        manifest: Option<crate::manifest::FileManifest>,
+        existed: bool,
+    ) {
+        if existed {
+            self.report.modified.push(path.clone());
+        } else {
+            self.report.added.push(path.clone());
+        }
+        let racy = kind == EntryKind::File && self.is_racy(stat.mtime_ns);
+        self.pending.push(Pending::Record(LocalChange {
+            path: path.clone(),
+            kind,
+            stat,
+            symlink_target,
+            manifest,
+            deleted: false,
+            racy,
+        }));
+    }
+
+    fn queue_deletion(&mut self, old: &IndexedEntry) -> Result<()> {
+        if old.entry.kind == EntryKind::Dir {
+            self.queue_deletions_below(&old.entry.path)?;
+        }
+        self.queue_tombstone(old);
+        Ok(())
+    }
+
+    fn queue_tombstone(&mut self, old: &IndexedEntry) {
+        let path = old.entry.path.clone();
+        if let (EntryKind::File, Some(content_id)) = (old.entry.kind, old.entry.content_id) {
+            self.deleted_files
+                .entry(content_id)
+                .or_default()
+                .push(path.clone());
+        }
+        self.report.deleted.push(path.clone());
+        self.pending
+            .push(Pending::Record(LocalChange::deletion(path, old.entry.kind)));
+    }
+
+    fn queue_deletions_below(&mut self, dir: &RelPath) -> Result<()> {
+        let mut below = Vec::new();
+        self.index.for_each_live_below(dir, |entry| {
+            below.push(entry);
+            Ok(())
+        })?;
+        for entry in &below {
+            self.queue_tombstone(entry);
+        }
+        Ok(())
+    }
+
+    /// True if a later write could leave `mtime_ns` unchanged: the mtime lies within one
+    /// timestamp tick of this scan's start. Whole-second mtimes suggest a filesystem (or a
+    /// tool) with coarse timestamps, so those get at least a two-second tick.
+    fn is_racy(&self, mtime_ns: i64) -> bool {
+        let tick = if mtime_ns % NANOS_PER_SEC == 0 {
+            self.granularity_ns.max(COARSE_TICK_NS)
+        } else {
+            self.granularity_ns
+        };
+        mtime_ns >= self.started_ns.saturating_sub(tick)
+    }
+
+    /// Hashes every queued file and queues the resulting changes.
+    fn flush_jobs(&mut self) -> Result<()> {
+        if self.jobs.is_empty() {
+            return Ok(());
+        }
+        let (jobs, priors): (Vec<HashJob>, Vec<Prior>) =
+            std::mem::take(&mut self.jobs).into_iter().unzip();
+        let options = &self.scanner.options;
+        // Hash this round on the workers while this thread writes the previous round.
+        let outcomes = std::thread::scope(|scope| {
+            let hashing = scope.spawn(|| {
+                hash_all(
+                    &jobs,
+                    &options.chunker,
+                    options.threads,
+                    options.hash_hook.as_ref(),
+                )
+            });
+            let written = self.write_pending();
+            let outcomes = hashing.join();
+            written.map(|()| outcomes)
+        })?
+        .map_err(|_| Error::invalid("a hashing thread panicked"))?;
+        for ((job, prior), outcome) in jobs.into_iter().zip(priors).zip(outcomes) {
+            match outcome {
+                HashOutcome::Hashed(manifest) => self.hashed(job, prior, manifest),
+                HashOutcome::Retry(reason) => self.report.retries.push(Retry {
+                    path: job.path,
+                    reason,
+                }),
+                HashOutcome::Failed(e) => self.skip(
+                    job.full.display().to_string(),
+                    SkipReason::Unreadable(e.to_string()),
+                ),
+            }
+        }
+        if self.pending.len() >= self.scanner.options.batch_size {
+            self.write_pending()?;
+        }
+        Ok(())
+    }
+
+    fn hashed(&mut self, job: HashJob, prior: Prior, manifest: crate::manifest::FileManifest) {
+        self.report.bytes_hashed += manifest.size();
+        let content_id = manifest.content_id();
+        let racy = self.is_racy(job.stat.mtime_ns);
+        if prior.content_id == Some(content_id) && prior.executable == Some(job.stat.executable) {
+            self.report.unchanged += 1;
+            self.pending
+                .push(Pending::Refresh(job.path, job.stat, racy));
+            return;
+        }
+        self.queue_change(
+            &job.path,
+            EntryKind::File,
+            job.stat,
+            None,
+            Some(manifest),
+            prior.existed,
+        );
+    }
+
+    /// Writes queued changes into the open transaction, committing every
+    /// [`COMMIT_EVERY`] changes.
+    fn write_pending(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let batch = match &mut self.batch {
+            Some(batch) => batch,
+            None => self.batch.insert(self.index.shared_batch()?),
+        };
+        for item in &pending {
+            match item {
+                Pending::Record(change) => {
+                    batch.record(change)?;
+                }
+                Pending::Refresh(path, stat, racy) => batch.refresh(path, stat, *racy)?,
+            }
+        }
+        if batch.recorded() >= COMMIT_EVERY {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Commits the open transaction, if any.
+    fn commit(&mut self) -> Result<()> {
+        match self.batch.take() {
+            Some(batch) => batch.commit(),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The sans-IO exchange on real replicas: no echo after apply, cursors, moves, executable
+//! bits, conflicts, a hub serving two clients, and hostile change-set bytes.
+
+use std::fs;
+use std::path::Path;
+
+use syncore::apply::{ApplyOptions, Durability};
+use syncore::index::IndexOptions;
+use syncore::sync::{ConflictPolicy, SyncOptions};
+use syncore::{ErrorKind, HashAlgo, Hub, MemStore, Replica, ReplicaOptions};
+
+fn open(root: &Path) -> Replica {
+    Replica::open(root, ReplicaOptions::default()).unwrap()
+}
+
+/// A's changes to B; returns the number of actions planned.
+fn push(a: &Replica, b: &mut Replica, options: &SyncOptions) -> usize {
+    let bytes = a
+        .changes_since_encoded(b.synced_cursor(a.replica_id()).unwrap())
+        .unwrap();
+    let plan = b.plan_encoded(&bytes, options).unwrap();
+    let report = b
+        .apply(&plan, &a.chunk_source(), &ApplyOptions::default())
+        .unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    plan.actions.len()
+}
+
+#[test]
+fn applied_changes_do_not_echo_and_cursors_advance() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    fs::create_dir_all(da.path().join("dir/sub")).unwrap();
+    fs::write(da.path().join("dir/sub/x.txt"), b"x".repeat(100_000)).unwrap();
+    fs::write(da.path().join("y"), b"why").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("y", da.path().join("link")).unwrap();
+    let (mut a, mut b) = (open(da.path()), open(db.path()));
+    a.scan().unwrap();
+    assert!(push(&a, &mut b, &SyncOptions::default()) > 0);
+    assert_eq!(fs::read(db.path().join("y")).unwrap(), b"why");
+    let report = b.scan().unwrap();
+    assert!(
+        report.is_clean(),
+        "applied files were seen as local changes: {report:?}"
+    );
+    // Nothing new either way now.
+    assert_eq!(push(&a, &mut b, &SyncOptions::default()), 0);
+    assert_eq!(push(&b, &mut a, &SyncOptions::default()), 0);
+
+    // A rename and an executable bit travel without content.
+    fs::rename(
+        da.path().join("dir/sub/x.txt"),
+        da.path().join("x-moved.txt"),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(da.path().join("y"), fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    a.scan().unwrap();
+    let bytes = a
+        .changes_since_encoded(b.synced_cursor(a.replica_id()).unwrap())
+        .unwrap();
+    let plan = b.plan_encoded(&bytes, &SyncOptions::default()).unwrap();
+    assert_eq!(plan.missing_bytes(), 0, "a move needs no bytes");
+    let report = b
+        .apply(&plan, &a.chunk_source(), &ApplyOptions::default())
+        .unwrap();
+    assert!(report.is_complete());
+    assert!(db.path().join("x-moved.txt").exists());
+    assert!(!db.path().join("dir/sub/x.txt").exists());
+    assert!(b.scan().unwrap().is_clean());
+}
+
+#[test]
+fn concurrent_edits_keep_both_and_converge() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    fs::write(da.path().join("n.txt"), b"base").unwrap();
+    let (mut a, mut b) = (open(da.path()), open(db.path()));
+    a.scan().unwrap();
+    push(&a, &mut b, &SyncOptions::default());
+    fs::write(da.path().join("n.txt"), b"edit from A").unwrap();
+    fs::write(db.path().join("n.txt"), b"edit from B!").unwrap();
+    a.scan().unwrap();
+    b.scan().unwrap();
+    let options = SyncOptions {
+        policy: ConflictPolicy::KeepBoth,
+        ..SyncOptions::default()
+    };
+    push(&a, &mut b, &options);
+    push(&b, &mut a, &options);
+    push(&a, &mut b, &options);
+    let names = |dir: &Path| {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != ".syncore")
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(da.path()), names(db.path()));
+    assert_eq!(names(da.path()).len(), 2, "winner and conflict copy");
+    assert!(a.scan().unwrap().is_clean());
+    assert!(b.scan().unwrap().is_clean());
+}
+
+#[test]
+fn a_hub_serves_two_clients() {
+    let (d1, d2, hub_state) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let mut hub = Hub::open(
+        hub_state.path(),
+        MemStore::new(HashAlgo::Blake3),
+        IndexOptions::default(),
+    )
+    .unwrap();
+    let (mut c1, mut c2) = (open(d1.path()), open(d2.path()));
+    fs::write(d1.path().join("shared.bin"), vec![7u8; 300_000]).unwrap();
+    c1.scan().unwrap();
+    let options = SyncOptions::default();
+    // Upload from client 1.
+    let changes = c1
+        .change_set(hub.synced_cursor(c1.replica_id()).unwrap())
+        .unwrap();
+    let plan = hub.plan(&changes, &options).unwrap();
+    let report = hub.apply(&plan, &c1.chunk_source()).unwrap();
+    assert!(report.is_complete());
+    assert!(hub.synced_cursor(c1.replica_id()).unwrap() > 0);
+    // Download to client 2, straight from the hub's store.
+    let bytes = hub
+        .changes_since_encoded(c2.synced_cursor(hub.replica_id()).unwrap())
+        .unwrap();
+    let plan = c2.plan_encoded(&bytes, &options).unwrap();
+    let apply = ApplyOptions {
+        durability: Durability::Batched,
+        ..ApplyOptions::default()
+    };
+    assert!(c2.apply(&plan, hub.store(), &apply).unwrap().is_complete());
+    assert_eq!(
+        fs::read(d2.path().join("shared.bin")).unwrap(),
+        vec![7u8; 300_000]
+    );
+    assert!(c2.scan().unwrap().is_clean());
+    // Re-uploading client 2's view of it is a no-op for the hub.
+    let changes = c2.change_set(0).unwrap();
+    assert!(hub.plan(&changes, &options).unwrap().is_empty());
+}
+
+#[test]
+fn hostile_change_set_bytes_are_rejected() {
+    let d = tempfile::tempdir().unwrap();
+    let r = open(d.path());
+    for bytes in [&b""[..], b"SYNC", &[0xff; 64][..]] {
+        let err = r.plan_encoded(bytes, &SyncOptions::default()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Corrupt);
+    }
+}
