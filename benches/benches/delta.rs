@@ -28,10 +28,7 @@ struct Data {
 }
 
 fn data() -> Data {
-    let mib: usize = std::env::var("SYNCORE_BENCH_MIB")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(512);
+    let mib = syncore_benches::bench_mib(512);
     let basis = seeded_bytes(1, mib << 20);
     let edited = scattered_edits(&basis, 200, 3);
     // The worst case is an eighth of the size: librsync scans it at a few tens of MB/s, and

@@ -18,10 +18,7 @@ use syncore::{ChunkerConfig, Replica, ReplicaOptions};
 use syncore_benches::{generate_tree, rewrite_files, TreeSpec};
 
 fn tree_spec() -> TreeSpec {
-    let files = std::env::var("SYNCORE_BENCH_FILES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+    let files = syncore_benches::env_usize("SYNCORE_BENCH_FILES", 100_000);
     TreeSpec {
         files,
         dirs: 200,

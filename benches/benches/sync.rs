@@ -51,14 +51,7 @@ use syncore::sync::{
     reconcile, reconcile_encoded, ChangeSet, MemoryView, ReplicaId, SyncOptions, VersionVector,
 };
 use syncore::{ChunkerConfig, Entry, EntryKind, FileManifest, RelPath, Replica, ReplicaOptions};
-use syncore_benches::{generate_tree, rewrite_files, TreeSpec};
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+use syncore_benches::{env_usize, generate_tree, rewrite_files, TreeSpec};
 
 fn tree_spec() -> TreeSpec {
     TreeSpec {

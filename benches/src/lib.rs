@@ -13,12 +13,18 @@ pub fn seeded_bytes(seed: u64, len: usize) -> Vec<u8> {
     out
 }
 
-/// The data size for a benchmark in MiB: `SYNCORE_BENCH_MIB` if set, else `default`.
-pub fn bench_mib(default: usize) -> usize {
-    std::env::var("SYNCORE_BENCH_MIB")
+/// A size parameter of a benchmark: the environment variable `name` if it is set to a
+/// number, else `default` (e.g. `SYNCORE_BENCH_MIB`, `SYNCORE_BENCH_FILES`).
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// The data size for a benchmark in MiB: `SYNCORE_BENCH_MIB` if set, else `default`.
+pub fn bench_mib(default: usize) -> usize {
+    env_usize("SYNCORE_BENCH_MIB", default)
 }
 
 /// `data` with `count` scattered small edits (inserts, deletes and replacements of 1 to 64
