@@ -16,6 +16,7 @@ mod hash;
 mod manifest;
 mod path;
 mod plan;
+mod replica;
 mod scan;
 mod store;
 mod sync;
@@ -50,5 +51,6 @@ fn _syncore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     delta::register(m)?;
     plan::register(m)?;
     apply::register(m)?;
+    replica::register(m)?;
     Ok(())
 }

@@ -1,0 +1,392 @@
+//! `Replica`: a root directory and its SQLite index (scan, changes, history, restore, usage,
+//! gc). Close it (or use it as a context manager) to close the index.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+use syncore::index::{Changes, GcReport, Retention, Usage, Version};
+use syncore::scan::{RestoreSource, ScanReport, SkipReason};
+use syncore::{RelPath, Replica, ReplicaOptions};
+
+use crate::chunk::PyChunker;
+use crate::entry::{PyEntry, PyEntryKind};
+use crate::errors::IntoPyResult;
+use crate::hash::{lock, PyDigest};
+use crate::store::{duration, StoreArg};
+use crate::sync::{PyReplicaId, PyVersionVector};
+
+/// What one scan found and recorded.
+#[pyclass(module = "syncore", name = "ScanReport", frozen, get_all)]
+pub struct PyScanReport {
+    /// New paths.
+    added: Vec<String>,
+    /// Paths whose content, kind, target or exec bit changed.
+    modified: Vec<String>,
+    /// Paths now recorded as deleted.
+    deleted: Vec<String>,
+    /// `(from, to)` pairs of detected moves.
+    moved: Vec<(String, String)>,
+    /// Paths found unchanged.
+    unchanged: u64,
+    /// Paths skipped by ignore rules.
+    ignored: u64,
+    /// `(path, reason)` of paths not recorded.
+    skipped: Vec<(String, String)>,
+    /// `(path, reason)` of files that changed while hashed (retried next scan).
+    retries: Vec<(String, String)>,
+    /// Bytes read and hashed.
+    bytes_hashed: u64,
+}
+
+fn reason(r: &SkipReason) -> String {
+    format!("{r:?}")
+}
+
+impl From<ScanReport> for PyScanReport {
+    fn from(r: ScanReport) -> Self {
+        let s = |v: Vec<RelPath>| v.into_iter().map(|p| p.as_str().to_owned()).collect();
+        PyScanReport {
+            added: s(r.added),
+            modified: s(r.modified),
+            deleted: s(r.deleted),
+            moved: r
+                .moved
+                .into_iter()
+                .map(|m| (m.from.as_str().to_owned(), m.to.as_str().to_owned()))
+                .collect(),
+            unchanged: r.unchanged,
+            ignored: r.ignored,
+            skipped: r
+                .skipped
+                .iter()
+                .map(|k| (k.path.clone(), reason(&k.reason)))
+                .collect(),
+            retries: r
+                .retries
+                .into_iter()
+                .map(|k| (k.path.as_str().to_owned(), k.reason))
+                .collect(),
+            bytes_hashed: r.bytes_hashed,
+        }
+    }
+}
+
+#[pymethods]
+impl PyScanReport {
+    /// True if the scan recorded no change.
+    fn is_clean(&self) -> bool {
+        self.added.is_empty()
+            && self.modified.is_empty()
+            && self.deleted.is_empty()
+            && self.moved.is_empty()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "ScanReport(added={}, modified={}, deleted={}, moved={}, unchanged={})",
+            self.added.len(),
+            self.modified.len(),
+            self.deleted.len(),
+            self.moved.len(),
+            self.unchanged
+        )
+    }
+}
+
+/// Entries changed after a cursor, and the next cursor.
+#[pyclass(module = "syncore", name = "Changes", frozen)]
+pub struct PyChanges(Changes);
+
+#[pymethods]
+impl PyChanges {
+    /// The changed entries, tombstones included.
+    #[getter]
+    fn entries(&self) -> Vec<PyEntry> {
+        self.0.entries.iter().cloned().map(PyEntry).collect()
+    }
+
+    /// The cursor to ask from next time.
+    #[getter]
+    fn cursor(&self) -> u64 {
+        self.0.cursor
+    }
+
+    /// True if more changes remain after `cursor`.
+    #[getter]
+    fn more(&self) -> bool {
+        self.0.more
+    }
+
+    fn __len__(&self) -> usize {
+        self.0.entries.len()
+    }
+}
+
+/// One retained version of a path.
+#[pyclass(module = "syncore", name = "Version", frozen)]
+pub struct PyVersion(Version);
+
+#[pymethods]
+impl PyVersion {
+    /// The local sequence number that produced it (pass it to `Replica.restore`).
+    #[getter]
+    fn seq(&self) -> u64 {
+        self.0.seq
+    }
+
+    /// When it was recorded, nanoseconds since the Unix epoch.
+    #[getter]
+    fn time_ns(&self) -> i64 {
+        self.0.time_ns
+    }
+
+    /// File, directory or symlink.
+    #[getter]
+    fn kind(&self) -> PyEntryKind {
+        self.0.kind.into()
+    }
+
+    /// Size in bytes.
+    #[getter]
+    fn size(&self) -> u64 {
+        self.0.size
+    }
+
+    /// The owner-executable bit.
+    #[getter]
+    fn executable(&self) -> bool {
+        self.0.executable
+    }
+
+    /// A symlink's target.
+    #[getter]
+    fn symlink_target(&self) -> Option<&str> {
+        self.0.symlink_target.as_deref()
+    }
+
+    /// The content id (files).
+    #[getter]
+    fn content_id(&self) -> Option<PyDigest> {
+        self.0.content_id.map(PyDigest)
+    }
+
+    /// Its version vector.
+    #[getter]
+    fn version(&self) -> PyVersionVector {
+        PyVersionVector::of(self.0.version.clone())
+    }
+
+    /// True if this version is a deletion.
+    #[getter]
+    fn deleted(&self) -> bool {
+        self.0.deleted
+    }
+}
+
+/// Logical and deduplicated sizes of a replica.
+#[pyclass(module = "syncore", name = "Usage", frozen, get_all)]
+pub struct PyUsage {
+    live_files: u64,
+    live_bytes: u64,
+    logical_bytes: u64,
+    unique_chunks: u64,
+    unique_chunk_bytes: u64,
+    dedup_ratio: f64,
+}
+
+impl From<Usage> for PyUsage {
+    fn from(u: Usage) -> Self {
+        PyUsage {
+            live_files: u.live_files,
+            live_bytes: u.live_bytes,
+            logical_bytes: u.logical_bytes,
+            unique_chunks: u.unique_chunks,
+            unique_chunk_bytes: u.unique_chunk_bytes,
+            dedup_ratio: u.dedup_ratio,
+        }
+    }
+}
+
+/// What `Replica.gc()` found and deleted.
+#[pyclass(module = "syncore", name = "GcReport", frozen, get_all)]
+pub struct PyGcReport {
+    unreferenced: Vec<PyDigest>,
+    unreferenced_bytes: u64,
+    deleted_from_store: u64,
+}
+
+impl From<GcReport> for PyGcReport {
+    fn from(g: GcReport) -> Self {
+        PyGcReport {
+            unreferenced: g.unreferenced.into_iter().map(PyDigest).collect(),
+            unreferenced_bytes: g.unreferenced_bytes,
+            deleted_from_store: g.deleted_from_store,
+        }
+    }
+}
+
+/// One replica: a root directory and its index (in `<root>/.syncore` by default).
+///
+/// Every method releases the GIL; calls are serialized, so a replica may be shared between
+/// threads. `close()` (or leaving a `with` block) closes the index; later calls raise
+/// `ValueError`.
+#[pyclass(module = "syncore", name = "Replica", frozen)]
+pub struct PyReplica(Mutex<Option<Replica>>);
+
+fn rel(path: &str) -> PyResult<RelPath> {
+    RelPath::new(path).py_err()
+}
+
+impl PyReplica {
+    fn with<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut Replica) -> syncore::Result<T> + Send,
+    ) -> PyResult<T> {
+        py.detach(|| {
+            let mut guard = lock(&self.0);
+            let replica = guard
+                .as_mut()
+                .ok_or_else(|| PyValueError::new_err("the replica is closed"))?;
+            f(replica).py_err()
+        })
+    }
+}
+
+#[pymethods]
+impl PyReplica {
+    /// Opens the replica rooted at `root`, creating its index on first use.
+    #[new]
+    #[pyo3(signature = (root, *, chunker = None, state_dir = None, keep_versions = None, keep_seconds = None, quota_bytes = None, ignore_defaults = true, check_integrity = true))]
+    #[allow(clippy::too_many_arguments)]
+    fn open(
+        py: Python<'_>,
+        root: PathBuf,
+        chunker: Option<PyRef<'_, PyChunker>>,
+        state_dir: Option<PathBuf>,
+        keep_versions: Option<u32>,
+        keep_seconds: Option<f64>,
+        quota_bytes: Option<u64>,
+        ignore_defaults: bool,
+        check_integrity: bool,
+    ) -> PyResult<Self> {
+        let mut options = ReplicaOptions {
+            state_dir,
+            retention: Retention {
+                max_versions: keep_versions,
+                max_age: keep_seconds.map(duration).transpose()?,
+            },
+            quota_bytes,
+            ignore_defaults,
+            check_integrity,
+            ..ReplicaOptions::default()
+        };
+        if let Some(c) = chunker {
+            options.chunker = *c.0.config();
+            options.hash = c.0.algo();
+            options.threads = Some(c.0.threads());
+        }
+        let replica = py.detach(|| Replica::open(&root, options)).py_err()?;
+        Ok(PyReplica(Mutex::new(Some(replica))))
+    }
+
+    /// This replica's id.
+    #[getter]
+    fn replica_id(&self, py: Python<'_>) -> PyResult<PyReplicaId> {
+        self.with(py, |r| Ok(PyReplicaId(r.replica_id())))
+    }
+
+    /// The canonical root directory.
+    #[getter]
+    fn root(&self, py: Python<'_>) -> PyResult<PathBuf> {
+        self.with(py, |r| Ok(r.root().to_path_buf()))
+    }
+
+    /// Scans the whole tree and records what changed.
+    fn scan(&self, py: Python<'_>) -> PyResult<PyScanReport> {
+        self.with(py, |r| r.scan()).map(PyScanReport::from)
+    }
+
+    /// Scans only `paths` (directories recursively), e.g. those a watcher reported.
+    fn rescan(&self, py: Python<'_>, paths: Vec<String>) -> PyResult<PyScanReport> {
+        let paths = paths.iter().map(|p| rel(p)).collect::<PyResult<Vec<_>>>()?;
+        self.with(py, |r| r.rescan(&paths)).map(PyScanReport::from)
+    }
+
+    /// Every entry changed after `cursor` (tombstones included) and the next cursor.
+    #[pyo3(signature = (cursor = 0))]
+    fn changes_since(&self, py: Python<'_>, cursor: u64) -> PyResult<PyChanges> {
+        self.with(py, |r| r.changes_since(cursor)).map(PyChanges)
+    }
+
+    /// Every retained version of `path`, newest first.
+    fn history(&self, py: Python<'_>, path: &str) -> PyResult<Vec<PyVersion>> {
+        let path = rel(path)?;
+        let versions = self.with(py, |r| r.history(&path))?;
+        Ok(versions.into_iter().map(PyVersion).collect())
+    }
+
+    /// Brings version `seq` of `path` back, reading chunks from `store` (default: this
+    /// replica's own live files), and records it.
+    #[pyo3(signature = (path, seq, store = None))]
+    fn restore(
+        &self,
+        py: Python<'_>,
+        path: &str,
+        seq: u64,
+        store: Option<StoreArg>,
+    ) -> PyResult<PyEntry> {
+        let path = rel(path)?;
+        let store = store.map(|s| s.0);
+        self.with(py, |r| {
+            let source = match &store {
+                Some(s) => RestoreSource::Store(&**s),
+                None => RestoreSource::Local,
+            };
+            r.restore(&path, seq, source)
+        })
+        .map(PyEntry)
+    }
+
+    /// Logical and deduplicated sizes.
+    fn usage(&self, py: Python<'_>) -> PyResult<PyUsage> {
+        self.with(py, |r| r.usage()).map(PyUsage::from)
+    }
+
+    /// Lists chunks no version references, deleting them from `store` if given.
+    #[pyo3(signature = (store = None))]
+    fn gc(&self, py: Python<'_>, store: Option<StoreArg>) -> PyResult<PyGcReport> {
+        let store = store.map(|s| s.0);
+        self.with(py, |r| r.gc(store.as_deref()))
+            .map(PyGcReport::from)
+    }
+
+    /// Closes the index. Idempotent.
+    fn close(&self, py: Python<'_>) {
+        let replica = lock(&self.0).take();
+        py.detach(|| drop(replica));
+    }
+
+    fn __enter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_args))]
+    fn __exit__(&self, py: Python<'_>, _args: &Bound<'_, PyTuple>) {
+        self.close(py);
+    }
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyScanReport>()?;
+    m.add_class::<PyChanges>()?;
+    m.add_class::<PyVersion>()?;
+    m.add_class::<PyUsage>()?;
+    m.add_class::<PyGcReport>()?;
+    m.add_class::<PyReplica>()?;
+    Ok(())
+}
