@@ -4,7 +4,7 @@
 //! small the call fails with `SYNCORE_STATUS_BUFFER_TOO_SMALL` and still reports the size it
 //! needs through its length out-parameter, so the caller can retry.
 
-use crate::boundary::{boundary_value, free_handle, Failure, FfiResult, Out};
+use crate::boundary::{boundary_value, free_handle, into_handle, Failure, FfiResult, Out};
 use crate::chunk::syncore_chunk;
 use crate::hash::syncore_digest;
 
@@ -59,6 +59,13 @@ pub(crate) fn copy_out(
         // `data` is a Rust slice, so the two cannot overlap.
         unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), buf, needed) };
     }
+    Ok(())
+}
+
+/// Hands `data` to the caller as a library-owned `syncore_bytes` written to `out` (released
+/// with `syncore_bytes_free`).
+pub(crate) fn bytes_out(out: Out<*mut syncore_bytes>, data: Vec<u8>) -> FfiResult {
+    out.write(into_handle(syncore_bytes { data }));
     Ok(())
 }
 

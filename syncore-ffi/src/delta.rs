@@ -10,7 +10,7 @@ use crate::boundary::{
     arg_bytes, arg_ref, arg_str, boundary, boundary_value, free_handle, into_handle, out_ptr,
     write_opt, FfiResult,
 };
-use crate::buffers::{copy_out, syncore_bytes};
+use crate::buffers::{bytes_out, copy_out, syncore_bytes};
 use crate::status::syncore_status;
 
 /// How to build a signature. Zeroed fields mean "the default", so `{0}` is `rdiff signature`'s
@@ -174,10 +174,7 @@ pub extern "C" fn syncore_delta_new(
         let signature = unsafe { arg_ref(signature, "signature") }?;
         // SAFETY: the caller passes `len` readable bytes at `data`.
         let data = unsafe { arg_bytes(data, len, "data") }?;
-        out.write(into_handle(syncore_bytes {
-            data: delta::delta(&signature.inner, data)?,
-        }));
-        Ok(())
+        bytes_out(out, delta::delta(&signature.inner, data)?)
     })
 }
 
@@ -202,10 +199,7 @@ pub extern "C" fn syncore_delta_patch(
         // SAFETY: the caller passes `delta_len` readable bytes at `delta`.
         let delta_bytes = unsafe { arg_bytes(delta, delta_len, "delta") }?;
         let limit = (limit != u64::MAX).then_some(limit);
-        out.write(into_handle(syncore_bytes {
-            data: delta::patch(basis, delta_bytes, limit)?,
-        }));
-        Ok(())
+        bytes_out(out, delta::patch(basis, delta_bytes, limit)?)
     })
 }
 

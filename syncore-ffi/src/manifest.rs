@@ -8,7 +8,7 @@ use crate::boundary::{
     arg_bytes, arg_ref, arg_slice, arg_str, boundary, boundary_value, free_handle, into_handle,
     out_ptr,
 };
-use crate::buffers::{copy_out, syncore_bytes, syncore_chunk_list, syncore_digest_list};
+use crate::buffers::{bytes_out, copy_out, syncore_bytes, syncore_chunk_list, syncore_digest_list};
 use crate::chunk::{syncore_chunk, syncore_chunker};
 use crate::hash::{algo_from_code, syncore_digest};
 use crate::status::syncore_status;
@@ -175,10 +175,7 @@ pub extern "C" fn syncore_manifest_encode_bytes(
         let out = out_ptr(out, "out")?;
         // SAFETY: NULL or a live manifest.
         let manifest = unsafe { arg_ref(manifest, "manifest") }?;
-        out.write(into_handle(syncore_bytes {
-            data: manifest.inner.encode(),
-        }));
-        Ok(())
+        bytes_out(out, manifest.inner.encode())
     })
 }
 

@@ -14,7 +14,7 @@ use crate::boundary::{
     arg_bytes, arg_mut, arg_ref, arg_slice, arg_str, boundary, boundary_value, free_handle,
     into_handle, out_ptr, write_opt, Failure, FfiResult, Out,
 };
-use crate::buffers::{copy_out, syncore_bytes, syncore_digest_list};
+use crate::buffers::{bytes_out, copy_out, syncore_bytes, syncore_digest_list};
 use crate::hash::{algo_from_code, syncore_digest};
 use crate::status::syncore_status;
 
@@ -207,10 +207,7 @@ pub extern "C" fn syncore_store_get(
     boundary(|| {
         let out = out_ptr(out, "out")?;
         let (store, id) = store_and_id(store, id)?;
-        out.write(into_handle(syncore_bytes {
-            data: store.inner.get(&id)?,
-        }));
-        Ok(())
+        bytes_out(out, store.inner.get(&id)?)
     })
 }
 

@@ -6,7 +6,7 @@ use syncore_core::Error;
 use crate::boundary::{
     arg_bytes, arg_ref, boundary, boundary_value, free_handle, into_handle, out_ptr, FfiResult,
 };
-use crate::buffers::{copy_out, syncore_bytes};
+use crate::buffers::{bytes_out, copy_out, syncore_bytes};
 use crate::status::syncore_status;
 
 /// How a conflict between concurrent versions of one path is resolved (the `policy` field of
@@ -193,10 +193,7 @@ pub extern "C" fn syncore_changeset_encode_bytes(
         let out = out_ptr(out, "out")?;
         // SAFETY: NULL or a live change set.
         let changeset = unsafe { arg_ref(changeset, "changeset") }?;
-        out.write(into_handle(syncore_bytes {
-            data: changeset.inner.encode(),
-        }));
-        Ok(())
+        bytes_out(out, changeset.inner.encode())
     })
 }
 
