@@ -1,17 +1,21 @@
 //! Manifests and chunk accounting: reference counts, usage, quota and garbage collection.
 //!
 //! This file owns the `manifests`, `manifest_chunks` and `chunks` tables. A manifest is
-//! stored once per content id with its encoding and one row per chunk (indexed by chunk id,
-//! so a chunk can be found inside local files). Counting is done by schema triggers: a chunk's
-//! count is the number of positions it fills across every retained manifest. It must never
+//! stored once per content id with its encoding; a multi-chunk manifest also has one row per
+//! chunk (indexed by chunk id, so a chunk can be found inside local files), a single-chunk
+//! manifest names its chunk in its own row. A manifest's count is the number of history rows
+//! using it; a chunk's count is the number of positions it fills across every retained
+//! manifest. Counts are taken here and released by schema triggers. It must never
 //! delete a chunk from a store while any retained version still references it.
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::sql::{digest_from_blob, map_sql, to_i64, to_u64};
+use super::sql::{digest_from_blob, map_sql, stored_path, to_i64, to_u64};
 use super::Index;
+use crate::apply::ChunkLocation;
+use crate::chunk::Chunk;
 use crate::error::{Error, Result};
-use crate::hash::Digest;
+use crate::hash::{Digest, HashAlgo};
 use crate::manifest::FileManifest;
 use crate::path::RelPath;
 use crate::store::ChunkStore;
@@ -44,37 +48,37 @@ pub struct GcReport {
     pub deleted_from_store: u64,
 }
 
-/// Where a chunk's bytes can be found inside a live local file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChunkSource {
-    /// The live file.
-    pub path: RelPath,
-    /// Offset of the chunk in that file.
-    pub offset: u64,
-    /// Length of the chunk.
-    pub len: u32,
-}
-
-/// Stores `manifest` (if new) with its chunk rows, counting one reference per chunk row;
-/// references on the manifest itself are taken by history rows.
-pub(super) fn insert_manifest(conn: &Connection, manifest: &FileManifest) -> Result<()> {
+/// Takes the reference a new history row holds on `manifest`, storing the manifest first if
+/// no retained version uses it yet (its chunks then gain one reference per position).
+///
+/// A manifest of exactly one chunk names that chunk in its own row (`single_chunk`) instead of
+/// a `manifest_chunks` row: most files are that small, and one row fewer per file is what
+/// keeps a first scan fast. [`chunk_locations`] finds such files through their content id.
+pub(super) fn reference_manifest(conn: &Connection, manifest: &FileManifest) -> Result<()> {
     let content_id = manifest.content_id();
+    let single_chunk = match manifest.chunks() {
+        [only] => Some(only.id),
+        _ => None,
+    };
     let inserted = conn
         .prepare_cached(
-            "INSERT INTO manifests (content_id, size, refs, encoded) VALUES (?1, ?2, 0, ?3)
+            "INSERT INTO manifests (content_id, size, refs, encoded, single_chunk)
+             VALUES (?1, ?2, 1, ?3, ?4)
              ON CONFLICT (content_id) DO NOTHING",
         )
         .map_err(map_sql)?
         .execute(params![
             content_id.as_bytes().as_slice(),
             to_i64(manifest.size())?,
-            manifest.encode()
+            manifest.encode(),
+            single_chunk.as_ref().map(|id| id.as_bytes().as_slice())
         ])
         .map_err(map_sql)?;
     if inserted == 0 {
-        return Ok(());
+        // Already stored, with its chunks counted: only the new reference is taken.
+        return reference_stored_content(conn, &content_id);
     }
-    let mut stmt = conn
+    let mut position = conn
         .prepare_cached(
             "INSERT INTO manifest_chunks (chunk_id, content_id, idx, offset, len)
              VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -87,19 +91,107 @@ pub(super) fn insert_manifest(conn: &Connection, manifest: &FileManifest) -> Res
         )
         .map_err(map_sql)?;
     for (idx, chunk) in manifest.chunks().iter().enumerate() {
-        stmt.execute(params![
-            chunk.id.as_bytes().as_slice(),
-            content_id.as_bytes().as_slice(),
-            idx as i64,
-            to_i64(chunk.offset)?,
-            chunk.len
-        ])
-        .map_err(map_sql)?;
+        if single_chunk.is_none() {
+            position
+                .execute(params![
+                    chunk.id.as_bytes().as_slice(),
+                    content_id.as_bytes().as_slice(),
+                    idx as i64,
+                    to_i64(chunk.offset)?,
+                    chunk.len
+                ])
+                .map_err(map_sql)?;
+        }
         count
             .execute(params![chunk.id.as_bytes().as_slice(), chunk.len])
             .map_err(map_sql)?;
     }
     Ok(())
+}
+
+/// Takes the reference a new history row holds on content the index already stores.
+pub(super) fn reference_stored_content(conn: &Connection, content_id: &Digest) -> Result<()> {
+    let updated = conn
+        .prepare_cached("UPDATE manifests SET refs = refs + 1 WHERE content_id = ?1")
+        .map_err(map_sql)?
+        .execute([content_id.as_bytes().as_slice()])
+        .map_err(map_sql)?;
+    if updated == 0 {
+        return Err(Error::invalid(format!(
+            "content {content_id} is not stored in the index; record it with its manifest"
+        )));
+    }
+    Ok(())
+}
+
+/// Up to `limit` live local files holding chunk `id`, with its place in each: inside
+/// multi-chunk files through `manifest_chunks`, and as the whole of single-chunk files, found
+/// by the content id such a file must have.
+pub(super) fn chunk_locations(
+    conn: &Connection,
+    algo: HashAlgo,
+    id: &Digest,
+    limit: usize,
+) -> Result<Vec<ChunkLocation>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let mut out = Vec::new();
+    let mut inside = conn
+        .prepare_cached(
+            "SELECT e.path, mc.offset, mc.len FROM manifest_chunks mc
+             JOIN entries e ON e.content_id = mc.content_id AND e.deleted = 0
+             WHERE mc.chunk_id = ?1 LIMIT ?2",
+        )
+        .map_err(map_sql)?;
+    let mut rows = inside
+        .query(params![id.as_bytes().as_slice(), limit])
+        .map_err(map_sql)?;
+    while let Some(row) = rows.next().map_err(map_sql)? {
+        out.push(ChunkLocation {
+            path: stored_path(row.get_ref(0).map_err(map_sql)?)?,
+            offset: to_u64(row.get(1).map_err(map_sql)?)?,
+            len: chunk_len(row.get(2).map_err(map_sql)?)?,
+        });
+    }
+    let len: Option<i64> = conn
+        .prepare_cached("SELECT len FROM chunks WHERE chunk_id = ?1")
+        .map_err(map_sql)?
+        .query_row([id.as_bytes().as_slice()], |row| row.get(0))
+        .optional()
+        .map_err(map_sql)?;
+    let Some(len) = len else {
+        return Ok(out);
+    };
+    let len = chunk_len(len)?;
+    let whole_file = FileManifest::from_chunks(
+        algo,
+        vec![Chunk {
+            id: *id,
+            offset: 0,
+            len,
+        }],
+    )
+    .map_err(|e| Error::corrupt(format!("index holds a bad chunk length: {e}")))?;
+    let mut files = conn
+        .prepare_cached("SELECT path FROM entries WHERE content_id = ?1 AND deleted = 0 LIMIT ?2")
+        .map_err(map_sql)?;
+    let mut rows = files
+        .query(params![
+            whole_file.content_id().as_bytes().as_slice(),
+            limit
+        ])
+        .map_err(map_sql)?;
+    while let Some(row) = rows.next().map_err(map_sql)? {
+        out.push(ChunkLocation {
+            path: stored_path(row.get_ref(0).map_err(map_sql)?)?,
+            offset: 0,
+            len,
+        });
+    }
+    Ok(out)
+}
+
+fn chunk_len(len: i64) -> Result<u32> {
+    u32::try_from(len).map_err(|_| Error::corrupt("index holds a bad chunk length"))
 }
 
 /// Sum of the lengths of every referenced chunk.
@@ -160,30 +252,10 @@ impl Index {
         Ok(u64::try_from(refs.unwrap_or(0)).unwrap_or(0))
     }
 
-    /// Live local files whose current content contains chunk `id`, with its offset there.
-    pub fn chunk_sources(&self, id: &Digest) -> Result<Vec<ChunkSource>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT e.path, mc.offset, mc.len FROM manifest_chunks mc
-                 JOIN entries e ON e.content_id = mc.content_id AND e.deleted = 0
-                 WHERE mc.chunk_id = ?1 LIMIT 16",
-            )
-            .map_err(map_sql)?;
-        let mut rows = stmt.query([id.as_bytes().as_slice()]).map_err(map_sql)?;
-        let mut sources = Vec::new();
-        while let Some(row) = rows.next().map_err(map_sql)? {
-            let path: String = row.get(0).map_err(map_sql)?;
-            let len: i64 = row.get(2).map_err(map_sql)?;
-            sources.push(ChunkSource {
-                path: RelPath::new(&path)
-                    .map_err(|e| Error::corrupt(format!("index holds an invalid path: {e}")))?,
-                offset: to_u64(row.get(1).map_err(map_sql)?)?,
-                len: u32::try_from(len)
-                    .map_err(|_| Error::corrupt("index holds a bad chunk length"))?,
-            });
-        }
-        Ok(sources)
+    /// Live local files whose current content contains chunk `id`, with its offset there
+    /// (at most 16).
+    pub fn chunk_locations(&self, id: &Digest) -> Result<Vec<ChunkLocation>> {
+        chunk_locations(&self.conn, self.options.algo, id, 16)
     }
 
     /// Live paths whose current content is `content_id` and whose entry was recorded after

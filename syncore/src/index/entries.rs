@@ -7,9 +7,9 @@
 //! hand out an entry whose stored columns fail validation: those are
 //! [`ErrorKind::Corrupt`](crate::ErrorKind::Corrupt).
 
-use rusqlite::{params, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
-use super::chunks::{check_quota, insert_manifest};
+use super::chunks::{check_quota, reference_manifest, reference_stored_content};
 use super::history::{insert_history, prune_path_versions};
 use super::open::{read_meta_u64, write_meta};
 use super::sql::{map_sql, opt_digest, to_i64, to_u64};
@@ -55,6 +55,19 @@ pub struct IndexedEntry {
     pub stat: FileStat,
     /// True if the file was modified so close to the scan that recorded it that a later
     /// change within the same timestamp tick would be invisible: re-hash it next time.
+    pub racy: bool,
+}
+
+/// What a scan compares of a recorded entry before deciding to look at it in full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RecordedStat {
+    /// What the path was.
+    pub kind: EntryKind,
+    /// The stat it was recorded with.
+    pub stat: FileStat,
+    /// True for a tombstone.
+    pub deleted: bool,
+    /// See [`IndexedEntry::racy`].
     pub racy: bool,
 }
 
@@ -177,6 +190,62 @@ impl Index {
         Ok(())
     }
 
+    /// Calls `visit` with the file name and recorded stat of each entry (tombstones included)
+    /// directly inside directory `dir` (`None`: the root). Reads only the covering
+    /// `entries_by_parent` index and decodes nothing else, so a scan can pass over unchanged
+    /// entries cheaply and look up the few it must compare in full.
+    pub(crate) fn for_each_stat_in_dir<F>(&self, dir: Option<&RelPath>, mut visit: F) -> Result<()>
+    where
+        F: FnMut(&str, RecordedStat) -> Result<()>,
+    {
+        let parent = dir.map_or("", RelPath::as_str);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT path, kind, size, mtime_ns, inode, ctime_ns, executable, deleted, racy
+                 FROM entries INDEXED BY entries_by_parent WHERE parent = ?1",
+            )
+            .map_err(map_sql)?;
+        let mut rows = stmt.query([parent]).map_err(map_sql)?;
+        while let Some(row) = rows.next().map_err(map_sql)? {
+            let path = row
+                .get_ref(0)
+                .map_err(map_sql)?
+                .as_str()
+                .map_err(|_| Error::corrupt("index holds a path that is not text"))?;
+            let name = match parent {
+                "" => Some(path),
+                _ => path
+                    .strip_prefix(parent)
+                    .and_then(|rest| rest.strip_prefix('/')),
+            }
+            .filter(|name| !name.is_empty() && !name.contains('/'))
+            .ok_or_else(|| {
+                Error::corrupt(format!("index entry {path:?} is filed under {parent:?}"))
+            })?;
+            let kind: i64 = row.get(1).map_err(map_sql)?;
+            let recorded = RecordedStat {
+                kind: u8::try_from(kind)
+                    .ok()
+                    .and_then(EntryKind::from_code)
+                    .ok_or_else(|| {
+                        Error::corrupt(format!("index entry {path:?} has unknown kind {kind}"))
+                    })?,
+                stat: FileStat {
+                    size: to_u64(row.get(2).map_err(map_sql)?)?,
+                    mtime_ns: row.get(3).map_err(map_sql)?,
+                    inode: to_u64(row.get(4).map_err(map_sql)?)?,
+                    ctime_ns: row.get(5).map_err(map_sql)?,
+                    executable: row.get(6).map_err(map_sql)?,
+                },
+                deleted: row.get(7).map_err(map_sql)?,
+                racy: row.get(8).map_err(map_sql)?,
+            };
+            visit(name, recorded)?;
+        }
+        Ok(())
+    }
+
     /// Calls `visit` for each live (not deleted) entry strictly below directory `dir`.
     pub fn for_each_live_below<F>(&self, dir: &RelPath, mut visit: F) -> Result<()>
     where
@@ -254,13 +323,7 @@ impl Batch<'_> {
         version.bump(self.replica);
         let seq = self.next_seq;
         self.next_seq += 1;
-        let content_id = match (&change.manifest, change.deleted) {
-            (Some(manifest), false) => {
-                insert_manifest(&self.tx, manifest)?;
-                Some(manifest.content_id())
-            }
-            _ => None,
-        };
+        let manifest = change.manifest.as_ref().filter(|_| !change.deleted);
         let entry = Entry {
             path: change.path.clone(),
             kind: change.kind,
@@ -268,16 +331,29 @@ impl Batch<'_> {
             mtime_ns: change.stat.mtime_ns,
             executable: change.stat.executable && !change.deleted,
             symlink_target: change.symlink_target.clone().filter(|_| !change.deleted),
-            content_id,
+            content_id: manifest.map(FileManifest::content_id),
             version,
             deleted: change.deleted,
             seq,
         };
-        self.write_entry(&entry, &change.stat, change.racy, exists)?;
-        insert_history(&self.tx, &entry, self.time_ns)?;
-        if let Some(max) = self.options.retention.max_versions {
-            prune_path_versions(&self.tx, &entry.path, max)?;
-        }
+        let row = if exists {
+            RowWrite::Update
+        } else {
+            RowWrite::Insert
+        };
+        let version = NewVersion {
+            entry: &entry,
+            manifest,
+            stat: &change.stat,
+            racy: change.racy,
+        };
+        write_version(
+            &self.tx,
+            &version,
+            row,
+            self.options.retention.max_versions,
+            self.time_ns,
+        )?;
         self.recorded += 1;
         Ok(entry)
     }
@@ -331,38 +407,95 @@ impl Batch<'_> {
             .map_err(map_sql)?;
         blob.map(|b| VersionVector::decode(&b)).transpose()
     }
+}
 
-    /// Inserts or updates the entry row (`exists` says which; the plain statements avoid the
-    /// statement journal an upsert needs).
-    fn write_entry(&self, entry: &Entry, stat: &FileStat, racy: bool, exists: bool) -> Result<()> {
-        let sql = if exists {
+/// How [`write_version`] writes a path's entry row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RowWrite {
+    /// The path has no row yet.
+    Insert,
+    /// The path has a row (plain statements avoid the statement journal an upsert needs).
+    Update,
+    /// Either; the row is inserted or replaced.
+    Upsert,
+}
+
+/// A new version of a path, as [`write_version`] records it.
+pub(super) struct NewVersion<'a> {
+    /// The entry, with its sequence number and version vector already assigned.
+    pub entry: &'a Entry,
+    /// The file's manifest, if the index may not store its content yet.
+    pub manifest: Option<&'a FileManifest>,
+    /// The stat it was seen with (its change token is kept beside the entry).
+    pub stat: &'a FileStat,
+    /// See [`IndexedEntry::racy`].
+    pub racy: bool,
+}
+
+/// Records `version` as the current version of its path: takes its history row's reference
+/// on its content (storing the manifest if new), writes the entry row, appends the history
+/// row and keeps at most `max_versions` versions of the path. The one write path of the
+/// scanner's [`Batch`] and of applied changes.
+pub(super) fn write_version(
+    conn: &Connection,
+    version: &NewVersion<'_>,
+    row: RowWrite,
+    max_versions: Option<u32>,
+    time_ns: i64,
+) -> Result<()> {
+    let entry = version.entry;
+    if let Some(content_id) = entry.content_id.as_ref().filter(|_| !entry.deleted) {
+        match version.manifest {
+            Some(manifest) => reference_manifest(conn, manifest)?,
+            None => reference_stored_content(conn, content_id)?,
+        }
+    }
+    let sql = match row {
+        RowWrite::Update => {
             "UPDATE entries SET parent = ?2, kind = ?3, size = ?4, mtime_ns = ?5, inode = ?6,
                  ctime_ns = ?7, executable = ?8, symlink_target = ?9, content_id = ?10,
                  version = ?11, deleted = ?12, seq = ?13, racy = ?14
              WHERE path = ?1"
-        } else {
+        }
+        RowWrite::Insert => {
             "INSERT INTO entries (path, parent, kind, size, mtime_ns, inode, ctime_ns,
                  executable, symlink_target, content_id, version, deleted, seq, racy)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-        };
-        let mut stmt = self.tx.prepare_cached(sql).map_err(map_sql)?;
-        stmt.execute(params![
+        }
+        RowWrite::Upsert => {
+            "INSERT INTO entries (path, parent, kind, size, mtime_ns, inode, ctime_ns,
+                 executable, symlink_target, content_id, version, deleted, seq, racy)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             ON CONFLICT (path) DO UPDATE SET parent = excluded.parent, kind = excluded.kind,
+                 size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode,
+                 ctime_ns = excluded.ctime_ns, executable = excluded.executable,
+                 symlink_target = excluded.symlink_target, content_id = excluded.content_id,
+                 version = excluded.version, deleted = excluded.deleted, seq = excluded.seq,
+                 racy = excluded.racy"
+        }
+    };
+    conn.prepare_cached(sql)
+        .map_err(map_sql)?
+        .execute(params![
             entry.path.as_str(),
             parent_key(&entry.path),
             entry.kind.code(),
             to_i64(entry.size)?,
             entry.mtime_ns,
-            to_i64(stat.inode)?,
-            stat.ctime_ns,
+            to_i64(version.stat.inode)?,
+            version.stat.ctime_ns,
             entry.executable,
             entry.symlink_target,
             entry.content_id.as_ref().map(|d| d.as_bytes().as_slice()),
             entry.version.encode(),
             entry.deleted,
             to_i64(entry.seq)?,
-            racy && !entry.deleted
+            version.racy && !entry.deleted
         ])
         .map_err(map_sql)?;
-        Ok(())
+    insert_history(conn, entry, time_ns)?;
+    if let Some(max) = max_versions {
+        prune_path_versions(conn, &entry.path, max)?;
     }
+    Ok(())
 }

@@ -64,7 +64,8 @@ fn version_from_row(row: &Row<'_>) -> Result<Version> {
     })
 }
 
-/// Appends the version `entry` to its path's history, taking a reference on its manifest.
+/// Appends the version `entry` to its path's history; the caller has taken the row's
+/// reference on its content ([`write_version`](super::entries::write_version)).
 pub(super) fn insert_history(conn: &Connection, entry: &Entry, time_ns: i64) -> Result<()> {
     let mut stmt = conn
         .prepare_cached(
@@ -86,12 +87,6 @@ pub(super) fn insert_history(conn: &Connection, entry: &Entry, time_ns: i64) -> 
         entry.deleted
     ])
     .map_err(map_sql)?;
-    if let Some(content_id) = &entry.content_id {
-        conn.prepare_cached("UPDATE manifests SET refs = refs + 1 WHERE content_id = ?1")
-            .map_err(map_sql)?
-            .execute([content_id.as_bytes().as_slice()])
-            .map_err(map_sql)?;
-    }
     Ok(())
 }
 

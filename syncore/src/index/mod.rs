@@ -31,7 +31,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-pub use chunks::{ChunkSource, GcReport, Usage};
+pub use chunks::{GcReport, Usage};
 pub use entries::{Batch, FileStat, IndexedEntry, LocalChange};
 pub use history::Version;
 pub use journal::Changes;

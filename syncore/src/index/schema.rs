@@ -6,12 +6,13 @@
 //! [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported); an older one is migrated forward
 //! in one transaction. It must never drop or re-create a table that holds data.
 //!
-//! Reference counting: a history row holds one reference to its manifest, and each chunk row
-//! of a stored manifest one reference to its chunk. References are taken by the writer (on
+//! Reference counting: a history row holds one reference to its manifest, and each chunk
+//! position of a stored manifest (a `manifest_chunks` row, or the `single_chunk` column of a
+//! one-chunk manifest) one reference to its chunk. References are taken by the writer (on
 //! the hot path, as plain statements) and released by triggers, so every way of deleting
 //! history keeps counts right: a manifest that loses its last reference is deleted, and each
-//! of its chunk rows drops one reference on its chunk. Chunks whose count reaches zero stay
-//! listed (with `refs = 0`) until garbage collection removes them.
+//! of its chunk positions drops one reference on its chunk. Chunks whose count reaches zero
+//! stay listed (with `refs = 0`) until garbage collection removes them.
 
 use rusqlite::Connection;
 
@@ -19,10 +20,10 @@ use super::sql::map_sql;
 use crate::error::{Error, Result};
 
 /// The schema version this build writes; `PRAGMA user_version` of a current database.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Migration `n` (1-based) brings a database from version `n - 1` to `n`.
-const MIGRATIONS: &[&str] = &[MIGRATION_1];
+const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2];
 
 const MIGRATION_1: &str = "
 CREATE TABLE meta (
@@ -109,6 +110,34 @@ BEGIN
 END;
 ";
 
+/// Version 2: scans read a directory's rows from one covering index, and a one-chunk manifest
+/// names its chunk in its own row instead of a `manifest_chunks` row (fewer B-tree writes per
+/// small file). Existing one-chunk manifests are converted with their chunk counts unchanged.
+const MIGRATION_2: &str = "
+DROP INDEX entries_by_parent;
+CREATE INDEX entries_by_parent ON entries(
+    parent, path, kind, size, mtime_ns, inode, ctime_ns, executable, deleted, racy);
+
+ALTER TABLE manifests ADD COLUMN single_chunk BLOB;
+DROP TRIGGER manifest_chunk_unrefs;
+UPDATE manifests SET single_chunk = (
+    SELECT mc.chunk_id FROM manifest_chunks mc WHERE mc.content_id = manifests.content_id)
+WHERE (SELECT COUNT(*) FROM manifest_chunks mc WHERE mc.content_id = manifests.content_id) = 1;
+DELETE FROM manifest_chunks
+WHERE content_id IN (SELECT content_id FROM manifests WHERE single_chunk IS NOT NULL);
+CREATE TRIGGER manifest_chunk_unrefs AFTER DELETE ON manifest_chunks
+BEGIN
+    UPDATE chunks SET refs = refs - 1 WHERE chunk_id = OLD.chunk_id;
+END;
+
+DROP TRIGGER manifest_deleted;
+CREATE TRIGGER manifest_deleted AFTER DELETE ON manifests
+BEGIN
+    DELETE FROM manifest_chunks WHERE content_id = OLD.content_id;
+    UPDATE chunks SET refs = refs - 1 WHERE chunk_id = OLD.single_chunk;
+END;
+";
+
 /// Brings `conn` to [`SCHEMA_VERSION`], or refuses a database from a newer build.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
     let found = user_version(conn)?;
@@ -144,6 +173,60 @@ mod tests {
         assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
         migrate(&mut conn).unwrap();
         assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn version_2_moves_one_chunk_manifests_into_their_row_keeping_counts() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATION_1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        // A one-chunk manifest "s" (chunk 1) and a two-chunk manifest "m" (chunks 1, 2).
+        conn.execute_batch(
+            "INSERT INTO manifests VALUES (x'aa', 5, 1, x'00'), (x'bb', 9, 1, x'00');
+             INSERT INTO chunks VALUES (x'01', 5, 2), (x'02', 4, 1);
+             INSERT INTO manifest_chunks VALUES (x'01', x'aa', 0, 0, 5),
+                 (x'01', x'bb', 0, 0, 5), (x'02', x'bb', 1, 5, 4);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let refs = |conn: &Connection, id: &str| -> i64 {
+            conn.query_row(
+                &format!("SELECT refs FROM chunks WHERE chunk_id = x'{id}'"),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        let single: Option<Vec<u8>> = conn
+            .query_row(
+                "SELECT single_chunk FROM manifests WHERE content_id = x'aa'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(single, Some(vec![1]));
+        let positions: i64 = conn
+            .query_row("SELECT COUNT(*) FROM manifest_chunks", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            positions, 2,
+            "only the two-chunk manifest keeps position rows"
+        );
+        assert_eq!(
+            (refs(&conn, "01"), refs(&conn, "02")),
+            (2, 1),
+            "counts unchanged"
+        );
+        conn.execute("DELETE FROM manifests WHERE content_id = x'aa'", [])
+            .unwrap();
+        assert_eq!(
+            refs(&conn, "01"),
+            1,
+            "deleting the one-chunk manifest releases its chunk"
+        );
+        conn.execute("DELETE FROM manifests WHERE content_id = x'bb'", [])
+            .unwrap();
+        assert_eq!((refs(&conn, "01"), refs(&conn, "02")), (0, 0));
     }
 
     #[test]

@@ -49,3 +49,12 @@ pub fn to_u64(value: i64) -> Result<u64, Error> {
 pub fn to_i64(value: u64) -> Result<i64, Error> {
     i64::try_from(value).map_err(|_| Error::invalid(format!("{value} is too large to index")))
 }
+
+/// A path read from a TEXT column, refusing anything that is not a valid replica path.
+pub fn stored_path(value: rusqlite::types::ValueRef<'_>) -> Result<crate::path::RelPath, Error> {
+    let text = value
+        .as_str()
+        .map_err(|_| Error::corrupt("index holds a path that is not text"))?;
+    crate::path::RelPath::new(text)
+        .map_err(|e| Error::corrupt(format!("index holds an invalid path: {e}")))
+}

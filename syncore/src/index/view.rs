@@ -12,16 +12,16 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use super::chunks::insert_manifest;
-use super::entries::{entry_from_row, parent_key, FileStat, IndexedEntry};
-use super::history::{insert_history, prune_path_versions};
+use super::chunks::{check_quota, chunk_locations};
+use super::entries::{entry_from_row, write_version, FileStat, IndexedEntry, NewVersion, RowWrite};
 use super::open::{read_meta_u64, write_meta};
-use super::sql::{map_sql, opt_digest, to_i64, to_u64};
+use super::sql::{map_sql, opt_digest, to_u64};
 use super::{now_ns, Index};
 use crate::apply::{ApplyTarget, ChunkLocation, ChunkLocator, DiskStat};
 use crate::entry::{Entry, EntryKind};
 use crate::error::{Error, Result};
 use crate::hash::Digest;
+use crate::hash::HashAlgo;
 use crate::manifest::FileManifest;
 use crate::path::RelPath;
 use crate::sync::{LocalView, ReplicaId};
@@ -99,34 +99,6 @@ fn entry_at(conn: &Connection, path: &RelPath) -> Result<Option<IndexedEntry>> {
         .transpose()
 }
 
-fn locate(conn: &Connection, id: &Digest) -> Result<Vec<ChunkLocation>> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT e.path, mc.offset, mc.len FROM manifest_chunks mc
-             JOIN entries e ON e.content_id = mc.content_id AND e.deleted = 0 AND e.kind = ?2
-             WHERE mc.chunk_id = ?1 LIMIT 8",
-        )
-        .map_err(map_sql)?;
-    let mut rows = stmt
-        .query(params![id.as_bytes().as_slice(), EntryKind::File.code()])
-        .map_err(map_sql)?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(map_sql)? {
-        let path: String = row.get(0).map_err(map_sql)?;
-        let offset: i64 = row.get(1).map_err(map_sql)?;
-        let len: i64 = row.get(2).map_err(map_sql)?;
-        out.push(ChunkLocation {
-            path: RelPath::new(&path)
-                .map_err(|e| Error::corrupt(format!("index holds an invalid path: {e}")))?,
-            offset: u64::try_from(offset)
-                .map_err(|_| Error::corrupt("index holds a negative chunk offset"))?,
-            len: u32::try_from(len)
-                .map_err(|_| Error::corrupt("index holds a bad chunk length"))?,
-        });
-    }
-    Ok(out)
-}
-
 impl Index {
     /// The recorded entries at `paths` (tombstones included), in the same order: one ordered
     /// range walk over the span the paths cover when they are dense enough, point lookups for
@@ -184,15 +156,7 @@ impl Index {
 
     /// Whether a live local file holds chunk `id` (so a plan need not fetch it).
     pub fn has_live_chunk(&self, id: &Digest) -> Result<bool> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT 1 FROM manifest_chunks mc
-                 JOIN entries e ON e.content_id = mc.content_id AND e.deleted = 0
-                 WHERE mc.chunk_id = ?1 LIMIT 1",
-            )
-            .map_err(map_sql)?;
-        stmt.exists([id.as_bytes().as_slice()]).map_err(map_sql)
+        Ok(!chunk_locations(&self.conn, self.options.algo, id, 1)?.is_empty())
     }
 
     /// Whether any stored manifest (live or retained in history) references chunk `id`.
@@ -206,7 +170,9 @@ impl Index {
         let next_seq = read_meta_u64(&tx, "next_seq")?.max(1);
         Ok(AppliedBatch {
             tx,
+            algo: self.options.algo,
             retention: self.options.retention.max_versions,
+            quota: self.options.quota_bytes,
             next_seq,
             time_ns: now_ns(),
             recorded: 0,
@@ -279,7 +245,7 @@ impl LocalView for Index {
 
 impl ChunkLocator for Index {
     fn locate(&self, id: &Digest) -> Result<Vec<ChunkLocation>> {
-        locate(&self.conn, id)
+        chunk_locations(&self.conn, self.options.algo, id, 8)
     }
 }
 
@@ -289,7 +255,9 @@ impl ChunkLocator for Index {
 #[derive(Debug)]
 pub struct AppliedBatch<'a> {
     tx: Transaction<'a>,
+    algo: HashAlgo,
     retention: Option<u32>,
+    quota: Option<u64>,
     next_seq: u64,
     time_ns: i64,
     recorded: usize,
@@ -301,8 +269,13 @@ impl AppliedBatch<'_> {
         self.recorded
     }
 
-    /// Commits every recorded entry.
+    /// Checks the quota and commits every recorded entry. On
+    /// [`ErrorKind::QuotaExceeded`](crate::ErrorKind::QuotaExceeded) nothing of this batch is
+    /// recorded.
     pub fn commit(self) -> Result<()> {
+        if let Some(quota) = self.quota {
+            check_quota(&self.tx, quota)?;
+        }
         write_meta(&self.tx, "next_seq", &self.next_seq.to_le_bytes())?;
         self.tx.commit().map_err(map_sql)
     }
@@ -333,7 +306,6 @@ impl ApplyTarget for AppliedBatch<'_> {
                     entry.path
                 )));
             }
-            insert_manifest(&self.tx, manifest)?;
         }
         entry.seq = self.next_seq;
         self.next_seq += 1;
@@ -346,52 +318,28 @@ impl ApplyTarget for AppliedBatch<'_> {
             ctime_ns: 0,
             executable: entry.executable,
         });
-        let mtime_ns = if entry.kind == EntryKind::File && stat.is_some() {
-            file_stat.mtime_ns
-        } else {
-            entry.mtime_ns
-        };
-        entry.mtime_ns = mtime_ns;
-        let mut stmt = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO entries (path, parent, kind, size, mtime_ns, inode, ctime_ns,
-                     executable, symlink_target, content_id, version, deleted, seq, racy)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, 0)
-                 ON CONFLICT (path) DO UPDATE SET parent = excluded.parent, kind = excluded.kind,
-                     size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode,
-                     ctime_ns = excluded.ctime_ns, executable = excluded.executable,
-                     symlink_target = excluded.symlink_target, content_id = excluded.content_id,
-                     version = excluded.version, deleted = excluded.deleted, seq = excluded.seq,
-                     racy = 0",
-            )
-            .map_err(map_sql)?;
-        stmt.execute(params![
-            entry.path.as_str(),
-            parent_key(&entry.path),
-            entry.kind.code(),
-            to_i64(entry.size)?,
-            entry.mtime_ns,
-            to_i64(file_stat.inode)?,
-            file_stat.ctime_ns,
-            entry.executable,
-            entry.symlink_target,
-            entry.content_id.as_ref().map(|d| d.as_bytes().as_slice()),
-            entry.version.encode(),
-            entry.deleted,
-            to_i64(entry.seq)?,
-        ])
-        .map_err(map_sql)?;
-        insert_history(&self.tx, &entry, self.time_ns)?;
-        if let Some(max) = self.retention {
-            prune_path_versions(&self.tx, &entry.path, max)?;
+        if entry.kind == EntryKind::File && stat.is_some() {
+            entry.mtime_ns = file_stat.mtime_ns;
         }
+        let version = NewVersion {
+            entry: &entry,
+            manifest: manifest.filter(|_| !entry.deleted),
+            stat: &file_stat,
+            racy: false,
+        };
+        write_version(
+            &self.tx,
+            &version,
+            RowWrite::Upsert,
+            self.retention,
+            self.time_ns,
+        )?;
         self.recorded += 1;
         Ok(())
     }
 
     fn locate_chunk(&self, id: &Digest) -> Result<Vec<ChunkLocation>> {
-        locate(&self.tx, id)
+        chunk_locations(&self.tx, self.algo, id, 8)
     }
 }
 
@@ -413,7 +361,7 @@ impl ApplyTarget for Index {
     }
 
     fn locate_chunk(&self, id: &Digest) -> Result<Vec<ChunkLocation>> {
-        locate(&self.conn, id)
+        chunk_locations(&self.conn, self.options.algo, id, 8)
     }
 }
 

@@ -178,7 +178,7 @@ fn verify(algo: HashAlgo, id: &Digest, len: u32, bytes: &[u8]) -> Result<()> {
 
 /// Reads `chunk` from the first live local file whose bytes at the recorded offset verify.
 fn fetch_local(root: &Path, index: &Index, algo: HashAlgo, chunk: &Chunk) -> Result<Vec<u8>> {
-    let sources = index.chunk_sources(&chunk.id)?;
+    let sources = index.chunk_locations(&chunk.id)?;
     if sources.is_empty() {
         return Err(Error::NotFound(format!(
             "chunk {} is in no live local file",

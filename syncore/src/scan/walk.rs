@@ -49,6 +49,16 @@ enum Pending {
     Refresh(RelPath, FileStat, bool),
 }
 
+/// The replica path of `name` inside directory `dir` (`None`: the root), as the index
+/// recorded it.
+fn child_path(dir: Option<&RelPath>, name: &str) -> Result<RelPath> {
+    match dir {
+        Some(dir) => dir.join(name),
+        None => RelPath::new(name),
+    }
+    .map_err(|e| Error::corrupt(format!("index holds an invalid path: {e}")))
+}
+
 /// One scan in progress.
 pub(super) struct Walk<'a> {
     scanner: &'a Scanner,
@@ -209,19 +219,40 @@ impl<'a> Walk<'a> {
             );
             return Ok(());
         }
-        let mut indexed = Vec::new();
-        self.index.for_each_in_dir(dir.rel.as_ref(), |entry| {
-            indexed.push(entry);
-            Ok(())
-        })?;
-        for entry in indexed {
-            let name = entry.entry.path.file_name();
-            if ignored.contains(name) {
-                continue;
-            }
-            let disk = on_disk.remove(name).map(|(_, item)| item);
-            let path = entry.entry.path.clone();
-            self.visit(path, Some(entry), disk, &chain)?;
+        // Pass over what is plainly unchanged using the recorded stats alone; compare the
+        // rest in full.
+        let mut to_compare: Vec<String> = Vec::new();
+        let report = &mut self.report;
+        let shortcut_dirs = !self.descend_into_dirs;
+        self.index
+            .for_each_stat_in_dir(dir.rel.as_ref(), |name, recorded| {
+                if ignored.contains(name) {
+                    return Ok(());
+                }
+                let unchanged = on_disk.get(name).is_some_and(|(_, item)| {
+                    !recorded.deleted
+                        && recorded.kind == item.kind
+                        && match item.kind {
+                            EntryKind::File => !recorded.racy && recorded.stat.same_as(&item.stat),
+                            EntryKind::Dir => shortcut_dirs,
+                            EntryKind::Symlink => false,
+                        }
+                });
+                if unchanged {
+                    on_disk.remove(name);
+                    report.unchanged += 1;
+                } else {
+                    to_compare.push(name.to_owned());
+                }
+                Ok(())
+            })?;
+        for name in to_compare {
+            let (path, disk) = match on_disk.remove(&name) {
+                Some((path, item)) => (path, Some(item)),
+                None => (child_path(dir.rel.as_ref(), &name)?, None),
+            };
+            let indexed = self.index.entry(&path)?;
+            self.visit(path, indexed, disk, &chain)?;
         }
         let mut new_items: Vec<_> = on_disk.into_values().collect();
         new_items.sort_by(|a, b| a.0.cmp(&b.0));
