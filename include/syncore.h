@@ -1000,7 +1000,8 @@ typedef struct syncore_scan_counts {
  */
 typedef struct syncore_scan_item {
   /**
-   * The path (for skipped paths, the on-disk name, lossily made UTF-8), NUL-terminated.
+   * The relative path, NUL-terminated; for skipped paths, the full path on disk (which
+   * may not be a valid replica path), lossily made UTF-8.
    */
   const char *path;
   /**

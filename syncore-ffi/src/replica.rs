@@ -260,7 +260,8 @@ pub struct syncore_scan_counts {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct syncore_scan_item {
-    /// The path (for skipped paths, the on-disk name, lossily made UTF-8), NUL-terminated.
+    /// The relative path, NUL-terminated; for skipped paths, the full path on disk (which
+    /// may not be a valid replica path), lossily made UTF-8.
     pub path: *const c_char,
     /// For moves, the old path; NULL otherwise.
     pub from_path: *const c_char,
@@ -864,4 +865,49 @@ pub extern "C" fn syncore_replica_gc(
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_options_are_the_core_defaults() {
+        let c = replica_options(&syncore_replica_options::default()).unwrap();
+        let core = ReplicaOptions::default();
+        assert_eq!(c.chunker, core.chunker);
+        assert_eq!(c.hash, core.hash);
+        assert_eq!(c.state_dir, core.state_dir);
+        assert_eq!(c.retention, core.retention);
+        assert_eq!(c.quota_bytes, core.quota_bytes);
+        assert_eq!(c.ignore_defaults, core.ignore_defaults);
+        assert_eq!(c.timestamp_granularity, core.timestamp_granularity);
+        assert_eq!(c.check_integrity, core.check_integrity);
+        let r = retention(3, 60);
+        assert_eq!(r.max_versions, Some(3));
+        assert_eq!(r.max_age, Some(Duration::from_secs(60)));
+    }
+
+    #[test]
+    fn null_handles_fail_with_a_status() {
+        let mut out = std::ptr::null_mut();
+        assert_eq!(
+            syncore_replica_scan(std::ptr::null_mut(), &mut out),
+            syncore_status::NullArgument
+        );
+        assert!(out.is_null());
+        let mut report = syncore_apply_report::default();
+        assert_eq!(
+            syncore_replica_apply(
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+                1,
+                &mut report
+            ),
+            syncore_status::NullArgument
+        );
+        assert_eq!(syncore_history_len(std::ptr::null()), 0);
+        syncore_replica_free(std::ptr::null_mut());
+    }
 }

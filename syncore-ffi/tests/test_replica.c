@@ -1,7 +1,8 @@
 /* Persistent replicas driven from C: two real directories with SQLite indexes scanned, synced
  * both ways through change-set bytes (plans walked, chunks read from the peer's files), an
  * edit + delete + concurrent edit resolved with a conflict copy, history and restore, usage,
- * gc, stale temp files, a hub round trip (client -> hub -> second client), and bad input. */
+ * gc, stale temp files, skipped paths, layered chunk sources, a hub round trip (client -> hub
+ * -> second client), and bad input. */
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
 #include <ftw.h>
@@ -131,6 +132,7 @@ static size_t push(syncore_replica *from, syncore_replica *to) {
   syncore_plan *plan = NULL;
   syncore_digest_list *missing = NULL;
   syncore_chunk_source *source = NULL;
+  syncore_store *cache = NULL;
   syncore_plan_summary summary;
   syncore_apply_report report;
   syncore_sync_options options;
@@ -154,15 +156,22 @@ static size_t push(syncore_replica *from, syncore_replica *to) {
   CHECK_OK(syncore_plan_missing_chunks(plan, &missing));
   CHECK(syncore_digest_list_len(missing) == summary.missing_chunks);
 
-  /* The chunks `to` lacks come straight from `from`'s files, verified on read. */
+  /* The chunks `to` lacks come straight from `from`'s files, verified on read, behind a
+   * first layer (an empty local cache) that has none of them. */
   CHECK_OK(syncore_chunk_source_new(&source));
+  CHECK_OK(syncore_store_new_mem(SYNCORE_HASH_ALGO_BLAKE3, &cache));
+  CHECK_OK(syncore_chunk_source_add_store(source, cache, true));
+  syncore_store_free(cache);
   CHECK_OK(syncore_chunk_source_add_replica(source, from, false));
-  CHECK(syncore_chunk_source_len(source) == 1);
+  CHECK(syncore_chunk_source_len(source) == 2);
   memset(&report, 0xFF, sizeof report);
   CHECK_OK(syncore_replica_apply(to, plan, source, SYNCORE_DURABILITY_NONE, &report));
   CHECK(report.failed == 0 && report.conflicts == 0);
   CHECK(report.files_written == summary.files_written);
   CHECK(report.bytes_reused_locally <= report.bytes_written);
+  if (summary.files_written > 0 && summary.missing_bytes == summary.bytes_written) {
+    CHECK(report.bytes_reused_locally == 0); /* everything came from the peer's layer */
+  }
   /* Applied completely: `to` now remembers the cursor. */
   CHECK_OK(syncore_replica_synced_cursor(to, from_id, &synced));
   CHECK(synced == next);
@@ -397,6 +406,8 @@ int main(void) {
   write_file(root_a, "docs/notes.txt", notes, NOTES_LEN);
   write_file(root_a, "big.bin", big, BIG_LEN);
   write_file(root_b, "b-only.txt", "from B", 6);
+  path_of(dir, sizeof dir, root_b, "pipe");
+  CHECK(mkfifo(dir, 0644) == 0);
 
   a = open_replica(root_a);
   b = open_replica(root_b);
@@ -415,8 +426,15 @@ int main(void) {
   }
   CHECK(found_big == 1);
   syncore_scan_report_free(report);
-  scan(b, &changed);
-  CHECK(changed == 1);
+  /* B's FIFO is listed as skipped, with its reason. */
+  CHECK_OK(syncore_replica_scan(b, &report));
+  CHECK_OK(syncore_scan_report_counts(report, &counts));
+  CHECK(counts.added == 1 && counts.skipped == 1);
+  CHECK_OK(syncore_scan_report_get(report, SYNCORE_SCAN_LIST_SKIPPED, 0, &item));
+  /* Skipped paths are reported as found on disk (they may not be valid replica paths). */
+  CHECK(strcmp(item.path, dir) == 0 && item.reason == SYNCORE_SKIP_REASON_UNSUPPORTED_TYPE);
+  CHECK(item.from_path == NULL && item.detail == NULL);
+  syncore_scan_report_free(report);
   /* A second scan finds nothing new. */
   counts = scan(a, &changed);
   CHECK(changed == 0 && counts.unchanged == 3);
