@@ -319,6 +319,85 @@ typedef enum syncore_durability {
 } syncore_durability;
 
 /**
+ * Which list of a scan report `syncore_scan_report_get` reads.
+ */
+typedef enum syncore_scan_list {
+  /**
+   * New paths (not counting move targets).
+   */
+  SYNCORE_SCAN_LIST_ADDED = 1,
+  /**
+   * Paths whose content, kind, symlink target or executable bit changed.
+   */
+  SYNCORE_SCAN_LIST_MODIFIED = 2,
+  /**
+   * Paths now recorded as deleted (not counting move sources).
+   */
+  SYNCORE_SCAN_LIST_DELETED = 3,
+  /**
+   * Detected moves: `from_path` to `path`.
+   */
+  SYNCORE_SCAN_LIST_MOVED = 4,
+  /**
+   * Paths not recorded; `reason` says why.
+   */
+  SYNCORE_SCAN_LIST_SKIPPED = 5,
+  /**
+   * Files that changed while being hashed: not recorded, retried by the next scan;
+   * `detail` says what happened.
+   */
+  SYNCORE_SCAN_LIST_RETRIES = 6,
+} syncore_scan_list;
+
+/**
+ * Why a scan skipped a path (the `reason` of a `syncore_scan_item` from the skipped list).
+ */
+typedef enum syncore_skip_reason {
+  /**
+   * Its name is not valid UTF-8.
+   */
+  SYNCORE_SKIP_REASON_NON_UTF8_NAME = 1,
+  /**
+   * Its name is not an acceptable replica path; `detail` says why.
+   */
+  SYNCORE_SKIP_REASON_INVALID_NAME = 2,
+  /**
+   * Another name in the same directory has the same NFC form.
+   */
+  SYNCORE_SKIP_REASON_NORMALIZATION_COLLISION = 3,
+  /**
+   * A symlink whose target is not valid UTF-8.
+   */
+  SYNCORE_SKIP_REASON_NON_UTF8_SYMLINK_TARGET = 4,
+  /**
+   * A socket, device or FIFO.
+   */
+  SYNCORE_SKIP_REASON_UNSUPPORTED_TYPE = 5,
+  /**
+   * It could not be read; `detail` is the error.
+   */
+  SYNCORE_SKIP_REASON_UNREADABLE = 6,
+} syncore_skip_reason;
+
+/**
+ * What an entry is (the `kind` of a `syncore_history_version`).
+ */
+typedef enum syncore_entry_kind {
+  /**
+   * A regular file.
+   */
+  SYNCORE_ENTRY_KIND_FILE = 1,
+  /**
+   * A directory.
+   */
+  SYNCORE_ENTRY_KIND_DIR = 2,
+  /**
+   * A symbolic link.
+   */
+  SYNCORE_ENTRY_KIND_SYMLINK = 3,
+} syncore_entry_kind;
+
+/**
  * Bytes owned by the library (an encoded manifest, a chunk's content, ...). Read them with
  * `syncore_bytes_data` and `syncore_bytes_len`; release them with `syncore_bytes_free`.
  */
@@ -351,6 +430,15 @@ typedef struct syncore_chunk_list syncore_chunk_list;
  * them, so the application keeps ownership of its own memory).
  */
 typedef struct syncore_chunk_sink syncore_chunk_sink;
+
+/**
+ * Where `syncore_replica_apply` and `syncore_hub_apply` read the chunks a plan needs: an
+ * ordered list of layers (stores and replicas' files), tried in the order they were added;
+ * the first layer that has a chunk serves it, and every chunk is verified against its id
+ * whichever layer served it. Made empty by `syncore_chunk_source_new`; released with
+ * `syncore_chunk_source_free`. Not for concurrent use.
+ */
+typedef struct syncore_chunk_source syncore_chunk_source;
 
 /**
  * An incremental chunker: push bytes in pieces, receive each chunk through a callback as
@@ -388,6 +476,18 @@ typedef struct syncore_digest_list syncore_digest_list;
 typedef struct syncore_hasher syncore_hasher;
 
 /**
+ * The retained versions of one path, newest first. Immutable; released with
+ * `syncore_history_free`.
+ */
+typedef struct syncore_history syncore_history;
+
+/**
+ * A hub: an index (opened with an exclusive lock, like a replica's) and a chunk store. Not
+ * for concurrent use. Released with `syncore_hub_free`.
+ */
+typedef struct syncore_hub syncore_hub;
+
+/**
  * Collects chunk ids from an `ids` callback. Valid only during that callback; the library
  * owns it. Hand it ids with `syncore_id_sink_push`.
  */
@@ -410,6 +510,19 @@ typedef struct syncore_memory_replica syncore_memory_replica;
  * replica's `_plan` function; immutable; released with `syncore_plan_free`.
  */
 typedef struct syncore_plan syncore_plan;
+
+/**
+ * One replica: a root directory and its SQLite index, opened with an exclusive lock (a
+ * second open of the same index, from this or another process, fails with
+ * `SYNCORE_STATUS_BUSY` until this one is freed). Not for concurrent use: calls on one
+ * replica must not overlap. Released with `syncore_replica_free`, which closes the index.
+ */
+typedef struct syncore_replica syncore_replica;
+
+/**
+ * What a scan found and recorded. Immutable; released with `syncore_scan_report_free`.
+ */
+typedef struct syncore_scan_report syncore_scan_report;
 
 /**
  * The signature of a basis: per-block weak and strong sums, indexed for delta generation.
@@ -611,6 +724,28 @@ typedef struct syncore_delta_stats {
 } syncore_delta_stats;
 
 /**
+ * How `syncore_hub_open` opens a hub's index. Start from `syncore_hub_options_default`.
+ */
+typedef struct syncore_hub_options {
+  /**
+   * Maximum unique chunk bytes across live and retained versions; 0 for no quota.
+   */
+  uint64_t quota_bytes;
+  /**
+   * Keep at most this many versions of each path in history; 0 for no limit.
+   */
+  uint32_t retention_max_versions;
+  /**
+   * Drop history versions older than this many seconds; 0 for no limit.
+   */
+  uint64_t retention_max_age_secs;
+  /**
+   * Run SQLite's integrity check when opening (default true).
+   */
+  bool check_integrity;
+} syncore_hub_options;
+
+/**
  * Everything that shapes a plan. Start from `syncore_sync_options_default`.
  */
 typedef struct syncore_sync_options {
@@ -771,6 +906,208 @@ typedef struct syncore_plan_summary {
    */
   uint64_t collisions;
 } syncore_plan_summary;
+
+/**
+ * How `syncore_replica_open` opens a replica. Start from `syncore_replica_options_default`
+ * and change what you need.
+ */
+typedef struct syncore_replica_options {
+  /**
+   * Directory of the index (NUL-terminated UTF-8), borrowed for the call only; NULL for
+   * the default, `<root>/.syncore`. A state directory inside the root is never scanned.
+   */
+  const char *state_dir;
+  /**
+   * How files are cut into chunks and hashed. Its `algo` is fixed when the index is
+   * created; its `threads` is the number of hashing threads (0: all cores).
+   */
+  struct syncore_chunker_config chunker;
+  /**
+   * Maximum unique chunk bytes across live and retained versions; 0 for no quota. A scan
+   * or apply that would exceed it fails with `SYNCORE_STATUS_QUOTA_EXCEEDED`.
+   */
+  uint64_t quota_bytes;
+  /**
+   * Keep at most this many versions of each path in history, the current one included;
+   * 0 for no limit.
+   */
+  uint32_t retention_max_versions;
+  /**
+   * Drop history versions older than this many seconds (never a path's current version);
+   * 0 for no limit.
+   */
+  uint64_t retention_max_age_secs;
+  /**
+   * Skip the default temporary and system names (default true).
+   */
+  bool ignore_defaults;
+  /**
+   * Files modified within this many milliseconds of a scan's start are hashed again by
+   * the next scan (default 20).
+   */
+  uint64_t timestamp_granularity_ms;
+  /**
+   * Run SQLite's integrity check when opening (default true).
+   */
+  bool check_integrity;
+} syncore_replica_options;
+
+/**
+ * How many paths each list of a scan report holds.
+ */
+typedef struct syncore_scan_counts {
+  /**
+   * New paths (not counting move targets).
+   */
+  uint64_t added;
+  /**
+   * Changed paths.
+   */
+  uint64_t modified;
+  /**
+   * Deleted paths (not counting move sources).
+   */
+  uint64_t deleted;
+  /**
+   * Detected moves.
+   */
+  uint64_t moved;
+  /**
+   * Paths found unchanged.
+   */
+  uint64_t unchanged;
+  /**
+   * Paths skipped by ignore rules and default names.
+   */
+  uint64_t ignored;
+  /**
+   * Paths not recorded (see `SYNCORE_SCAN_LIST_SKIPPED`).
+   */
+  uint64_t skipped;
+  /**
+   * Files to retry next scan (see `SYNCORE_SCAN_LIST_RETRIES`).
+   */
+  uint64_t retries;
+  /**
+   * Bytes read and hashed.
+   */
+  uint64_t bytes_hashed;
+} syncore_scan_counts;
+
+/**
+ * One item of a scan report list, as read by `syncore_scan_report_get`. The strings belong
+ * to the report and stay valid until `syncore_scan_report_free`.
+ */
+typedef struct syncore_scan_item {
+  /**
+   * The relative path, NUL-terminated; for skipped paths, the full path on disk (which
+   * may not be a valid replica path), lossily made UTF-8.
+   */
+  const char *path;
+  /**
+   * For moves, the old path; NULL otherwise.
+   */
+  const char *from_path;
+  /**
+   * For skipped paths, a `syncore_skip_reason` value; 0 otherwise.
+   */
+  uint8_t reason;
+  /**
+   * For skipped paths with an explanation and for retries, the text; NULL otherwise.
+   */
+  const char *detail;
+} syncore_scan_item;
+
+/**
+ * One retained version of a path, as read by `syncore_history_get`. The string belongs to
+ * the history and stays valid until `syncore_history_free`.
+ */
+typedef struct syncore_history_version {
+  /**
+   * The local sequence number of the change; pass it to `syncore_replica_restore`.
+   */
+  uint64_t seq;
+  /**
+   * When it was recorded, nanoseconds since the Unix epoch.
+   */
+  int64_t time_ns;
+  /**
+   * A `syncore_entry_kind` value.
+   */
+  uint8_t kind;
+  /**
+   * Size in bytes (files).
+   */
+  uint64_t size;
+  /**
+   * The owner-executable bit.
+   */
+  bool executable;
+  /**
+   * True if this version is a deletion.
+   */
+  bool deleted;
+  /**
+   * True if `content_id` holds the content id of a file's version.
+   */
+  bool has_content_id;
+  /**
+   * The file's content id when `has_content_id`; zeros otherwise.
+   */
+  struct syncore_digest content_id;
+  /**
+   * Where a symlink pointed (NUL-terminated); NULL for other kinds.
+   */
+  const char *symlink_target;
+} syncore_history_version;
+
+/**
+ * Logical and deduplicated sizes of a replica's live and retained versions.
+ */
+typedef struct syncore_usage {
+  /**
+   * Live (not deleted) files.
+   */
+  uint64_t live_files;
+  /**
+   * Sum of live file sizes.
+   */
+  uint64_t live_bytes;
+  /**
+   * Sum of sizes over every retained file version (what storing them whole would cost).
+   */
+  uint64_t logical_bytes;
+  /**
+   * Distinct chunks referenced by retained versions.
+   */
+  uint64_t unique_chunks;
+  /**
+   * Sum of the lengths of those chunks (what content-addressed storage costs).
+   */
+  uint64_t unique_chunk_bytes;
+  /**
+   * `logical_bytes / unique_chunk_bytes` (1.0 when nothing is stored).
+   */
+  double dedup_ratio;
+} syncore_usage;
+
+/**
+ * What `syncore_replica_gc` found and did.
+ */
+typedef struct syncore_gc_report {
+  /**
+   * Chunks no retained version references any more.
+   */
+  uint64_t unreferenced_chunks;
+  /**
+   * Their total length.
+   */
+  uint64_t unreferenced_bytes;
+  /**
+   * How many of them were deleted from the given store.
+   */
+  uint64_t deleted_from_store;
+} syncore_gc_report;
 
 /**
  * How much a store holds.
@@ -988,6 +1325,47 @@ enum syncore_status syncore_chunk_stream_finish(struct syncore_chunk_stream *str
  * Releases `stream`, finished or not. NULL is a no-op.
  */
 void syncore_chunk_stream_free(struct syncore_chunk_stream *stream);
+
+/**
+ * Makes an empty chunk source and writes it to `*out` (owned by the caller, released with
+ * `syncore_chunk_source_free`; written only on success). Add layers with
+ * `syncore_chunk_source_add_store` and `syncore_chunk_source_add_replica`; an empty source
+ * serves nothing, which suffices for plans that need no chunks.
+ */
+enum syncore_status syncore_chunk_source_new(struct syncore_chunk_source **out);
+
+/**
+ * Adds `store` (any store: in-memory, directory, replicated, or the application's
+ * callbacks) as the next layer of `source`. The source takes its own reference to the store,
+ * so the caller may free the `store` handle at any time. Bytes it serves count as reused
+ * locally in apply reports when `local` is true, and as transferred otherwise.
+ */
+enum syncore_status syncore_chunk_source_add_store(struct syncore_chunk_source *source,
+                                                   const struct syncore_store *store,
+                                                   bool local);
+
+/**
+ * Adds the working tree of `replica` as the next layer of `source`: chunks are read out of
+ * its indexed files, each verified against its id (a file that changed since its last scan
+ * simply fails verification). `source` only borrows `replica`: the replica must stay alive,
+ * and no call may modify it, until `source` is freed (or no longer used). A replica cannot
+ * serve a plan applied to itself. Bytes it serves count as reused locally when `local` is
+ * true, and as transferred otherwise (the usual case: a peer's files).
+ */
+enum syncore_status syncore_chunk_source_add_replica(struct syncore_chunk_source *source,
+                                                     const struct syncore_replica *replica,
+                                                     bool local);
+
+/**
+ * The number of layers in `source` (0 if NULL).
+ */
+size_t syncore_chunk_source_len(const struct syncore_chunk_source *source);
+
+/**
+ * Releases `source` and its references to stores (the stores live on while other handles
+ * hold them). Replicas it borrowed are not affected. NULL is a no-op.
+ */
+void syncore_chunk_source_free(struct syncore_chunk_source *source);
 
 /**
  * Writes the default coalescer configuration to `*out` (only on success).
@@ -1236,6 +1614,94 @@ enum syncore_status syncore_hasher_finalize(const struct syncore_hasher *hasher,
 void syncore_hasher_free(struct syncore_hasher *hasher);
 
 /**
+ * Writes the default hub options (no quota, unlimited history, integrity check on) to
+ * `*out` (only on success).
+ */
+enum syncore_status syncore_hub_options_default(struct syncore_hub_options *out);
+
+/**
+ * Opens (or creates) the hub whose index lives in the directory `state_dir`
+ * (NUL-terminated UTF-8; created if needed) and whose content lives in `store`, with
+ * `*options` (NULL for the defaults), and writes it to `*out` (owned by the caller, released
+ * with `syncore_hub_free`; written only on success). The hub takes its own reference to the
+ * store, so the caller may free the `store` handle at any time; keep it to serve the hub's
+ * chunks to clients (`syncore_chunk_source_add_store`). The index uses the store's hash
+ * algorithm; reopening an index made with another fails with `SYNCORE_STATUS_INVALID_INPUT`.
+ * Fails with `SYNCORE_STATUS_BUSY` if the index is open elsewhere.
+ */
+enum syncore_status syncore_hub_open(const char *state_dir,
+                                     const struct syncore_store *store,
+                                     const struct syncore_hub_options *options,
+                                     struct syncore_hub **out);
+
+/**
+ * Closes the index and releases `hub` (and its reference to the store). NULL is a no-op.
+ */
+void syncore_hub_free(struct syncore_hub *hub);
+
+/**
+ * Writes the hub's permanent id, `SYNCORE_REPLICA_ID_LEN` bytes, to `out_id` (only on
+ * success). Clients pass it to `syncore_replica_synced_cursor`.
+ */
+enum syncore_status syncore_hub_id(const struct syncore_hub *hub,
+                                   uint8_t *out_id);
+
+/**
+ * Encodes everything the hub recorded after `cursor` (a client's
+ * `syncore_replica_synced_cursor` of the hub) as change-set bytes, written to `*out` (owned
+ * by the caller, released with `syncore_bytes_free`), and the client's next cursor to
+ * `*out_cursor` (may be NULL). Both are written only on success.
+ */
+enum syncore_status syncore_hub_changes_since(const struct syncore_hub *hub,
+                                              uint64_t cursor,
+                                              struct syncore_bytes **out,
+                                              uint64_t *out_cursor);
+
+/**
+ * Decodes a client's change-set bytes (`len` bytes at `data`) and plans taking them in under
+ * `*options` (NULL for the defaults); chunks already in the hub's store are not missing.
+ * Pure. The plan is written to `*out` (owned by the caller, released with
+ * `syncore_plan_free`; written only on success). Damaged bytes fail with
+ * `SYNCORE_STATUS_CORRUPT`.
+ */
+enum syncore_status syncore_hub_plan(const struct syncore_hub *hub,
+                                     const uint8_t *data,
+                                     size_t len,
+                                     const struct syncore_sync_options *options,
+                                     struct syncore_plan **out);
+
+/**
+ * Takes in `plan` (made by `syncore_hub_plan` on this hub): the chunks it lacks are read
+ * from `source` (typically the client replica's files, `syncore_chunk_source_add_replica`),
+ * verified and put in the hub's store, and the entries are recorded in one transaction.
+ * Per-action problems are counted in `*out_report` (may be NULL); when none occurred, the
+ * hub remembers the plan's cursor for the client (`syncore_hub_synced_cursor`).
+ */
+enum syncore_status syncore_hub_apply(struct syncore_hub *hub,
+                                      const struct syncore_plan *plan,
+                                      const struct syncore_chunk_source *source,
+                                      struct syncore_apply_report *out_report);
+
+/**
+ * Writes how far the hub has taken in the journal of the client whose id is the
+ * `SYNCORE_REPLICA_ID_LEN` bytes at `client` to `*out` (only on success): the cursor to pass
+ * to the client's `syncore_replica_changes_since` (0 if never synced).
+ */
+enum syncore_status syncore_hub_synced_cursor(const struct syncore_hub *hub,
+                                              const uint8_t *client,
+                                              uint64_t *out);
+
+/**
+ * Looks up the manifest of file content `*content_id` in the hub's index and writes a copy
+ * to `*out` (owned by the caller, released with `syncore_manifest_free`; written only on
+ * success); `SYNCORE_STATUS_NOT_FOUND` if the hub does not know that content. With it and
+ * the hub's store an application can serve a file without a working tree.
+ */
+enum syncore_status syncore_hub_manifest(const struct syncore_hub *hub,
+                                         const struct syncore_digest *content_id,
+                                         struct syncore_manifest **out);
+
+/**
  * Builds a manifest from `count` chunks at `chunks` (NULL only when `count` is 0) whose ids
  * were made with `algo`. The chunks must tile the file in order from offset 0 with no
  * empty chunk, else `SYNCORE_STATUS_INVALID_INPUT`. The caller owns `*out` (release with
@@ -1456,6 +1922,200 @@ uint64_t syncore_plan_cursor(const struct syncore_plan *plan);
  * Releases `plan` and the strings it lent out. NULL is a no-op.
  */
 void syncore_plan_free(struct syncore_plan *plan);
+
+/**
+ * Writes the default replica options (index in `<root>/.syncore`, default chunker, BLAKE3,
+ * no quota, unlimited history, default ignores, integrity check on) to `*out` (only on
+ * success).
+ */
+enum syncore_status syncore_replica_options_default(struct syncore_replica_options *out);
+
+/**
+ * Opens the replica whose working tree is the existing directory `root` (NUL-terminated
+ * UTF-8), creating its index on first use, with `*options` (NULL for the defaults), and
+ * writes it to `*out` (owned by the caller, released with `syncore_replica_free`; written
+ * only on success). Fails with `SYNCORE_STATUS_BUSY` if the index is open elsewhere,
+ * `SYNCORE_STATUS_CORRUPT` for a damaged index, `SYNCORE_STATUS_INVALID_UTF8` for a path
+ * that is not UTF-8 and `SYNCORE_STATUS_INVALID_INPUT` for bad options.
+ */
+enum syncore_status syncore_replica_open(const char *root,
+                                         const struct syncore_replica_options *options,
+                                         struct syncore_replica **out);
+
+/**
+ * Closes the index and releases `replica`. NULL is a no-op. Chunk sources that borrowed it
+ * must not be used afterwards.
+ */
+void syncore_replica_free(struct syncore_replica *replica);
+
+/**
+ * Writes the replica's permanent id, `SYNCORE_REPLICA_ID_LEN` bytes, to `out_id` (only on
+ * success). Peers pass it to `syncore_replica_synced_cursor`.
+ */
+enum syncore_status syncore_replica_id(const struct syncore_replica *replica,
+                                       uint8_t *out_id);
+
+/**
+ * Scans the whole working tree, records every change in the index (then applies history
+ * retention), and writes what it found to `*out` (owned by the caller, released with
+ * `syncore_scan_report_free`; written only on success). Paths that cannot be recorded are
+ * listed in the report, not failures.
+ */
+enum syncore_status syncore_replica_scan(struct syncore_replica *replica,
+                                         struct syncore_scan_report **out);
+
+/**
+ * Scans only the `count` relative paths at `paths` (NUL-terminated UTF-8, `/`-separated;
+ * directories recursively), e.g. those a watcher reported, and writes the report to `*out`
+ * (owned by the caller, released with `syncore_scan_report_free`; written only on success).
+ * `paths` may be NULL when `count` is 0.
+ */
+enum syncore_status syncore_replica_rescan(struct syncore_replica *replica,
+                                           const char *const *paths,
+                                           size_t count,
+                                           struct syncore_scan_report **out);
+
+/**
+ * Writes the number of paths in each list of `report` to `*out` (only on success).
+ */
+enum syncore_status syncore_scan_report_counts(const struct syncore_scan_report *report,
+                                               struct syncore_scan_counts *out);
+
+/**
+ * Reads item `index` of the list `list` (a `syncore_scan_list` value) of `report` into
+ * `*out` (only on success); `SYNCORE_STATUS_INVALID_INPUT` for an unknown list or an index
+ * out of range. The strings belong to the report.
+ */
+enum syncore_status syncore_scan_report_get(const struct syncore_scan_report *report,
+                                            uint8_t list,
+                                            size_t index,
+                                            struct syncore_scan_item *out);
+
+/**
+ * Releases `report` and the strings it lent out. NULL is a no-op.
+ */
+void syncore_scan_report_free(struct syncore_scan_report *report);
+
+/**
+ * Encodes everything this replica recorded after `cursor` (the peer's
+ * `syncore_replica_synced_cursor` of this replica; 0 for everything), tombstones included,
+ * as change-set bytes to ship to the peer, written to `*out` (owned by the caller, released
+ * with `syncore_bytes_free`). The peer's next cursor (the bytes carry it too) goes to
+ * `*out_cursor`, which may be NULL. Both are written only on success.
+ */
+enum syncore_status syncore_replica_changes_since(const struct syncore_replica *replica,
+                                                  uint64_t cursor,
+                                                  struct syncore_bytes **out,
+                                                  uint64_t *out_cursor);
+
+/**
+ * Decodes a peer's change-set bytes (`len` bytes at `data`, as made by
+ * `syncore_replica_changes_since` or `syncore_hub_changes_since`) and plans what this
+ * replica must do to take them in under `*options` (NULL for the defaults). Pure: reads the
+ * index, touches nothing. The plan is written to `*out` (owned by the caller, released with
+ * `syncore_plan_free`; written only on success); walk it with `syncore_plan_action_get` and
+ * list what to fetch with `syncore_plan_missing_chunks`. Damaged bytes fail with
+ * `SYNCORE_STATUS_CORRUPT` (`UNSUPPORTED` for an unknown format version); an unconfirmed
+ * mass deletion with `SYNCORE_STATUS_CONFLICT`.
+ */
+enum syncore_status syncore_replica_plan(const struct syncore_replica *replica,
+                                         const uint8_t *data,
+                                         size_t len,
+                                         const struct syncore_sync_options *options,
+                                         struct syncore_plan **out);
+
+/**
+ * Performs `plan` (made by `syncore_replica_plan` on this replica) in the working tree,
+ * reading chunks from this replica's own files first and from `source` otherwise, and
+ * records every applied change in the index in one transaction. `durability` is a
+ * `syncore_durability` value. Per-action problems (a chunk no layer has, a file the user
+ * changed since planning) do not fail the call: they are counted in `*out_report`
+ * (`conflicts`, `failed`; may be NULL). When both are 0 the plan was applied completely and
+ * this replica remembers the plan's cursor for its source
+ * (`syncore_replica_synced_cursor`); otherwise the next exchange simply retries.
+ */
+enum syncore_status syncore_replica_apply(struct syncore_replica *replica,
+                                          const struct syncore_plan *plan,
+                                          const struct syncore_chunk_source *source,
+                                          uint8_t durability,
+                                          struct syncore_apply_report *out_report);
+
+/**
+ * Writes how far this replica has taken in the journal of the replica (or hub) whose id is
+ * the `SYNCORE_REPLICA_ID_LEN` bytes at `peer` to `*out` (only on success): the cursor to
+ * pass to the peer's `_changes_since` (0 if never synced).
+ */
+enum syncore_status syncore_replica_synced_cursor(const struct syncore_replica *replica,
+                                                  const uint8_t *peer,
+                                                  uint64_t *out);
+
+/**
+ * Removes temp files a crashed apply left in the working tree; run it after opening a
+ * replica that may have crashed. On success writes how many were removed to `*out_removed`
+ * (may be NULL).
+ */
+enum syncore_status syncore_replica_remove_stale_temp_files(const struct syncore_replica *replica,
+                                                            uint64_t *out_removed);
+
+/**
+ * Writes every retained version of the relative `path` (NUL-terminated UTF-8), newest first,
+ * to `*out` (owned by the caller, released with `syncore_history_free`; written only on
+ * success). A path with no history gives an empty list.
+ */
+enum syncore_status syncore_replica_history(const struct syncore_replica *replica,
+                                            const char *path,
+                                            struct syncore_history **out);
+
+/**
+ * The number of versions in `history` (0 if NULL).
+ */
+size_t syncore_history_len(const struct syncore_history *history);
+
+/**
+ * Reads version `index` (0 is the newest) of `history` into `*out` (only on success);
+ * `SYNCORE_STATUS_INVALID_INPUT` if `index` is out of range.
+ */
+enum syncore_status syncore_history_get(const struct syncore_history *history,
+                                        size_t index,
+                                        struct syncore_history_version *out);
+
+/**
+ * Releases `history` and the strings it lent out. NULL is a no-op.
+ */
+void syncore_history_free(struct syncore_history *history);
+
+/**
+ * Brings version `seq` (from `syncore_replica_history`) of the relative `path` back into
+ * the working tree and records it as a new local change. Chunks come from `store` (borrowed
+ * for the call), or from this replica's live files when `store` is NULL; every chunk and the
+ * assembled file are verified, and on any mismatch the working tree is left untouched. On
+ * success writes the new local sequence number to `*out_seq` (may be NULL). Fails with
+ * `SYNCORE_STATUS_NOT_FOUND` for an unknown version or a chunk no source has,
+ * `SYNCORE_STATUS_INVALID_INPUT` for a version that is not a file's content.
+ */
+enum syncore_status syncore_replica_restore(struct syncore_replica *replica,
+                                            const char *path,
+                                            uint64_t seq,
+                                            const struct syncore_store *store,
+                                            uint64_t *out_seq);
+
+/**
+ * Writes the replica's logical and deduplicated sizes to `*out` (only on success).
+ */
+enum syncore_status syncore_replica_usage(const struct syncore_replica *replica,
+                                          struct syncore_usage *out);
+
+/**
+ * Finds the chunks no live or retained version references any more and forgets them,
+ * deleting them from `store` too when it is not NULL (borrowed for the call; e.g. the
+ * store the application backs this replica's chunks up to). On success writes the counts
+ * to `*out_report` and the unreferenced chunk ids to `*out_unreferenced` (owned by the
+ * caller, released with `syncore_digest_list_free`); either may be NULL if not wanted.
+ */
+enum syncore_status syncore_replica_gc(struct syncore_replica *replica,
+                                       const struct syncore_store *store,
+                                       struct syncore_gc_report *out_report,
+                                       struct syncore_digest_list **out_unreferenced);
 
 /**
  * A short lowercase name for a status code, e.g. `"corrupt"` for `SYNCORE_STATUS_CORRUPT`:

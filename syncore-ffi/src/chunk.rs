@@ -123,7 +123,8 @@ pub extern "C" fn syncore_chunker_config_default(
     })
 }
 
-fn chunker_from_config(c: &syncore_chunker_config) -> FfiResult<Chunker> {
+/// A validated chunker for a C configuration.
+pub(crate) fn chunker_from_config(c: &syncore_chunker_config) -> FfiResult<Chunker> {
     let config = match c.kind {
         1 => ChunkerConfig::FastCdc {
             min_size: c.min_size,

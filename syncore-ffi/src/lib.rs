@@ -15,8 +15,9 @@
 //!   `SYNCORE_STATUS_PANIC`, never an unwind into C.
 //!
 //! One module per core area: [`hash`], [`chunk`], [`manifest`], [`store`], [`coalescer`],
-//! [`delta`], [`sync`] (policies, change sets), [`plan`] and [`memory_replica`]; the shared machinery
-//! lives in [`boundary`], [`status`], [`error`] and [`buffers`].
+//! [`delta`], [`sync`] (policies, change sets), [`plan`], [`memory_replica`], the persistent
+//! [`replica`] and [`hub`], and the [`chunk_source`]s they apply plans from; the shared
+//! machinery lives in [`boundary`], [`status`], [`error`] and [`buffers`].
 
 #![allow(non_camel_case_types)]
 // Exported functions take raw pointers from C and check them (NULL, lengths) before use,
@@ -26,13 +27,16 @@
 pub mod boundary;
 pub mod buffers;
 pub mod chunk;
+pub mod chunk_source;
 pub mod coalescer;
 pub mod delta;
 pub mod error;
 pub mod hash;
+pub mod hub;
 pub mod manifest;
 pub mod memory_replica;
 pub mod plan;
+pub mod replica;
 pub mod status;
 pub mod store;
 pub mod sync;

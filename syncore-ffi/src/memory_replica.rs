@@ -5,7 +5,7 @@
 
 use std::ffi::c_char;
 
-use syncore_core::apply::{apply_plan, ApplyOptions, Durability, MemoryTarget};
+use syncore_core::apply::{apply_plan, ApplyOptions, ApplyReport, Durability, MemoryTarget};
 use syncore_core::sync::{reconcile, MemoryView, ReplicaId};
 use syncore_core::{Error, RelPath};
 
@@ -60,13 +60,46 @@ pub struct syncore_apply_report {
     pub failed: u64,
 }
 
+impl From<&ApplyReport> for syncore_apply_report {
+    fn from(r: &ApplyReport) -> Self {
+        syncore_apply_report {
+            files_written: r.files_written,
+            bytes_written: r.bytes_written,
+            bytes_reused_locally: r.bytes_reused_locally,
+            dirs_created: r.dirs_created,
+            symlinks_created: r.symlinks_created,
+            deleted: r.deleted,
+            renamed: r.renamed,
+            recorded: r.recorded,
+            conflicts: r.conflicts.len() as u64,
+            failed: r.failed.len() as u64,
+        }
+    }
+}
+
+/// The core durability for a `syncore_durability` code.
+pub(crate) fn durability_from_code(code: u8) -> FfiResult<Durability> {
+    Ok(match code {
+        1 => Durability::PerFile,
+        2 => Durability::Batched,
+        3 => Durability::None,
+        other => {
+            return Err(Error::InvalidInput(format!(
+                "durability: {other} is not a syncore_durability"
+            ))
+            .into())
+        }
+    })
+}
+
 /// A replica whose index is held in memory. Not for concurrent use. Released with
 /// `syncore_memory_replica_free`.
 pub struct syncore_memory_replica {
     inner: MemoryTarget,
 }
 
-fn rel_path(ptr: *const c_char) -> FfiResult<RelPath> {
+/// A validated replica path from a NUL-terminated UTF-8 C string named `path`.
+pub(crate) fn rel_path(ptr: *const c_char) -> FfiResult<RelPath> {
     // SAFETY: NULL or a NUL-terminated string, per the header.
     let s = unsafe { arg_str(ptr, "path") }?;
     Ok(RelPath::new(s)?)
@@ -234,19 +267,8 @@ pub extern "C" fn syncore_memory_replica_apply(
         let plan = unsafe { arg_ref(plan, "plan") }?;
         // SAFETY: NULL or a live store.
         let source = unsafe { arg_ref(source, "source") }?;
-        let durability = match durability {
-            1 => Durability::PerFile,
-            2 => Durability::Batched,
-            3 => Durability::None,
-            other => {
-                return Err(Error::InvalidInput(format!(
-                    "durability: {other} is not a syncore_durability"
-                ))
-                .into())
-            }
-        };
         let options = ApplyOptions {
-            durability,
+            durability: durability_from_code(durability)?,
             ..ApplyOptions::default()
         };
         let store: &dyn syncore_core::ChunkStore = &**source.as_chunk_store();
@@ -257,21 +279,7 @@ pub extern "C" fn syncore_memory_replica_apply(
             &mut replica.inner,
             &options,
         )?;
-        crate::boundary::write_opt(
-            out_report,
-            syncore_apply_report {
-                files_written: r.files_written,
-                bytes_written: r.bytes_written,
-                bytes_reused_locally: r.bytes_reused_locally,
-                dirs_created: r.dirs_created,
-                symlinks_created: r.symlinks_created,
-                deleted: r.deleted,
-                renamed: r.renamed,
-                recorded: r.recorded,
-                conflicts: r.conflicts.len() as u64,
-                failed: r.failed.len() as u64,
-            },
-        );
+        crate::boundary::write_opt(out_report, (&r).into());
         Ok(())
     })
 }
