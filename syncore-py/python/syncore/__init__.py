@@ -2,7 +2,9 @@
 
 Content-defined chunking and content addressing, file manifests, chunk stores (in memory, on
 disk, replicated, or any Python object implementing :class:`StoreProtocol`), a watcher-event
-coalescer, version vectors and atomic file writes, all implemented by the Rust core.
+coalescer, version vectors, atomic file writes, and the sync exchange between persistent
+replicas (:class:`Replica`) and store-backed hubs (:class:`Hub`), all implemented by the Rust
+core.
 
 Threads: every call that hashes, reads, writes or queries releases the GIL, so several
 threads can chunk, hash and store in parallel. All objects may be shared between threads
