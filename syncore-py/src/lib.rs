@@ -13,6 +13,7 @@ mod delta;
 mod entry;
 mod errors;
 mod hash;
+mod hub;
 mod manifest;
 mod path;
 mod plan;
@@ -52,5 +53,6 @@ fn _syncore(m: &Bound<'_, PyModule>) -> PyResult<()> {
     plan::register(m)?;
     apply::register(m)?;
     replica::register(m)?;
+    hub::register(m)?;
     Ok(())
 }

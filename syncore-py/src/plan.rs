@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -12,8 +13,8 @@ use syncore::apply::{
     apply_plan, apply_plan_to_store, ApplyIssue, ApplyOptions, ApplyReport, MemoryTarget,
 };
 use syncore::sync::{
-    reconcile, Action, ChangeSet, Collision, Conflict, ConflictPolicy, Direction, LocalView,
-    MemoryView, Plan, PlanSummary, Side, SyncOptions,
+    reconcile, reconcile_encoded, Action, ChangeSet, Collision, Conflict, ConflictPolicy,
+    Direction, LocalView, MemoryView, Plan, PlanSummary, Side, SyncOptions,
 };
 use syncore::RelPath;
 
@@ -746,6 +747,69 @@ fn rel(path: &str) -> PyResult<RelPath> {
     RelPath::new(path).py_err()
 }
 
+/// A peer's changes as given to a `plan` method: a `ChangeSet` or its encoded bytes.
+pub(crate) enum ChangesArg<'py> {
+    /// A decoded (hence already validated) change set.
+    Set(Bound<'py, PyChangeSet>),
+    /// Encoded bytes, decoded and validated by the core while planning.
+    Encoded(BytesLike<'py>),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for ChangesArg<'py> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if let Ok(set) = obj.cast::<PyChangeSet>() {
+            return Ok(ChangesArg::Set(set.to_owned()));
+        }
+        obj.extract::<BytesLike<'py>>()
+            .map(ChangesArg::Encoded)
+            .map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "expected a ChangeSet or its encoded bytes, not '{}'",
+                    obj.get_type()
+                        .name()
+                        .map_or_else(|_| "?".to_owned(), |n| n.to_string())
+                ))
+            })
+    }
+}
+
+/// The changes of a [`ChangesArg`], borrowed for planning with the GIL released.
+pub(crate) enum ChangesRef<'a> {
+    /// A change set.
+    Set(&'a ChangeSet),
+    /// Encoded bytes.
+    Encoded(&'a [u8]),
+}
+
+impl ChangesArg<'_> {
+    /// The changes, in a form that may cross `Python::detach`.
+    pub(crate) fn as_ref(&self) -> ChangesRef<'_> {
+        match self {
+            ChangesArg::Set(set) => ChangesRef::Set(&set.get().0),
+            ChangesArg::Encoded(bytes) => ChangesRef::Encoded(bytes.as_slice()),
+        }
+    }
+}
+
+/// The options a `plan` method was given: `options` (default `SyncOptions()`), with `policy`
+/// and `direction` overriding its fields when given.
+pub(crate) fn sync_options(
+    options: Option<PyRef<'_, PySyncOptions>>,
+    policy: Option<PyConflictPolicy>,
+    direction: Option<PyDirection>,
+) -> SyncOptions {
+    let mut options = options.map_or_else(SyncOptions::default, |o| o.0.clone());
+    if let Some(policy) = policy {
+        options.policy = policy.into();
+    }
+    if let Some(direction) = direction {
+        options.direction = direction.into();
+    }
+    options
+}
+
 #[pymethods]
 impl PyMemoryReplica {
     /// An empty replica with identity `replica_id` (default: a fresh random id).
@@ -832,28 +896,29 @@ impl PyMemoryReplica {
         PyChangeSet(py.detach(|| lock(&self.0).view.changes_since(since)))
     }
 
-    /// Reconciles a peer's change set (a `ChangeSet` or its encoded bytes) into a plan.
-    /// Pure: nothing is changed until the plan is applied.
-    #[pyo3(signature = (changes, options = None))]
+    /// Reconciles a peer's change set (a `ChangeSet` or its encoded bytes) into a plan;
+    /// `policy` and `direction` override those of `options`. Pure: nothing is changed until
+    /// the plan is applied.
+    #[pyo3(signature = (changes, options = None, *, policy = None, direction = None))]
     fn plan(
         &self,
         py: Python<'_>,
-        changes: &Bound<'_, PyAny>,
+        changes: ChangesArg<'_>,
         options: Option<PyRef<'_, PySyncOptions>>,
+        policy: Option<PyConflictPolicy>,
+        direction: Option<PyDirection>,
     ) -> PyResult<PyPlan> {
-        let options = options.map_or_else(SyncOptions::default, |o| o.0.clone());
-        let decoded;
-        let changes: &ChangeSet = match changes.cast::<PyChangeSet>() {
-            Ok(c) => &c.get().0,
-            Err(_) => {
-                let bytes: BytesLike<'_> = changes.extract()?;
-                decoded = PyChangeSet::decode(py, bytes)?;
-                &decoded.0
+        let options = sync_options(options, policy, direction);
+        let changes = changes.as_ref();
+        py.detach(|| {
+            let target = lock(&self.0);
+            match changes {
+                ChangesRef::Set(set) => reconcile(&target.view, set, &options),
+                ChangesRef::Encoded(bytes) => reconcile_encoded(&target.view, bytes, &options),
             }
-        };
-        py.detach(|| reconcile(&lock(&self.0).view, changes, &options))
-            .py_err()
-            .map(PyPlan)
+        })
+        .py_err()
+        .map(PyPlan)
     }
 
     /// Applies `plan` to the directory `root`, reading missing chunks from `source` (a store

@@ -1,21 +1,29 @@
 //! `Replica`: a root directory and its SQLite index (scan, changes, history, restore, usage,
-//! gc). Close it (or use it as a context manager) to close the index.
+//! gc) and its side of the sans-IO exchange (change sets, plans, applies, peer cursors).
+//! Close it (or use it as a context manager) to close the index.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyBytes, PyTuple};
 
+use syncore::apply::{ApplyOptions, ChunkSource, Layered};
 use syncore::index::{Changes, GcReport, Retention, Usage, Version};
 use syncore::scan::{RestoreSource, ScanReport, SkipReason};
 use syncore::{RelPath, Replica, ReplicaOptions};
 
+use crate::apply::PyDurability;
 use crate::chunk::PyChunker;
 use crate::entry::{PyEntry, PyEntryKind};
 use crate::errors::IntoPyResult;
-use crate::hash::{lock, PyDigest};
+use crate::hash::{lock, DigestArg, PyDigest};
+use crate::hub::PyHub;
+use crate::plan::{
+    sync_options, ChangesArg, ChangesRef, PyApplyReport, PyChangeSet, PyConflictPolicy,
+    PyDirection, PyPlan, PySyncOptions,
+};
 use crate::store::{duration, StoreArg};
 use crate::sync::{PyReplicaId, PyVersionVector};
 
@@ -99,7 +107,7 @@ impl PyScanReport {
 
 /// Entries changed after a cursor, and the next cursor.
 #[pyclass(module = "syncore", name = "Changes", frozen)]
-pub struct PyChanges(Changes);
+pub struct PyChanges(pub(crate) Changes);
 
 #[pymethods]
 impl PyChanges {
@@ -235,10 +243,54 @@ impl From<GcReport> for PyGcReport {
 /// threads. `close()` (or leaving a `with` block) closes the index; later calls raise
 /// `ValueError`.
 #[pyclass(module = "syncore", name = "Replica", frozen)]
-pub struct PyReplica(Mutex<Option<Replica>>);
+pub struct PyReplica(pub(crate) Mutex<Option<Replica>>);
 
 fn rel(path: &str) -> PyResult<RelPath> {
     RelPath::new(path).py_err()
+}
+
+/// The error a closed replica's methods raise.
+pub(crate) fn closed() -> PyErr {
+    PyValueError::new_err("the replica is closed")
+}
+
+/// Where `apply` reads the chunks a plan needs that are not in local files.
+pub(crate) enum SourceArg<'py> {
+    /// Another replica's files.
+    Replica(Bound<'py, PyReplica>),
+    /// A hub's store.
+    Hub(Bound<'py, PyHub>),
+    /// A store or store-protocol object.
+    Store(StoreArg),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for SourceArg<'py> {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if let Ok(replica) = obj.cast::<PyReplica>() {
+            return Ok(SourceArg::Replica(replica.to_owned()));
+        }
+        if let Ok(hub) = obj.cast::<PyHub>() {
+            return Ok(SourceArg::Hub(hub.to_owned()));
+        }
+        obj.extract::<StoreArg>().map(SourceArg::Store)
+    }
+}
+
+/// Locks two mutexes in address order, so that two threads locking the same pair in opposite
+/// roles cannot deadlock. They must be distinct.
+pub(crate) fn lock_both<'a, A, B>(
+    a: &'a Mutex<A>,
+    b: &'a Mutex<B>,
+) -> (MutexGuard<'a, A>, MutexGuard<'a, B>) {
+    if std::ptr::from_ref(a).cast::<u8>() < std::ptr::from_ref(b).cast::<u8>() {
+        let a = lock(a);
+        (a, lock(b))
+    } else {
+        let b = lock(b);
+        (lock(a), b)
+    }
 }
 
 impl PyReplica {
@@ -249,9 +301,7 @@ impl PyReplica {
     ) -> PyResult<T> {
         py.detach(|| {
             let mut guard = lock(&self.0);
-            let replica = guard
-                .as_mut()
-                .ok_or_else(|| PyValueError::new_err("the replica is closed"))?;
+            let replica = guard.as_mut().ok_or_else(closed)?;
             f(replica).py_err()
         })
     }
@@ -363,6 +413,106 @@ impl PyReplica {
         let store = store.map(|s| s.0);
         self.with(py, |r| r.gc(store.as_deref()))
             .map(PyGcReport::from)
+    }
+
+    /// Everything recorded after `cursor` (a peer's `synced_cursor` of this replica), as the
+    /// `ChangeSet` to send it; `encode()` it to ship, its `cursor` is the peer's next one.
+    #[pyo3(signature = (cursor = 0))]
+    fn change_set(&self, py: Python<'_>, cursor: u64) -> PyResult<PyChangeSet> {
+        self.with(py, |r| r.change_set(cursor)).map(PyChangeSet)
+    }
+
+    /// `change_set(cursor)`, encoded: the bytes to ship to a peer.
+    #[pyo3(signature = (cursor = 0))]
+    fn changes_since_encoded<'py>(
+        &self,
+        py: Python<'py>,
+        cursor: u64,
+    ) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = self.with(py, |r| r.changes_since_encoded(cursor))?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// Plans taking in a peer's changes (a `ChangeSet` or its encoded bytes, which are
+    /// validated: damage raises `CorruptError`); `policy` and `direction` override those of
+    /// `options`. Pure: reads the index, touches nothing.
+    #[pyo3(signature = (changes, options = None, *, policy = None, direction = None))]
+    fn plan(
+        &self,
+        py: Python<'_>,
+        changes: ChangesArg<'_>,
+        options: Option<PyRef<'_, PySyncOptions>>,
+        policy: Option<PyConflictPolicy>,
+        direction: Option<PyDirection>,
+    ) -> PyResult<PyPlan> {
+        let options = sync_options(options, policy, direction);
+        let changes = changes.as_ref();
+        self.with(py, |r| match changes {
+            ChangesRef::Set(set) => r.plan(set, &options),
+            ChangesRef::Encoded(bytes) => r.plan_encoded(bytes, &options),
+        })
+        .map(PyPlan)
+    }
+
+    /// Performs `plan` on the working tree and records it. Chunks come from this replica's
+    /// own files first, then from `source`: another `Replica` (its files), a `Hub` (its
+    /// store), a store or a store-protocol object; None: local files only. Per-path problems
+    /// are in the report; when it is complete, `synced_cursor(plan.source)` advances.
+    #[pyo3(signature = (plan, source = None, *, durability = PyDurability::PER_FILE))]
+    fn apply(
+        &self,
+        py: Python<'_>,
+        plan: PyRef<'_, PyPlan>,
+        source: Option<SourceArg<'_>>,
+        durability: PyDurability,
+    ) -> PyResult<PyApplyReport> {
+        let options = ApplyOptions {
+            durability: durability.into(),
+            ..ApplyOptions::default()
+        };
+        let plan = &plan.0;
+        let report = match source {
+            Some(SourceArg::Replica(other)) if !std::ptr::eq(other.get(), self) => {
+                let other = other.get();
+                py.detach(|| {
+                    let (mut mine, theirs) = lock_both(&self.0, &other.0);
+                    let replica = mine.as_mut().ok_or_else(closed)?;
+                    let peer = theirs.as_ref().ok_or_else(closed)?;
+                    replica.apply(plan, &peer.chunk_source(), &options).py_err()
+                })?
+            }
+            Some(SourceArg::Replica(_)) | None => {
+                self.with(py, |r| r.apply(plan, &Layered::new(), &options))?
+            }
+            Some(SourceArg::Hub(hub)) => {
+                let store = hub.get().store.clone();
+                self.with(py, |r| r.apply(plan, &store, &options))?
+            }
+            Some(SourceArg::Store(store)) => {
+                let store = store.0;
+                self.with(py, |r| r.apply(plan, &store, &options))?
+            }
+        };
+        Ok(PyApplyReport(report))
+    }
+
+    /// How far this replica has taken in `peer`'s changes: the cursor to ask `peer` for
+    /// changes since (0 if never synced).
+    fn synced_cursor(&self, py: Python<'_>, peer: PyReplicaId) -> PyResult<u64> {
+        self.with(py, |r| r.synced_cursor(peer.0))
+    }
+
+    /// The bytes of chunk `id`, read from this replica's files and verified (what a peer's
+    /// `Plan.missing_chunks()` are served from); raises `NotFoundError` if no file has it.
+    fn read_chunk<'py>(&self, py: Python<'py>, id: DigestArg) -> PyResult<Bound<'py, PyBytes>> {
+        let bytes = self.with(py, |r| r.chunk_source().read_chunk(&id.0))?;
+        Ok(PyBytes::new(py, &bytes))
+    }
+
+    /// Removes temp files a crashed apply left in the tree; returns how many. Run it after
+    /// opening a replica that may have crashed.
+    fn remove_stale_temp_files(&self, py: Python<'_>) -> PyResult<u64> {
+        self.with(py, |r| r.remove_stale_temp_files())
     }
 
     /// Closes the index. Idempotent.

@@ -2,43 +2,45 @@
 
     python client.py --folder ~/Sync --hub http://127.0.0.1:8765
 
-Run two clients on two folders against one hub and the folders stay in sync. The loop:
+Run two clients on two folders against one hub and the folders stay in sync. The folder is a
+persistent ``syncore.Replica`` (its index lives in ``<folder>/.syncore``). The loop:
 
 1. ``watchdog`` reports raw events; they go into a ``syncore.EventCoalescer``, which turns
    bursts, temp-file saves and renames into settled changes.
-2. Each settled file is chunked; chunks the hub lacks are uploaded; the change is recorded in
-   the client's replica (``MemoryReplica.local_write`` / ``local_delete``).
-3. New local changes are posted to the hub as one encoded ``ChangeSet``.
-4. The hub's changes since the client's cursor are planned (``MemoryReplica.plan``); the
-   plan's missing chunks are read from the hub through ``HubStore``, an HTTP-backed object
-   implementing syncore's store protocol; ``apply`` writes files atomically. Paths about to
-   be written are announced to the coalescer (``expect_own_write``) so they do not echo.
+2. The settled paths are rescanned (``Replica.rescan``; ``Replica.scan`` when the coalescer
+   asks for a full rescan): the replica itself records edits, deletions and moves.
+3. Push: the replica's changes since the hub's cursor of this client (``Replica.change_set``).
+   The chunks of their files the hub lacks are uploaded first (read back from the folder with
+   ``Replica.read_chunk``), then the encoded change set is posted; the hub plans and records it.
+4. Pull: the hub's changes since this client's cursor of the hub (``Replica.synced_cursor``)
+   are planned (``Replica.plan``) and applied (``Replica.apply``), which writes files
+   atomically, reuses chunks already in the folder, and reads the rest from the hub through
+   ``HubStore``, an HTTP-backed object implementing syncore's store protocol. Once a plan is
+   applied completely the replica remembers the hub's new cursor. Paths about to be written
+   are announced to the coalescer (``expect_own_write``) so they do not echo.
 
-The client's index lives in memory: on start it records the folder as it is and takes the
-hub's state; conflicting edits are kept side by side (``ConflictPolicy.KEEP_BOTH``).
+Conflicting edits are kept side by side (``ConflictPolicy.KEEP_BOTH``). A restarted client
+rescans its folder and catches up from where it left off. ``Client.sync_once`` runs one
+scan-push-pull round without a watcher.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import pathlib
 import time
 import urllib.error
 import urllib.request
-from typing import Dict, Iterator, List, Optional
+from typing import Any, Iterator, List, Optional, Union
 
 import syncore
 
-try:
-    from watchdog.events import FileSystemEvent, FileSystemEventHandler
-    from watchdog.observers import Observer
-except ImportError:  # pragma: no cover - the example needs watchdog
-    raise SystemExit("this example needs watchdog: pip install watchdog")
-
 
 class HubStore:
-    """The hub's chunks seen through syncore's store protocol (HTTP under the hood)."""
+    """The hub seen through syncore's store protocol (HTTP under the hood), plus its
+    change-set endpoints."""
 
     def __init__(self, url: str) -> None:
         self.url = url.rstrip("/")
@@ -48,6 +50,8 @@ class HubStore:
         with urllib.request.urlopen(req, timeout=30) as resp:
             body: bytes = resp.read()
             return body
+
+    # The store protocol (what `Replica.apply` reads missing chunks through).
 
     def has(self, id: syncore.Digest) -> bool:
         return not self.missing_of([id])
@@ -70,15 +74,122 @@ class HubStore:
     def ids(self) -> Iterator[syncore.Digest]:
         raise NotImplementedError("clients never list the hub's chunks")
 
+    # The hub's other endpoints.
+
     def missing_of(self, ids: List[syncore.Digest]) -> List[syncore.Digest]:
         raw = self._request("POST", "/missing", b"".join(d.digest for d in ids))
         return [syncore.Digest(raw[i : i + 32]) for i in range(0, len(raw), 32)]
+
+    def replica_id(self) -> syncore.ReplicaId:
+        return syncore.ReplicaId(self._request("GET", "/id").decode())
+
+    def cursor(self, client: syncore.ReplicaId) -> int:
+        return int(self._request("GET", f"/cursor/{client}"))
 
     def post_changes(self, wire: bytes) -> bytes:
         return self._request("POST", "/changes", wire)
 
     def changes(self, since: int) -> bytes:
         return self._request("GET", f"/changes?since={since}")
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+class Client:
+    """One synced folder: a persistent replica, a coalescer for watcher events, a hub."""
+
+    def __init__(self, root: pathlib.Path, hub: HubStore, *, quiet_period: float = 0.5) -> None:
+        self.root = root
+        self.hub = hub
+        self.hub_id = hub.replica_id()
+        self.replica = syncore.Replica(root)
+        self.replica.remove_stale_temp_files()  # left by an apply that crashed
+        self.coalescer = syncore.EventCoalescer(quiet_period=quiet_period, own_write_window=2.0)
+        self.options = syncore.SyncOptions(syncore.ConflictPolicy.KEEP_BOTH)
+
+    def close(self) -> None:
+        self.replica.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *_args: object) -> None:
+        self.close()
+
+    def recorded(self, report: syncore.ScanReport) -> None:
+        for path in report.added + report.modified:
+            say(f"  up   {path}")
+        for path in report.deleted:
+            say(f"  del  {path}")
+        for src, dst in report.moved:
+            say(f"  mv   {src} -> {dst}")
+
+    def settle(self, now: Optional[float] = None) -> None:
+        """Rescans the paths whose watcher events have settled by `now`."""
+        changes = self.coalescer.poll(time.monotonic() if now is None else now)
+        if any(c.kind == syncore.SettledChangeKind.FULL_RESCAN or c.path is None for c in changes):
+            self.recorded(self.replica.scan())
+        elif changes:
+            self.recorded(self.replica.rescan([c.path for c in changes if c.path is not None]))
+
+    def push(self) -> None:
+        """Sends the hub what it has not taken in yet, chunks first."""
+        changes = self.replica.change_set(self.hub.cursor(self.replica.replica_id))
+        if len(changes) == 0:
+            return
+        ids = list({chunk.id for manifest in changes.manifests for chunk in manifest.chunks})
+        try:
+            for id in self.hub.missing_of(ids):
+                self.hub.put(id, self.replica.read_chunk(id))
+        except syncore.NotFoundError:
+            return  # a file changed since it was scanned: the next rescan records it
+        summary = json.loads(self.hub.post_changes(changes.encode()))
+        for path in summary["conflicts"]:
+            say(f"  conflict on {path} at the hub; both versions kept")
+        for failure in summary["failed"]:
+            say(f"  hub failed: {failure}")
+
+    def pull(self) -> None:
+        """Takes in the hub's changes since this replica last did."""
+        wire = self.hub.changes(self.replica.synced_cursor(self.hub_id))
+        plan = self.replica.plan(wire, self.options)
+        now = time.monotonic()
+        for action in plan.actions:
+            self.coalescer.expect_own_write(action.path, now)
+            if action.from_entry is not None:
+                self.coalescer.expect_own_write(action.from_entry.path, now)
+        report = self.replica.apply(plan, self.hub)
+        for action in plan.actions:
+            if not action.is_index_only():
+                say(f"  down {action.path} ({str(action.kind).split('.')[-1].lower()})")
+        for conflict in plan.conflicts:
+            say(f"  conflict on {conflict.path}; the other version is in {conflict.copy}")
+        for issue in report.conflicts + report.failed:
+            say(f"  not applied: {issue.path}: {issue.message} (retried next round)")
+
+    def sync_once(self) -> None:
+        """One round without a watcher: scan the whole folder, push, pull."""
+        self.recorded(self.replica.scan())
+        self.push()
+        self.pull()
+
+    def run(self, interval: float) -> None:
+        observer = watch(self.root, self.coalescer)
+        say(f"syncing {self.root} through {self.hub.url}")
+        try:
+            self.sync_once()
+            while True:
+                time.sleep(interval)
+                self.settle()
+                self.push()
+                self.pull()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            observer.stop()
+            observer.join()
 
 
 KINDS = {
@@ -90,148 +201,39 @@ KINDS = {
 }
 
 
-class Feed(FileSystemEventHandler):
-    """Maps watchdog events onto the coalescer (called on watchdog's thread)."""
+def watch(root: pathlib.Path, coalescer: syncore.EventCoalescer) -> Any:
+    """Starts a watchdog observer feeding `root`'s events into `coalescer`."""
+    try:
+        from watchdog.events import FileSystemEvent, FileSystemEventHandler
+        from watchdog.observers import Observer
+    except ImportError:  # only watching needs watchdog
+        raise SystemExit("this example needs watchdog: pip install watchdog")
 
-    def __init__(self, root: pathlib.Path, coalescer: syncore.EventCoalescer) -> None:
-        self.root = root
-        self.coalescer = coalescer
+    def rel(path: Union[str, bytes]) -> Optional[str]:
+        relative = os.path.relpath(os.fsdecode(path), root).replace(os.sep, "/")
+        return None if relative == "." else relative
 
-    def rel(self, path: str | bytes) -> Optional[str]:
-        rel = os.path.relpath(os.fsdecode(path), self.root).replace(os.sep, "/")
-        return None if rel == "." else rel
+    class Feed(FileSystemEventHandler):
+        """Maps watchdog events onto the coalescer (called on watchdog's thread)."""
 
-    def on_any_event(self, event: FileSystemEvent) -> None:
-        kind = KINDS.get(event.event_type)
-        if kind is None:
-            return
-        now = time.monotonic()
-        try:
-            if kind == syncore.WatchEventKind.RENAME:
-                self.coalescer.push(kind, self.rel(event.dest_path), now,
-                                    src_path=self.rel(event.src_path), is_dir=event.is_directory)
-            else:
-                self.coalescer.push(kind, self.rel(event.src_path), now, is_dir=event.is_directory)
-        except syncore.InvalidInputError:
-            pass  # a name syncore cannot sync (e.g. a backslash); leave it alone
+        def on_any_event(self, event: FileSystemEvent) -> None:
+            kind = KINDS.get(event.event_type)
+            if kind is None:
+                return
+            now = time.monotonic()
+            try:
+                if kind == syncore.WatchEventKind.RENAME:
+                    coalescer.push(kind, rel(event.dest_path), now,
+                                   src_path=rel(event.src_path), is_dir=event.is_directory)
+                else:
+                    coalescer.push(kind, rel(event.src_path), now, is_dir=event.is_directory)
+            except syncore.InvalidInputError:
+                pass  # a name syncore cannot sync (e.g. a backslash); leave it alone
 
-
-class Client:
-    def __init__(self, root: pathlib.Path, hub: HubStore) -> None:
-        self.root = root
-        self.hub = hub
-        self.chunker = syncore.Chunker()
-        self.replica = syncore.MemoryReplica()
-        self.coalescer = syncore.EventCoalescer(quiet_period=0.5, own_write_window=2.0)
-        self.options = syncore.SyncOptions(syncore.ConflictPolicy.KEEP_BOTH)
-        self.pushed = 0  # our seq the hub has
-        self.cursor = 0  # the hub's seq we have
-
-    def live(self) -> Dict[str, syncore.Entry]:
-        return {e.path: e for e in self.replica.entries() if not e.deleted}
-
-    def record(self, rel: str) -> None:
-        """Uploads and records the file at `rel` if its content changed."""
-        full = self.root / rel
-        if not full.is_file() or full.is_symlink():
-            return
-        manifest = self.chunker.manifest_file(full)
-        current = self.live().get(rel)
-        if current is not None and current.content_id == manifest.content_id:
-            return
-        need = set(self.hub.missing_of([c.id for c in manifest.chunks]))
-        if need:
-            with self.chunker.iter_file(full, with_data=True) as chunks:
-                for chunk, data in chunks:
-                    if chunk.id in need:
-                        self.hub.put(chunk.id, data)
-                        need.discard(chunk.id)
-        self.replica.local_write(rel, manifest, full.stat().st_mtime_ns,
-                                 executable=os.access(full, os.X_OK))
-        self.replica.observe(self.root, rel)
-        print(f"  up   {rel} ({manifest.size} bytes)", flush=True)
-
-    def forget(self, rel: str) -> None:
-        """Records the removal of `rel` and everything under it."""
-        for path in list(self.live()):
-            if (path == rel or path.startswith(rel + "/")) and not (self.root / path).exists():
-                self.replica.local_delete(path, time.time_ns())
-                print(f"  del  {path}", flush=True)
-
-    def walk(self, rel: str = "") -> None:
-        base = self.root / rel
-        for dirpath, dirnames, filenames in os.walk(base):
-            dirnames[:] = [d for d in dirnames if not self.coalescer.is_ignored(self.relpath(dirpath, d))]
-            for name in filenames:
-                path = self.relpath(dirpath, name)
-                if not self.coalescer.is_ignored(path):
-                    self.record(path)
-        if rel:
-            self.forget(rel)
-
-    def relpath(self, dirpath: str, name: str) -> str:
-        return os.path.relpath(os.path.join(dirpath, name), self.root).replace(os.sep, "/")
-
-    def settle(self) -> None:
-        for change in self.coalescer.poll(time.monotonic()):
-            kind, rel = change.kind, change.path
-            if kind == syncore.SettledChangeKind.FULL_RESCAN or rel is None:
-                self.walk()
-                for path in list(self.live()):
-                    if not (self.root / path).exists():
-                        self.forget(path)
-            elif kind == syncore.SettledChangeKind.REMOVED:
-                self.forget(rel)
-            elif (self.root / rel).is_dir():
-                self.walk(rel)
-            elif (self.root / rel).exists():
-                self.record(rel)
-            else:
-                self.forget(rel)
-
-    def push(self) -> None:
-        if self.replica.seq > self.pushed:
-            changes = self.replica.changes_since(self.pushed)
-            self.hub.post_changes(changes.encode())
-            self.pushed = changes.cursor
-
-    def pull(self) -> None:
-        plan = self.replica.plan(self.hub.changes(self.cursor), self.options)
-        if plan.is_empty():
-            self.cursor = plan.cursor
-            return
-        now = time.monotonic()
-        for action in plan.actions:
-            self.coalescer.expect_own_write(action.path, now)
-            if action.from_entry is not None:
-                self.coalescer.expect_own_write(action.from_entry.path, now)
-        report = self.replica.apply(plan, self.root, self.hub)
-        for action in plan.actions:
-            if not action.is_index_only():
-                print(f"  down {action.path} ({str(action.kind).split('.')[-1].lower()})", flush=True)
-        for conflict in plan.conflicts:
-            print(f"  conflict on {conflict.path}; the other version is in {conflict.copy}", flush=True)
-        if report.is_complete():
-            self.cursor = plan.cursor
-
-    def run(self, interval: float) -> None:
-        self.walk()
-        self.push()
-        observer = Observer()
-        observer.schedule(Feed(self.root, self.coalescer), str(self.root), recursive=True)
-        observer.start()
-        print(f"syncing {self.root} through {self.hub.url}", flush=True)
-        try:
-            while True:
-                self.settle()
-                self.push()
-                self.pull()
-                time.sleep(interval)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            observer.stop()
-            observer.join()
+    observer = Observer()
+    observer.schedule(Feed(), str(root), recursive=True)
+    observer.start()
+    return observer
 
 
 def main() -> None:
@@ -241,7 +243,8 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between sync rounds")
     args = parser.parse_args()
     args.folder.mkdir(parents=True, exist_ok=True)
-    Client(args.folder.resolve(), HubStore(args.hub)).run(args.interval)
+    with Client(args.folder.resolve(), HubStore(args.hub)) as client:
+        client.run(args.interval)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 Content-defined chunking and content addressing, file manifests, chunk stores (in memory, on
 disk, replicated, or any Python object implementing :class:`StoreProtocol`), a watcher-event
-coalescer, version vectors and atomic file writes, all implemented by the Rust core.
+coalescer, version vectors, atomic file writes, and the sync exchange between persistent
+replicas (:class:`Replica`) and store-backed hubs (:class:`Hub`), all implemented by the Rust
+core.
 
 Threads: every call that hashes, reads, writes or queries releases the GIL, so several
 threads can chunk, hash and store in parallel. All objects may be shared between threads
@@ -80,6 +82,7 @@ from ._syncore import (
     GcReport,
     HashAlgo,
     Hasher,
+    Hub,
     MemoryReplica,
     MemStore,
     normalize_path,
@@ -181,6 +184,7 @@ __all__ = [
     "GcReport",
     "HashAlgo",
     "Hasher",
+    "Hub",
     "InvalidInputError",
     "MAX_CHUNK_LEN",
     "MemoryReplica",

@@ -73,6 +73,7 @@ __all__ = [
     "Usage",
     "GcReport",
     "Replica",
+    "Hub",
     "Durability",
     "AtomicFile",
 ]
@@ -794,7 +795,14 @@ class MemoryReplica:
     def add_chunks(self, ids: Sequence[Digest]) -> None: ...
     def observe(self, root: _StrPath, path: str) -> None: ...
     def changes_since(self, since: int = 0) -> ChangeSet: ...
-    def plan(self, changes: Union[ChangeSet, Buffer], options: Optional[SyncOptions] = None) -> Plan: ...
+    def plan(
+        self,
+        changes: Union[ChangeSet, Buffer],
+        options: Optional[SyncOptions] = None,
+        *,
+        policy: Optional[ConflictPolicy] = None,
+        direction: Optional[Direction] = None,
+    ) -> Plan: ...
     def apply(self, plan: Plan, root: _StrPath, source: Any, *, durability: Durability = ...) -> ApplyReport: ...
     def apply_to_store(self, plan: Plan, source: Any, store: Any) -> ApplyReport: ...
 
@@ -1013,6 +1021,66 @@ class Replica:
     def restore(self, path: str, seq: int, store: Any = None) -> Entry: ...
     def usage(self) -> Usage: ...
     def gc(self, store: Any = None) -> GcReport: ...
+    def change_set(self, cursor: int = 0) -> ChangeSet:
+        """Everything recorded after `cursor`, as the change set to send a peer."""
+    def changes_since_encoded(self, cursor: int = 0) -> bytes:
+        """`change_set(cursor)`, encoded."""
+    def plan(
+        self,
+        changes: Union[ChangeSet, Buffer],
+        options: Optional[SyncOptions] = None,
+        *,
+        policy: Optional[ConflictPolicy] = None,
+        direction: Optional[Direction] = None,
+    ) -> Plan:
+        """Plans taking in a peer's changes (pure); damaged bytes raise `CorruptError`."""
+    def apply(self, plan: Plan, source: Any = None, *, durability: Durability = ...) -> ApplyReport:
+        """Performs `plan`; chunks from local files, then `source` (a Replica, Hub, store or store-protocol object)."""
+    def synced_cursor(self, peer: ReplicaId) -> int:
+        """The cursor to ask `peer` for changes since (0 if never synced)."""
+    def read_chunk(self, id: _DigestLike) -> bytes:
+        """The bytes of chunk `id` from this replica's files, verified."""
+    def remove_stale_temp_files(self) -> int:
+        """Removes temp files a crashed apply left in the tree; returns how many."""
+    def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *_args: object) -> None: ...
+
+@final
+class Hub:
+    """A store-backed replica (the "server"): an index in `state_dir`, content in `store`."""
+
+    def __new__(
+        cls,
+        state_dir: _StrPath,
+        store: Any,
+        *,
+        keep_versions: Optional[int] = None,
+        keep_seconds: Optional[float] = None,
+        quota_bytes: Optional[int] = None,
+        check_integrity: bool = True,
+    ) -> Self: ...
+    @property
+    def replica_id(self) -> ReplicaId: ...
+    @property
+    def store(self) -> Any: ...
+    def changes_since(self, cursor: int = 0) -> Changes: ...
+    def change_set(self, cursor: int = 0) -> ChangeSet: ...
+    def changes_since_encoded(self, cursor: int = 0) -> bytes: ...
+    def plan(
+        self,
+        changes: Union[ChangeSet, Buffer],
+        options: Optional[SyncOptions] = None,
+        *,
+        policy: Optional[ConflictPolicy] = None,
+        direction: Optional[Direction] = None,
+    ) -> Plan: ...
+    def apply(self, plan: Plan, source: Any = None) -> ApplyReport:
+        """Takes in `plan`, storing missing chunks read from `source` (None: the hub's store)."""
+    def synced_cursor(self, client: ReplicaId) -> int: ...
+    def manifest(self, content_id: _DigestLike) -> Optional[FileManifest]: ...
+    def entry(self, path: str) -> Optional[Entry]: ...
+    def usage(self) -> Usage: ...
     def close(self) -> None: ...
     def __enter__(self) -> Self: ...
     def __exit__(self, *_args: object) -> None: ...
