@@ -8,6 +8,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
 use super::schema;
@@ -102,6 +103,10 @@ fn take_exclusive_lock(conn: &Connection) -> Result<()> {
     conn.pragma_update(None, "temp_store", "MEMORY")
         .map_err(map_sql)?;
     conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(map_sql)?;
+    // Query-planner stability: without it SQLite re-parses a statement every time a new value
+    // is bound to a parameter its plan looked at (every `LIMIT ?`), on the hot paths.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
         .map_err(map_sql)?;
     conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;")
         .map_err(map_sql)
