@@ -2,8 +2,9 @@
 //!
 //! This module owns the write path of a single file: a temp file beside the target
 //! ([`AtomicFile`]), every chunk read from a [`ChunkSource`] and checked against its id and
-//! length, the assembled content id checked against the manifest, mode and mtime set, then
-//! commit with the requested [`Durability`]. Any failure drops the temp file and leaves the
+//! length, mode and mtime set, then commit with the requested [`Durability`]. Reading
+//! ([`gather`]) and placing ([`place_file`]) are separate steps so that small files can be
+//! placed on another thread; [`write_file`] streams both for files of any size. Any failure drops the temp file and leaves the
 //! target exactly as it was. It never decides whether a file should be written (that is the
 //! plan's and the applier's job) and never writes anywhere but its temp file and target.
 
@@ -37,7 +38,19 @@ pub(crate) enum Finish {
     CrashBeforeRename,
 }
 
-/// Writes `manifest`'s content to `path` as `entry` describes (mode, mtime).
+/// One file's content read from a source and verified, ready for [`place_file`].
+#[derive(Debug)]
+pub(crate) struct Gathered {
+    /// The chunks' bytes, in order.
+    pub chunks: Vec<Vec<u8>>,
+    /// Bytes served by local sources.
+    pub local_bytes: u64,
+    /// Bytes served by remote sources.
+    pub remote_bytes: u64,
+}
+
+/// Writes `manifest`'s content to `path` as `entry` describes (mode, mtime), reading chunk by
+/// chunk from `source` so that memory stays bounded by one chunk.
 ///
 /// `still_ok` runs just before the rename and may veto it (the target changed meanwhile).
 pub(crate) fn write_file(
@@ -48,50 +61,62 @@ pub(crate) fn write_file(
     finish: Finish,
     still_ok: impl FnOnce() -> Result<()>,
 ) -> Result<Written> {
-    if entry.content_id != Some(manifest.content_id()) || entry.size != manifest.size() {
-        return Err(Error::corrupt(format!(
-            "{}: entry and manifest describe different content",
-            entry.path
-        )));
-    }
-    let algo = manifest.algo();
-    let mut file = AtomicFile::create(path)?;
+    check_describes(entry, manifest)?;
     let (mut local_bytes, mut remote_bytes) = (0u64, 0u64);
-    let mut verified = Vec::with_capacity(manifest.chunks().len());
+    let chunks = manifest.chunks().iter().map(|chunk| {
+        let (bytes, origin) = read_verified(entry, manifest, chunk, source)?;
+        count(origin, chunk.len, &mut local_bytes, &mut remote_bytes);
+        Ok(bytes)
+    });
+    let stat = place_file(path, entry, chunks, finish, still_ok)?;
+    Ok(Written {
+        stat,
+        local_bytes,
+        remote_bytes,
+    })
+}
+
+/// Reads and verifies all of `manifest`'s content from `source`, for a file small enough to
+/// hold in memory while another thread places it ([`place_file`]).
+pub(crate) fn gather(
+    entry: &Entry,
+    manifest: &FileManifest,
+    source: &dyn ChunkSource,
+) -> Result<Gathered> {
+    check_describes(entry, manifest)?;
+    let mut gathered = Gathered {
+        chunks: Vec::with_capacity(manifest.chunks().len()),
+        local_bytes: 0,
+        remote_bytes: 0,
+    };
     for chunk in manifest.chunks() {
-        let (bytes, origin) = source.read_chunk_from(&chunk.id).map_err(|e| {
-            let what = format!("{}: chunk {}: {e}", entry.path, chunk.id);
-            match e.kind() {
-                crate::ErrorKind::NotFound => Error::NotFound(what),
-                crate::ErrorKind::Corrupt => Error::Corrupt(what),
-                _ => e,
-            }
-        })?;
-        if bytes.len() != chunk.len as usize || algo.digest(&bytes) != chunk.id {
-            return Err(Error::corrupt(format!(
-                "{}: chunk {} from the source does not match its id",
-                entry.path, chunk.id
-            )));
-        }
-        file.write_all(&bytes)?;
-        match origin {
-            ChunkOrigin::Local => local_bytes += u64::from(chunk.len),
-            ChunkOrigin::Remote => remote_bytes += u64::from(chunk.len),
-        }
-        verified.push(Chunk {
-            id: algo.digest(&bytes),
-            offset: chunk.offset,
-            len: chunk.len,
-        });
+        let (bytes, origin) = read_verified(entry, manifest, chunk, source)?;
+        count(
+            origin,
+            chunk.len,
+            &mut gathered.local_bytes,
+            &mut gathered.remote_bytes,
+        );
+        gathered.chunks.push(bytes);
     }
-    let assembled = FileManifest::from_chunks(algo, verified)?;
-    if assembled.content_id() != manifest.content_id() {
-        return Err(Error::corrupt(format!(
-            "{}: assembled content id {} differs from the manifest's {}",
-            entry.path,
-            assembled.content_id(),
-            manifest.content_id()
-        )));
+    Ok(gathered)
+}
+
+/// Writes `chunks` (already verified; every chunk matched its id and length, and a
+/// manifest's content id is a function of exactly those) into a temp file beside `path`,
+/// sets the entry's mode and mtime, lets `still_ok` veto, then finishes as `finish` says and
+/// returns the placed file's stat. On any error the temp file is removed and the target is
+/// untouched.
+pub(crate) fn place_file(
+    path: &Path,
+    entry: &Entry,
+    chunks: impl IntoIterator<Item = Result<Vec<u8>>>,
+    finish: Finish,
+    still_ok: impl FnOnce() -> Result<()>,
+) -> Result<DiskStat> {
+    let mut file = AtomicFile::create(path)?;
+    for bytes in chunks {
+        file.write_all(&bytes?)?;
     }
     set_mode(&file, path, entry.executable)?;
     file.set_modified(time_of(entry.mtime_ns))?;
@@ -107,13 +132,50 @@ pub(crate) fn write_file(
             });
         }
     }
-    let stat = DiskStat::of_path(path)?
-        .ok_or_else(|| Error::NotFound(format!("{} vanished after rename", path.display())))?;
-    Ok(Written {
-        stat,
-        local_bytes,
-        remote_bytes,
-    })
+    DiskStat::of_path(path)?
+        .ok_or_else(|| Error::NotFound(format!("{} vanished after rename", path.display())))
+}
+
+/// Refuses an entry whose content id or size is not the manifest's.
+fn check_describes(entry: &Entry, manifest: &FileManifest) -> Result<()> {
+    if entry.content_id != Some(manifest.content_id()) || entry.size != manifest.size() {
+        return Err(Error::corrupt(format!(
+            "{}: entry and manifest describe different content",
+            entry.path
+        )));
+    }
+    Ok(())
+}
+
+/// Reads `chunk` of `entry`'s content from `source` and checks it against its id and length.
+fn read_verified(
+    entry: &Entry,
+    manifest: &FileManifest,
+    chunk: &Chunk,
+    source: &dyn ChunkSource,
+) -> Result<(Vec<u8>, ChunkOrigin)> {
+    let (bytes, origin) = source.read_chunk_from(&chunk.id).map_err(|e| {
+        let what = format!("{}: chunk {}: {e}", entry.path, chunk.id);
+        match e.kind() {
+            crate::ErrorKind::NotFound => Error::NotFound(what),
+            crate::ErrorKind::Corrupt => Error::Corrupt(what),
+            _ => e,
+        }
+    })?;
+    if bytes.len() != chunk.len as usize || manifest.algo().digest(&bytes) != chunk.id {
+        return Err(Error::corrupt(format!(
+            "{}: chunk {} from the source does not match its id",
+            entry.path, chunk.id
+        )));
+    }
+    Ok((bytes, origin))
+}
+
+fn count(origin: ChunkOrigin, len: u32, local: &mut u64, remote: &mut u64) {
+    match origin {
+        ChunkOrigin::Local => *local += u64::from(len),
+        ChunkOrigin::Remote => *remote += u64::from(len),
+    }
 }
 
 /// Gives the temp file the target's permissions (or 0644), with the executable bits set or

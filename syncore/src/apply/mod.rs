@@ -38,6 +38,7 @@
 mod atomic;
 mod hub;
 mod materialize;
+mod pipeline;
 mod run;
 mod safety;
 mod source;

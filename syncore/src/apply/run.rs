@@ -21,7 +21,8 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-use crate::apply::materialize::{time_of, write_file, Finish};
+use crate::apply::materialize::{gather, time_of, write_file, Finish};
+use crate::apply::pipeline::{unchanged_since, PlaceJob, Placed, Placer, MAX_PLACED_FILE};
 use crate::apply::safety::{checked_path_cached, open_nofollow, DiskStat};
 use crate::apply::source::{ChunkLocation, ChunkLocator, ChunkSource, Layered, LocalChunks};
 use crate::apply::{is_temp_name, sync_dir, Durability};
@@ -158,34 +159,49 @@ pub fn apply_plan(
     target: &mut impl ApplyTarget,
     options: &ApplyOptions,
 ) -> Result<ApplyReport> {
-    let mut run = Run {
-        root,
-        source,
-        options,
-        report: ApplyReport::default(),
-        pending: Vec::new(),
-        wrote: false,
-        done: HashSet::new(),
-        verified_dirs: HashSet::new(),
-    };
-    for action in &plan.actions {
-        match run.action(action, target) {
-            Ok(()) => {
-                run.done.insert(action.path().clone());
+    std::thread::scope(|scope| {
+        let mut run = Run {
+            root,
+            source,
+            options,
+            report: ApplyReport::default(),
+            pending: Vec::new(),
+            wrote: false,
+            done: HashSet::new(),
+            verified_dirs: HashSet::new(),
+            // Injected faults stop at an exact point: keep every write inline then.
+            placer: (options.fault.is_none() && std::env::var_os("NOPLACE").is_none())
+                .then(|| Placer::spawn(scope)),
+        };
+        for action in &plan.actions {
+            match run.action(action, target) {
+                Ok(Progress::Done) => {
+                    run.done.insert(action.path().clone());
+                }
+                Ok(Progress::Placing) => {}
+                Err(Outcome::Skipped(issue)) => run.report.conflicts.push(issue),
+                Err(Outcome::Failed(issue)) => run.report.failed.push(issue),
+                Err(Outcome::Fatal(e)) => return Err(e),
             }
-            Err(Outcome::Skipped(issue)) => run.report.conflicts.push(issue),
-            Err(Outcome::Failed(issue)) => run.report.failed.push(issue),
-            Err(Outcome::Fatal(e)) => return Err(e),
+            if options.durability != Durability::Batched {
+                run.flush(target)?;
+            }
         }
-        if options.durability != Durability::Batched {
-            run.flush(target)?;
+        run.settle()?;
+        if options.durability == Durability::Batched && run.wrote {
+            sync_filesystem(root)?;
         }
-    }
-    if options.durability == Durability::Batched && run.wrote {
-        sync_filesystem(root)?;
-    }
-    run.flush(target)?;
-    Ok(run.report)
+        run.flush(target)?;
+        Ok(run.report)
+    })
+}
+
+/// How far an action got.
+enum Progress {
+    /// Completed.
+    Done,
+    /// Handed to the placing thread; its outcome arrives later.
+    Placing,
 }
 
 /// Why an action did not complete.
@@ -211,6 +227,8 @@ struct Run<'a> {
     /// Directories verified (real, not symlinks) during this run. Cleared whenever an action
     /// removes or replaces something that could be a directory.
     verified_dirs: HashSet<std::path::PathBuf>,
+    /// The thread placing small files, if this run uses one.
+    placer: Option<Placer>,
 }
 
 impl Run<'_> {
@@ -220,6 +238,47 @@ impl Run<'_> {
             self.report.recorded += 1;
         }
         Ok(())
+    }
+
+    /// Waits for every file in flight on the placing thread and takes in its outcome; every
+    /// action that is not a small file write waits for this first, so actions still take
+    /// effect in plan order.
+    fn settle(&mut self) -> Result<()> {
+        if let Some(placer) = &mut self.placer {
+            for placed in placer.settle()? {
+                self.placed(placed);
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes in the outcome of one file from the placing thread.
+    fn placed(&mut self, placed: Placed) {
+        let Placed {
+            entry,
+            manifest,
+            local_bytes,
+            result,
+        } = placed;
+        match result {
+            Ok(stat) => {
+                self.wrote = true;
+                self.report.files_written += 1;
+                self.report.bytes_written += manifest.size();
+                self.report.bytes_reused_locally += local_bytes;
+                self.record(&entry, Some(&manifest), Some(stat));
+                self.done.insert(entry.path);
+            }
+            Err(e) if e.kind() == ErrorKind::Conflict => {
+                self.report
+                    .conflicts
+                    .push(issue(&entry.path, ErrorKind::Conflict, e.to_string()));
+            }
+            Err(e) => self
+                .report
+                .failed
+                .push(issue(&entry.path, e.kind(), e.to_string())),
+        }
     }
 
     fn record(&mut self, entry: &Entry, manifest: Option<&FileManifest>, stat: Option<DiskStat>) {
@@ -241,7 +300,19 @@ impl Run<'_> {
         .map_err(|e| failed(rel, e))
     }
 
-    fn action(&mut self, action: &Action, target: &mut impl ApplyTarget) -> Result<(), Outcome> {
+    fn action(
+        &mut self,
+        action: &Action,
+        target: &mut impl ApplyTarget,
+    ) -> Result<Progress, Outcome> {
+        let small_write = match action {
+            Action::WriteFile { manifest, .. } => manifest.size() <= MAX_PLACED_FILE,
+            _ => false,
+        };
+        if small_write && self.placer.is_some() {
+            return self.place_small_file(action, target);
+        }
+        self.settle().map_err(Outcome::Fatal)?;
         if matches!(
             action,
             Action::MakeSymlink { .. } | Action::RemoveDir { .. } | Action::Rename { .. }
@@ -271,13 +342,7 @@ impl Run<'_> {
                 };
                 let crash = matches!(finish, Finish::CrashBeforeRename);
                 let rel = &entry.path;
-                let recheck = || match (DiskStat::of_path(&path)?, disk) {
-                    (None, None) => Ok(()),
-                    (Some(now), Some(before)) if now.matches(&before) => Ok(()),
-                    _ => Err(Error::Conflict(format!(
-                        "{rel} changed while it was written"
-                    ))),
-                };
+                let recheck = || unchanged_since(&path, rel, disk);
                 // Chunks already in local files are reused first; the caller's source serves
                 // the rest.
                 let locator = TargetLocator(&*target);
@@ -427,7 +492,56 @@ impl Run<'_> {
                 self.record(entry, None, None);
             }
         }
-        Ok(())
+        Ok(Progress::Done)
+    }
+
+    /// A small file write: checked and read here, then placed on the placing thread.
+    fn place_small_file(
+        &mut self,
+        action: &Action,
+        target: &mut impl ApplyTarget,
+    ) -> Result<Progress, Outcome> {
+        let Action::WriteFile {
+            entry,
+            manifest,
+            expected,
+            ..
+        } = action
+        else {
+            return Err(Outcome::Fatal(Error::invalid(
+                "only file writes are placed",
+            )));
+        };
+        let path = self.path(&entry.path, true)?;
+        let mut disk = stat(&path, &entry.path)?;
+        check_unchanged(target, &entry.path, &path, disk, expected.as_ref())?;
+        if disk.is_some_and(|d| d.kind == Some(EntryKind::Dir)) {
+            self.settle().map_err(Outcome::Fatal)?;
+            self.verified_dirs.clear();
+            fs::remove_dir(&path).map_err(|e| failed(&entry.path, Error::io(&path, e)))?;
+            disk = None;
+        }
+        // Chunks already in local files are reused first; the caller's source serves the rest.
+        let locator = TargetLocator(&*target);
+        let local = LocalChunks::new(self.root, manifest.algo(), &locator);
+        let layered = Layered::new().local(&local).remote(self.source);
+        let content = gather(entry, manifest, &layered).map_err(|e| failed(&entry.path, e))?;
+        let job = PlaceJob {
+            path,
+            entry: entry.clone(),
+            manifest: manifest.clone(),
+            content,
+            before: disk,
+            durability: self.durability(),
+        };
+        let Some(placer) = &mut self.placer else {
+            return Err(Outcome::Fatal(Error::invalid("no placing thread")));
+        };
+        let finished = placer.submit(job).map_err(Outcome::Fatal)?;
+        for placed in finished {
+            self.placed(placed);
+        }
+        Ok(Progress::Placing)
     }
 
     fn sync_parent(&self, path: &Path, rel: &RelPath) -> Result<(), Outcome> {
@@ -440,20 +554,20 @@ impl Run<'_> {
     }
 }
 
-fn failed(path: &RelPath, e: Error) -> Outcome {
-    Outcome::Failed(ApplyIssue {
+fn issue(path: &RelPath, kind: ErrorKind, message: String) -> ApplyIssue {
+    ApplyIssue {
         path: path.clone(),
-        kind: e.kind(),
-        message: e.to_string(),
-    })
+        kind,
+        message,
+    }
+}
+
+fn failed(path: &RelPath, e: Error) -> Outcome {
+    Outcome::Failed(issue(path, e.kind(), e.to_string()))
 }
 
 fn skipped(path: &RelPath, message: String) -> Outcome {
-    Outcome::Skipped(ApplyIssue {
-        path: path.clone(),
-        kind: ErrorKind::Conflict,
-        message,
-    })
+    Outcome::Skipped(issue(path, ErrorKind::Conflict, message))
 }
 
 fn stat(path: &Path, rel: &RelPath) -> Result<Option<DiskStat>, Outcome> {

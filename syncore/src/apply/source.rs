@@ -12,7 +12,7 @@
 use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 
-use crate::apply::safety::{checked_path, open_nofollow};
+use crate::apply::safety::{checked_path_cached, open_nofollow};
 use crate::error::{Error, IoResultExt, Result};
 use crate::hash::{Digest, HashAlgo};
 use crate::manifest::FileManifest;
@@ -140,6 +140,9 @@ pub struct LocalChunks<'a, L: ChunkLocator + ?Sized> {
     root: PathBuf,
     algo: HashAlgo,
     locator: &'a L,
+    /// Directories already walked without meeting a symlink, so each is checked once per
+    /// source rather than once per chunk (every read is verified against its id anyway).
+    verified_dirs: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
 }
 
 impl<'a, L: ChunkLocator + ?Sized> LocalChunks<'a, L> {
@@ -149,11 +152,18 @@ impl<'a, L: ChunkLocator + ?Sized> LocalChunks<'a, L> {
             root: root.into(),
             algo,
             locator,
+            verified_dirs: std::sync::Mutex::default(),
         }
     }
 
     fn read_at(&self, location: &ChunkLocation) -> Result<Vec<u8>> {
-        let path = checked_path(&self.root, &location.path, false, false)?;
+        let path = {
+            let mut verified = self
+                .verified_dirs
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            checked_path_cached(&self.root, &location.path, false, false, &mut verified)?
+        };
         let meta = std::fs::symlink_metadata(&path).at_path(&path)?;
         if !meta.is_file() {
             return Err(Error::NotFound(format!(

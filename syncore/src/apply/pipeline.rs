@@ -1,0 +1,183 @@
+//! Placing small files on a second thread while the applier reads chunks and records changes.
+//!
+//! Applying a plan of many small files is bound by two kinds of work of similar size: reading
+//! and verifying chunks and recording each change in the index (which need the chunk source
+//! and the index, and so stay on the applier's thread), and creating, writing, renaming and
+//! stating the files themselves (system calls that need nothing but the bytes). A [`Placer`]
+//! runs the second kind on its own thread, in submission order, with a bounded number of
+//! files and bytes in flight. It never decides anything: every safety check that needs the
+//! index has passed before a job is submitted, and the one check left for the moment before
+//! the rename (the target is still as it was) runs on the placing thread, as it would inline.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::Scope;
+
+use crate::apply::materialize::{place_file, Finish, Gathered};
+use crate::apply::safety::DiskStat;
+use crate::apply::Durability;
+use crate::entry::Entry;
+use crate::error::{Error, Result};
+use crate::manifest::FileManifest;
+
+/// Files larger than this are written inline, streaming, so memory stays bounded.
+pub(crate) const MAX_PLACED_FILE: u64 = 4 << 20;
+
+/// Bytes of file content allowed in flight at once.
+const MAX_BYTES_IN_FLIGHT: u64 = 64 << 20;
+
+/// Files allowed in flight at once.
+const MAX_FILES_IN_FLIGHT: usize = 512;
+
+/// One file to place.
+pub(crate) struct PlaceJob {
+    /// Where it goes (already validated; its parent exists).
+    pub path: PathBuf,
+    /// The entry it becomes.
+    pub entry: Entry,
+    /// Its manifest, handed back for recording.
+    pub manifest: FileManifest,
+    /// Its verified content.
+    pub content: Gathered,
+    /// The target's stat when the action was checked (`None`: nothing was there).
+    pub before: Option<DiskStat>,
+    /// How to commit it.
+    pub durability: Durability,
+}
+
+/// A placed (or refused) file, in submission order.
+pub(crate) struct Placed {
+    /// The entry it became.
+    pub entry: Entry,
+    /// Its manifest.
+    pub manifest: FileManifest,
+    /// Bytes of it served by local sources.
+    pub local_bytes: u64,
+    /// Its stat after the rename, or why it was not placed.
+    pub result: Result<DiskStat>,
+}
+
+/// The placing thread's two ends, as seen from the applier.
+pub(crate) struct Placer {
+    jobs: Option<SyncSender<PlaceJob>>,
+    placed: Receiver<Placed>,
+    files_in_flight: usize,
+    bytes_in_flight: u64,
+}
+
+impl Placer {
+    /// Starts the placing thread inside `scope`; it ends when the placer is dropped.
+    pub fn spawn<'scope>(scope: &'scope Scope<'scope, '_>) -> Placer {
+        let (jobs, job_queue) = sync_channel::<PlaceJob>(MAX_FILES_IN_FLIGHT);
+        let (done, placed) = sync_channel::<Placed>(MAX_FILES_IN_FLIGHT);
+        scope.spawn(move || {
+            for job in job_queue {
+                if done.send(place(job)).is_err() {
+                    return;
+                }
+            }
+        });
+        Placer {
+            jobs: Some(jobs),
+            placed,
+            files_in_flight: 0,
+            bytes_in_flight: 0,
+        }
+    }
+
+    /// Queues `job`, first waiting for earlier files if too much is in flight; returns the
+    /// files placed meanwhile.
+    pub fn submit(&mut self, job: PlaceJob) -> Result<Vec<Placed>> {
+        let size = job.manifest.size();
+        let mut finished = self.completed();
+        while self.files_in_flight > 0
+            && (self.files_in_flight >= MAX_FILES_IN_FLIGHT
+                || self.bytes_in_flight + size > MAX_BYTES_IN_FLIGHT)
+        {
+            finished.push(self.next_blocking()?);
+        }
+        let jobs = self
+            .jobs
+            .as_ref()
+            .ok_or_else(|| Error::invalid("the placing thread was stopped"))?;
+        jobs.send(job).map_err(|_| placing_thread_gone())?;
+        self.files_in_flight += 1;
+        self.bytes_in_flight += size;
+        Ok(finished)
+    }
+
+    /// The files placed so far that were not yet returned, without waiting.
+    pub fn completed(&mut self) -> Vec<Placed> {
+        let mut finished = Vec::new();
+        while let Ok(placed) = self.placed.try_recv() {
+            self.account(&placed);
+            finished.push(placed);
+        }
+        finished
+    }
+
+    /// Waits for every file in flight and returns them.
+    pub fn settle(&mut self) -> Result<Vec<Placed>> {
+        let mut finished = Vec::with_capacity(self.files_in_flight);
+        while self.files_in_flight > 0 {
+            finished.push(self.next_blocking()?);
+        }
+        Ok(finished)
+    }
+
+    fn next_blocking(&mut self) -> Result<Placed> {
+        let placed = self.placed.recv().map_err(|_| placing_thread_gone())?;
+        self.account(&placed);
+        Ok(placed)
+    }
+
+    fn account(&mut self, placed: &Placed) {
+        self.files_in_flight -= 1;
+        self.bytes_in_flight -= placed.manifest.size();
+    }
+}
+
+fn placing_thread_gone() -> Error {
+    Error::Io {
+        path: None,
+        source: std::io::Error::other("the file-placing thread stopped unexpectedly"),
+    }
+}
+
+/// Places one file: the placing thread's whole job.
+fn place(job: PlaceJob) -> Placed {
+    let PlaceJob {
+        path,
+        entry,
+        manifest,
+        content,
+        before,
+        durability,
+    } = job;
+    let chunks = content.chunks.into_iter().map(Ok);
+    let rel = &entry.path;
+    let result = place_file(&path, &entry, chunks, Finish::Commit(durability), || {
+        unchanged_since(&path, rel, before)
+    });
+    Placed {
+        local_bytes: content.local_bytes,
+        entry,
+        manifest,
+        result,
+    }
+}
+
+/// Fails with [`Error::Conflict`] unless `path` is still what `before` says.
+pub(crate) fn unchanged_since(
+    path: &std::path::Path,
+    rel: &crate::path::RelPath,
+    before: Option<DiskStat>,
+) -> Result<()> {
+    match (DiskStat::of_path(path)?, before) {
+        (None, None) => Ok(()),
+        (Some(now), Some(before)) if now.matches(&before) => Ok(()),
+        _ => Err(Error::Conflict(format!(
+            "{rel} changed while it was written"
+        ))),
+    }
+}
