@@ -1,5 +1,5 @@
-//! MD4 of many equal-length blocks at a fixed stride, with AVX2 intrinsics (8 lanes) and
-//! message words loaded by an in-register transpose.
+//! MD4 of many equal-length blocks at a fixed stride, with AVX2 (8 lanes) or AVX-512 (16
+//! lanes) intrinsics and message words loaded by an in-register transpose.
 //!
 //! This file owns only the x86-64 SIMD kernels behind [`super::strong`]; it never decides which
 //! blocks to hash and never reads outside the byte slice it is given: every loaded chunk lies
@@ -28,9 +28,11 @@ fn tails<const N: usize>(data: &[u8], stride: usize, len: usize) -> ([[u8; 128];
     (t, chunks)
 }
 
+/// The 48 MD4 steps over the message words `$x`, with the vector operations given: `$f1`,
+/// `$f2`, `$f3` are MD4's boolean functions (select, majority, parity) and `$rol` a rotation.
 macro_rules! md4_rounds {
     ($x:ident, $a:ident, $b:ident, $c:ident, $d:ident,
-     $add:ident, $and:ident, $or:ident, $xor:ident, $set1:ident, $rol:ident) => {{
+     $add:ident, $set1:ident, $rol:ident, $f1:ident, $f2:ident, $f3:ident) => {{
         macro_rules! step {
             ($w:ident, $f:expr, $k:expr, $s:literal) => {
                 $w = $rol!($add($add($w, $f), $add($x[$k], $set1(0))), $s)
@@ -39,39 +41,24 @@ macro_rules! md4_rounds {
                 $w = $rol!($add($add($w, $f), $add($x[$k], $set1($kc))), $s)
             };
         }
-        macro_rules! f1 {
-            ($p:ident, $q:ident, $r:ident) => {
-                $xor($r, $and($p, $xor($q, $r)))
-            };
-        }
-        macro_rules! f2 {
-            ($p:ident, $q:ident, $r:ident) => {
-                $or($and($p, $q), $and($r, $or($p, $q)))
-            };
-        }
-        macro_rules! f3 {
-            ($p:ident, $q:ident, $r:ident) => {
-                $xor($p, $xor($q, $r))
-            };
-        }
         for i in 0..4 {
             let k = 4 * i;
-            step!($a, f1!($b, $c, $d), k, 3);
-            step!($d, f1!($a, $b, $c), k + 1, 7);
-            step!($c, f1!($d, $a, $b), k + 2, 11);
-            step!($b, f1!($c, $d, $a), k + 3, 19);
+            step!($a, $f1!($b, $c, $d), k, 3);
+            step!($d, $f1!($a, $b, $c), k + 1, 7);
+            step!($c, $f1!($d, $a, $b), k + 2, 11);
+            step!($b, $f1!($c, $d, $a), k + 3, 19);
         }
         for i in 0..4 {
-            step!($a, f2!($b, $c, $d), i, K2, 3);
-            step!($d, f2!($a, $b, $c), i + 4, K2, 5);
-            step!($c, f2!($d, $a, $b), i + 8, K2, 9);
-            step!($b, f2!($c, $d, $a), i + 12, K2, 13);
+            step!($a, $f2!($b, $c, $d), i, K2, 3);
+            step!($d, $f2!($a, $b, $c), i + 4, K2, 5);
+            step!($c, $f2!($d, $a, $b), i + 8, K2, 9);
+            step!($b, $f2!($c, $d, $a), i + 12, K2, 13);
         }
         for i in [0, 2, 1, 3] {
-            step!($a, f3!($b, $c, $d), i, K3, 3);
-            step!($d, f3!($a, $b, $c), i + 8, K3, 9);
-            step!($c, f3!($d, $a, $b), i + 4, K3, 11);
-            step!($b, f3!($c, $d, $a), i + 12, K3, 15);
+            step!($a, $f3!($b, $c, $d), i, K3, 3);
+            step!($d, $f3!($a, $b, $c), i + 8, K3, 9);
+            step!($c, $f3!($d, $a, $b), i + 4, K3, 11);
+            step!($b, $f3!($c, $d, $a), i + 12, K3, 15);
         }
     }};
 }
@@ -99,6 +86,24 @@ pub(crate) unsafe fn md4_x8(data: &[u8], stride: usize, len: usize) -> [[u8; 16]
         // (or the tail buffer's layout) put all eight chunks inside one live allocation.
         let x = unsafe { load_transposed(base, stride) };
         let [mut a, mut b, mut c, mut d] = st;
+        macro_rules! f1 {
+            ($p:ident, $q:ident, $r:ident) => {
+                _mm256_xor_si256($r, _mm256_and_si256($p, _mm256_xor_si256($q, $r)))
+            };
+        }
+        macro_rules! f2 {
+            ($p:ident, $q:ident, $r:ident) => {
+                _mm256_or_si256(
+                    _mm256_and_si256($p, $q),
+                    _mm256_and_si256($r, _mm256_or_si256($p, $q)),
+                )
+            };
+        }
+        macro_rules! f3 {
+            ($p:ident, $q:ident, $r:ident) => {
+                _mm256_xor_si256($p, _mm256_xor_si256($q, $r))
+            };
+        }
         md4_rounds!(
             x,
             a,
@@ -106,11 +111,11 @@ pub(crate) unsafe fn md4_x8(data: &[u8], stride: usize, len: usize) -> [[u8; 16]
             c,
             d,
             _mm256_add_epi32,
-            _mm256_and_si256,
-            _mm256_or_si256,
-            _mm256_xor_si256,
             _mm256_set1_epi32,
-            rol
+            rol,
+            f1,
+            f2,
+            f3
         );
         st = [
             _mm256_add_epi32(st[0], a),
@@ -130,6 +135,83 @@ pub(crate) unsafe fn md4_x8(data: &[u8], stride: usize, len: usize) -> [[u8; 16]
     for (w, v) in words.iter_mut().zip(st) {
         // SAFETY: `w` is 32 writable bytes.
         unsafe { _mm256_storeu_si256(w.as_mut_ptr().cast(), v) };
+    }
+    out_bytes(&words)
+}
+
+/// MD4 of the 16 blocks `data[l * stride..l * stride + len]`, l in 0..16.
+///
+/// # Safety
+/// The CPU must support AVX-512F, and `data.len() >= 15 * stride + len`.
+#[target_feature(enable = "avx512f")]
+pub(crate) unsafe fn md4_x16(data: &[u8], stride: usize, len: usize) -> [[u8; 16]; 16] {
+    const N: usize = 16;
+    assert!(data.len() >= (N - 1) * stride + len);
+    macro_rules! rol {
+        ($v:expr, $s:literal) => {
+            _mm512_rol_epi32::<$s>($v)
+        };
+    }
+    // Truth tables of MD4's boolean functions of (p, q, r) for the ternary-logic instruction.
+    macro_rules! f1 {
+        ($p:ident, $q:ident, $r:ident) => {
+            _mm512_ternarylogic_epi32::<0xca>($p, $q, $r)
+        };
+    }
+    macro_rules! f2 {
+        ($p:ident, $q:ident, $r:ident) => {
+            _mm512_ternarylogic_epi32::<0xe8>($p, $q, $r)
+        };
+    }
+    macro_rules! f3 {
+        ($p:ident, $q:ident, $r:ident) => {
+            _mm512_ternarylogic_epi32::<0x96>($p, $q, $r)
+        };
+    }
+    let mut st = INIT.map(|v| _mm512_set1_epi32(v as i32));
+    let mut compress = |base: *const u8, stride: usize| {
+        // SAFETY: lane l's 64-byte chunk starts at `base + l * stride`; the caller's bounds
+        // (or the tail buffer's layout) put all sixteen chunks inside one live allocation.
+        let (lo, hi) = unsafe {
+            (
+                load_transposed(base, stride),
+                load_transposed(base.wrapping_add(8 * stride), stride),
+            )
+        };
+        let x: [__m512i; 16] =
+            std::array::from_fn(|k| _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo[k]), hi[k]));
+        let [mut a, mut b, mut c, mut d] = st;
+        md4_rounds!(
+            x,
+            a,
+            b,
+            c,
+            d,
+            _mm512_add_epi32,
+            _mm512_set1_epi32,
+            rol,
+            f1,
+            f2,
+            f3
+        );
+        st = [
+            _mm512_add_epi32(st[0], a),
+            _mm512_add_epi32(st[1], b),
+            _mm512_add_epi32(st[2], c),
+            _mm512_add_epi32(st[3], d),
+        ];
+    };
+    for chunk in 0..len / 64 {
+        compress(data[chunk * 64..].as_ptr(), stride);
+    }
+    let (t, chunks) = tails::<N>(data, stride, len);
+    for chunk in 0..chunks {
+        compress(t.as_ptr().cast::<u8>().wrapping_add(chunk * 64), 128);
+    }
+    let mut words = [[0u32; N]; 4];
+    for (w, v) in words.iter_mut().zip(st) {
+        // SAFETY: `w` is 64 writable bytes.
+        unsafe { _mm512_storeu_si512(w.as_mut_ptr().cast(), v) };
     }
     out_bytes(&words)
 }

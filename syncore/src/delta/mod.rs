@@ -20,7 +20,10 @@
 //! `rdiff`'s for the same signature), prefers the basis block that continues the previous
 //! COPY (merging them into one command), checks the blocks that follow a match several at a
 //! time with multi-buffer hashing, and tests every weak sum against a one-bit prefilter before
-//! the hash table. Signature generation hashes batches of blocks on two threads.
+//! the hash table. Signature generation hashes batches of blocks on two threads. Delta
+//! generation for new files of 8 MiB and more searches two segments of each buffer at once
+//! and stitches the two match lists where the searches meet, which gives the single-thread
+//! delta or one a few bytes larger; smaller files get exactly the single-thread delta.
 //!
 //! # Formats
 //!
@@ -88,13 +91,16 @@
 //! # Ok::<(), syncore::Error>(())
 //! ```
 
+mod emit;
 mod format;
 mod generate;
 #[cfg(target_arch = "x86_64")]
 mod md4x86;
 mod patch;
 mod rollsum;
+mod scan;
 mod signature;
+mod split;
 mod strong;
 
 use std::cell::Cell;

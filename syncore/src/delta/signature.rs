@@ -28,9 +28,11 @@ pub const MAX_CANDIDATES_PER_WEAK_SUM: usize = 64;
 /// Bytes of basis hashed per batch by the signature generator when it is in memory: large
 /// enough that starting a helper thread per batch costs little.
 const BATCH_BYTES: usize = 32 << 20;
-/// Bytes read per batch from a stream: small enough that the copy stays in cache until the
-/// hashing reads it.
-const STREAM_BATCH_BYTES: usize = 4 << 20;
+/// Bytes read per batch from a stream. Each batch ends by waiting for the helper thread's
+/// last group; on a loaded machine that thread may be preempted mid-group for a scheduler
+/// slice, so batches must take much longer than that to hash (under load, 4 MiB batches
+/// streamed at half the speed of 16 MiB ones).
+const STREAM_BATCH_BYTES: usize = 16 << 20;
 /// Batches at least this large are hashed on two threads.
 const PARALLEL_BYTES: usize = 1 << 20;
 /// Blocks per unit of work claimed by a hashing thread.
@@ -273,7 +275,7 @@ fn header_for(size_hint: Option<u64>, opts: &SignatureOptions) -> Result<Signatu
 
 /// Streams the signature of `basis` into `out` without holding the basis in memory.
 ///
-/// Reads the basis in batches of whole blocks (up to 4 MiB), hashes each batch on up to two
+/// Reads the basis in batches of whole blocks (up to 16 MiB), hashes each batch on up to two
 /// threads and writes its records before reading the next. Returns the number of signature
 /// bytes written. `size_hint` is the basis size if known (see
 /// [`SignatureOptions::block_len`]).

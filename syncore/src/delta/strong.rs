@@ -3,7 +3,8 @@
 //! This file owns the strong hashes librsync puts in signatures. BLAKE2b comes from
 //! `blake2b_simd` (whose `many` API hashes several equal-sized inputs in SIMD lanes); MD4 is
 //! implemented here, with a lane-parallel variant that hashes eight blocks in lock step so the
-//! compiler can keep one block per SIMD lane. It never truncates (callers keep the first
+//! compiler can keep one block per SIMD lane; on x86-64, blocks at a fixed stride go to the
+//! AVX-512 or AVX2 kernels when the CPU has them. It never truncates (callers keep the first
 //! `strong_len` bytes) and never decides which blocks to hash.
 
 use super::format::StrongKind;
@@ -88,6 +89,14 @@ pub(crate) fn strong_sums_strided(
                 o[16..].fill(0);
             }
         };
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            while count - done >= 16 {
+                // SAFETY: the CPU has AVX-512F and the 16 blocks lie inside `data`.
+                let sums = unsafe { super::md4x86::md4_x16(&data[done * stride..], stride, len) };
+                put(&mut out[done..done + 16], &sums);
+                done += 16;
+            }
+        }
         if std::arch::is_x86_feature_detected!("avx2") {
             while count - done >= 8 {
                 // SAFETY: as above, with AVX2 and 8 blocks.
@@ -260,6 +269,31 @@ mod tests {
                 for (i, o) in out.iter().enumerate() {
                     assert_eq!(*o, strong_sum(kind, &data[i * stride..i * stride + len]));
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn simd_md4_equals_scalar_for_every_length() {
+        // 16-, 8- and 1-lane paths for every tail length (0..64 bytes after whole chunks).
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let data: Vec<u8> = (0..60_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        for len in (0..=260).chain([1000, 2048, 4095, 4096, 4097]) {
+            let stride = len + len % 3;
+            let count = 25.min((data.len() - len) / stride.max(1) + 1);
+            let mut out = vec![[0u8; 32]; count];
+            strong_sums_strided(StrongKind::Md4, &data, stride, len, &mut out);
+            for (i, o) in out.iter().enumerate() {
+                let block = &data[i * stride..i * stride + len];
+                assert_eq!(o[..16], md4(block), "len {len} block {i}");
+                assert!(o[16..].iter().all(|&b| b == 0));
             }
         }
     }

@@ -347,3 +347,139 @@ fn truncated_strong_sums_still_need_the_weak_sum() {
         }
     }
 }
+
+/// The signature built the obvious way: one block at a time, on one thread.
+fn naive_signature(data: &[u8], o: &SignatureOptions) -> Vec<u8> {
+    let (block_len, strong_len) = o.resolve(Some(data.len() as u64)).unwrap();
+    let mut out = Vec::new();
+    out.extend_from_slice(&o.magic.to_u32().to_be_bytes());
+    out.extend_from_slice(&block_len.to_be_bytes());
+    out.extend_from_slice(&strong_len.to_be_bytes());
+    for block in data.chunks(block_len as usize) {
+        out.extend_from_slice(&o.magic.weak().sum(block).to_be_bytes());
+        let strong = strong::strong_sum(o.magic.strong(), block);
+        out.extend_from_slice(&strong[..strong_len as usize]);
+    }
+    out
+}
+
+#[test]
+fn threaded_signatures_equal_one_block_at_a_time() {
+    // Large enough for several batches hashed on two threads, in memory and streamed.
+    let data = random(12, (9 << 20) + 777);
+    for magic in SignatureMagic::ALL {
+        for (block, len) in [
+            (4096, data.len()),
+            (1000, 5 << 20),
+            (64, 1 << 20),
+            (3, 70_001),
+        ] {
+            let o = opts(magic, block, None);
+            let want = naive_signature(&data[..len], &o);
+            assert!(signature_of(&data[..len], &o).unwrap().encode() == want);
+            let mut streamed = Vec::new();
+            generate_signature(&data[..len], None, &o, &mut streamed).unwrap();
+            assert!(streamed == want, "{magic:?} {block} {len}");
+        }
+    }
+}
+
+/// The delta of `new` searched on two threads in rounds of two `segment`-byte segments from
+/// the first byte on, checked to patch back exactly.
+fn split_delta(sig: &Signature, basis: &[u8], new: &[u8], segment: usize) -> (Vec<u8>, DeltaStats) {
+    let split = generate::Split {
+        after: 0,
+        segment,
+        threads: 2,
+    };
+    let mut d = Vec::new();
+    let stats = generate::write_delta_split(sig, new, &mut d, split).unwrap();
+    assert_eq!(stats.delta_len, d.len() as u64);
+    assert_eq!(stats.literal_bytes + stats.copy_bytes, new.len() as u64);
+    assert!(
+        patch(basis, &d, None).unwrap() == new,
+        "split delta mismatch"
+    );
+    (d, stats)
+}
+
+#[test]
+fn split_deltas_patch_back_and_stay_near_optimal() {
+    let basis = random(13, 300_000);
+    let mut edited = basis.clone();
+    for (i, at) in [1000usize, 50_000, 123_456, 200_001, 299_000]
+        .iter()
+        .enumerate()
+    {
+        match i % 3 {
+            0 => edited
+                .splice(*at..*at, random(*at as u64, 37))
+                .for_each(drop),
+            1 => edited.drain(*at..*at + 11).for_each(drop),
+            _ => edited[*at] ^= 0xa5,
+        }
+    }
+    let unrelated = random(14, 200_000);
+    let shifted = [&random(15, 777)[..], &basis].concat();
+    for magic in [SignatureMagic::Blake2RabinKarp, SignatureMagic::Md4Rollsum] {
+        for block in [1u32, 64, 700, 4096] {
+            let sig = signature_of(&basis, &opts(magic, block, None)).unwrap();
+            for new in [&basis, &edited, &unrelated, &shifted] {
+                // One-byte blocks of random data all have duplicates: the searches rarely
+                // meet and the caller's search does nearly all the work, which is slow.
+                let new = &new[..new.len().min(if block == 1 { 20_000 } else { usize::MAX })];
+                let one = delta(&sig, new).unwrap();
+                for segment in [1, 2 * block as usize + 3, 10_007, 65_536] {
+                    let (d, _) = split_delta(&sig, &basis, new, segment);
+                    let rounds = new.len() / (2 * segment.max(block as usize + 1)) + 1;
+                    // Each stitch may cost a split literal or an unmerged copy.
+                    assert!(
+                        d.len() <= one.len() + 20 * rounds,
+                        "{magic:?} b={block} seg={segment}: {} vs {}",
+                        d.len(),
+                        one.len()
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn split_search_keeps_the_false_alarm_bound() {
+    let block = 64u32;
+    let new = vec![0u8; 1 << 20];
+    let magic = SignatureMagic::Blake2RabinKarp;
+    let sig = crafted_signature(magic, block, 200_000, magic.weak().sum(&new[..64]));
+    let (_, stats) = split_delta(&sig, &[], &new, 100_000);
+    // Each of the two searches has its own budget.
+    assert!(stats.strong_sums <= 2 * (4096 + 100), "{stats:?}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn any_split_delta_roundtrips(
+        seed in any::<u64>(),
+        len in 0usize..40_000,
+        edits in proptest::collection::vec((any::<u16>(), 0usize..300, 0u8..3), 0..6),
+        magic in 0usize..4,
+        block in 1u32..2000,
+        segment in 1usize..20_000,
+    ) {
+        let basis = random(seed, len);
+        let mut new = basis.clone();
+        for (at, n, kind) in edits {
+            let at = usize::from(at) % (new.len() + 1);
+            let end = (at + n).min(new.len());
+            match kind {
+                0 => { new.drain(at..end); }
+                1 => { new.splice(at..at, random(seed ^ n as u64, n)); }
+                _ => new[at..end].iter_mut().for_each(|b| *b = b.wrapping_add(1)),
+            }
+        }
+        let sig = signature_of(&basis, &opts(SignatureMagic::ALL[magic], block, None)).unwrap();
+        split_delta(&sig, &basis, &new, segment);
+    }
+}
