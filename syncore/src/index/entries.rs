@@ -318,8 +318,26 @@ impl Batch<'_> {
     /// (continuing the path's previous vector), manifest stored, history appended.
     pub fn record(&mut self, change: &LocalChange) -> Result<Entry> {
         let previous = self.previous_version(&change.path)?;
-        let exists = previous.is_some();
-        let mut version = previous.unwrap_or_default();
+        let row = match previous {
+            Some(_) => RowWrite::Update,
+            None => RowWrite::Insert,
+        };
+        self.record_version(change, previous.unwrap_or_default(), row)
+    }
+
+    /// [`Batch::record`] for a path the caller knows the index has no row for (not even a
+    /// tombstone), as a scan does for names it found no row for: skips the lookup of a
+    /// previous version. Recording a path that does have a row fails.
+    pub fn record_new(&mut self, change: &LocalChange) -> Result<Entry> {
+        self.record_version(change, VersionVector::default(), RowWrite::Insert)
+    }
+
+    fn record_version(
+        &mut self,
+        change: &LocalChange,
+        mut version: VersionVector,
+        row: RowWrite,
+    ) -> Result<Entry> {
         version.bump(self.replica);
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -335,11 +353,6 @@ impl Batch<'_> {
             version,
             deleted: change.deleted,
             seq,
-        };
-        let row = if exists {
-            RowWrite::Update
-        } else {
-            RowWrite::Insert
         };
         let version = NewVersion {
             entry: &entry,

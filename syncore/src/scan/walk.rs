@@ -40,12 +40,37 @@ struct Prior {
     content_id: Option<Digest>,
     /// The exec bit of that file.
     executable: Option<bool>,
-    /// True if the path was live (of any kind) before.
-    existed: bool,
+    /// What the index held for the path.
+    before: Before,
+}
+
+/// What the index held for a path before this scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Before {
+    /// No row at all.
+    Unindexed,
+    /// A tombstone.
+    Deleted,
+    /// A live entry (of any kind).
+    Live,
+}
+
+impl Before {
+    fn of(indexed: Option<&IndexedEntry>) -> Before {
+        match indexed {
+            None => Before::Unindexed,
+            Some(e) if e.entry.deleted => Before::Deleted,
+            Some(_) => Before::Live,
+        }
+    }
 }
 
 enum Pending {
-    Record(LocalChange),
+    /// A new version; `new_path` says the index has no row for it yet.
+    Record {
+        change: LocalChange,
+        new_path: bool,
+    },
     Refresh(RelPath, FileStat, bool),
 }
 
@@ -346,6 +371,7 @@ impl<'a> Walk<'a> {
         disk: Option<DiskItem>,
         chain: &IgnoreChain,
     ) -> Result<()> {
+        let before = Before::of(indexed.as_ref());
         let live = indexed.filter(|e| !e.entry.deleted);
         let Some(item) = disk else {
             if let Some(old) = live {
@@ -368,7 +394,7 @@ impl<'a> Walk<'a> {
                 let prior = Prior {
                     content_id: same_kind.and_then(|old| old.entry.content_id),
                     executable: same_kind.map(|old| old.entry.executable),
-                    existed: live.is_some(),
+                    before,
                 };
                 let job = HashJob {
                     path,
@@ -381,7 +407,7 @@ impl<'a> Walk<'a> {
                 if same_kind.is_some() {
                     self.report.unchanged += 1;
                 } else {
-                    self.queue_change(&path, EntryKind::Dir, item.stat, None, None, live.is_some());
+                    self.queue_change(&path, EntryKind::Dir, item.stat, None, None, before);
                 }
                 if self.descend_into_dirs {
                     self.dirs.push(PendingDir {
@@ -391,7 +417,7 @@ impl<'a> Walk<'a> {
                     });
                 }
             }
-            EntryKind::Symlink => self.visit_symlink(path, same_kind, &item, live.is_some()),
+            EntryKind::Symlink => self.visit_symlink(path, same_kind, &item, before),
         }
         Ok(())
     }
@@ -401,7 +427,7 @@ impl<'a> Walk<'a> {
         path: RelPath,
         same_kind: Option<&IndexedEntry>,
         item: &DiskItem,
-        existed: bool,
+        before: Before,
     ) {
         if same_kind.is_some_and(|old| old.stat.same_as(&item.stat)) {
             self.report.unchanged += 1;
@@ -435,7 +461,7 @@ impl<'a> Walk<'a> {
             item.stat,
             Some(target),
             None,
-            existed,
+            before,
         );
     }
 
@@ -446,23 +472,26 @@ impl<'a> Walk<'a> {
         stat: FileStat,
         symlink_target: Option<String>,
         manifest: Option<crate::manifest::FileManifest>,
-        existed: bool,
+        before: Before,
     ) {
-        if existed {
+        if before == Before::Live {
             self.report.modified.push(path.clone());
         } else {
             self.report.added.push(path.clone());
         }
         let racy = kind == EntryKind::File && self.is_racy(stat.mtime_ns);
-        self.pending.push(Pending::Record(LocalChange {
-            path: path.clone(),
-            kind,
-            stat,
-            symlink_target,
-            manifest,
-            deleted: false,
-            racy,
-        }));
+        self.pending.push(Pending::Record {
+            change: LocalChange {
+                path: path.clone(),
+                kind,
+                stat,
+                symlink_target,
+                manifest,
+                deleted: false,
+                racy,
+            },
+            new_path: before == Before::Unindexed,
+        });
     }
 
     fn queue_deletion(&mut self, old: &IndexedEntry) -> Result<()> {
@@ -482,8 +511,10 @@ impl<'a> Walk<'a> {
                 .push(path.clone());
         }
         self.report.deleted.push(path.clone());
-        self.pending
-            .push(Pending::Record(LocalChange::deletion(path, old.entry.kind)));
+        self.pending.push(Pending::Record {
+            change: LocalChange::deletion(path, old.entry.kind),
+            new_path: false,
+        });
     }
 
     fn queue_deletions_below(&mut self, dir: &RelPath) -> Result<()> {
@@ -568,7 +599,7 @@ impl<'a> Walk<'a> {
             job.stat,
             None,
             Some(manifest),
-            prior.existed,
+            prior.before,
         );
     }
 
@@ -585,8 +616,12 @@ impl<'a> Walk<'a> {
         };
         for item in &pending {
             match item {
-                Pending::Record(change) => {
-                    batch.record(change)?;
+                Pending::Record { change, new_path } => {
+                    if *new_path {
+                        batch.record_new(change)?;
+                    } else {
+                        batch.record(change)?;
+                    }
                 }
                 Pending::Refresh(path, stat, racy) => batch.refresh(path, stat, *racy)?,
             }
