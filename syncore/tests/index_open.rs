@@ -109,3 +109,56 @@ fn peer_cursors_only_move_forward() {
     assert_eq!(index.peer_cursor("b").unwrap(), 7);
     assert_eq!(index.peers().unwrap(), vec![("b".to_owned(), 7)]);
 }
+
+/// Set in the child process of [`an_index_held_by_another_process_is_busy`]: the state
+/// directory whose index the child holds open until its stdin closes.
+const HOLDER_ENV: &str = "SYNCORE_TEST_HOLD_INDEX";
+
+#[test]
+fn an_index_held_by_another_process_is_busy() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+
+    if let Some(dir) = std::env::var_os(HOLDER_ENV) {
+        // The child: hold the index until the parent closes our stdin.
+        let _held = Index::open(&dir, IndexOptions::default()).unwrap();
+        println!("holding");
+        std::io::stdout().flush().unwrap();
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let id = Index::open(dir.path(), IndexOptions::default())
+        .unwrap()
+        .replica_id();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "an_index_held_by_another_process_is_busy",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(HOLDER_ENV, dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("holding") {
+        line.clear();
+        assert!(
+            out.read_line(&mut line).unwrap() > 0,
+            "the holder exited early"
+        );
+    }
+    let err = Index::open(dir.path(), IndexOptions::default()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Busy, "{err}");
+    assert!(err.to_string().contains("in use"), "{err}");
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    // Released with the process: the index opens again, nothing was re-created.
+    let again = Index::open(dir.path(), IndexOptions::default()).unwrap();
+    assert_eq!(again.replica_id(), id);
+}
