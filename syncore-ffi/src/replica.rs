@@ -102,6 +102,7 @@ fn replica_options(o: &syncore_replica_options) -> FfiResult<ReplicaOptions> {
         threads: (o.chunker.threads != 0).then_some(o.chunker.threads as usize),
         timestamp_granularity: Duration::from_millis(o.timestamp_granularity_ms),
         check_integrity: o.check_integrity,
+        ..ReplicaOptions::default()
     })
 }
 

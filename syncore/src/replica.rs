@@ -54,6 +54,11 @@ pub struct ReplicaOptions {
     pub timestamp_granularity: Duration,
     /// Run SQLite's integrity check on open.
     pub check_integrity: bool,
+    /// Remove the temp files a crashed apply left under the root when opening (default on;
+    /// the state directory is left alone). It walks the directories of the tree once; turn
+    /// it off to open a very large replica quickly and call
+    /// [`Replica::remove_stale_temp_files`] at a time of your choosing.
+    pub remove_stale_temp_files: bool,
 }
 
 impl Default for ReplicaOptions {
@@ -69,6 +74,7 @@ impl Default for ReplicaOptions {
             threads: None,
             timestamp_granularity: scan.timestamp_granularity,
             check_integrity: true,
+            remove_stale_temp_files: true,
         }
     }
 }
@@ -112,11 +118,16 @@ impl Replica {
             ..defaults
         };
         let scanner = Scanner::new(root, &state_dir, scan_options)?;
-        Ok(Replica {
+        let replica = Replica {
             root: scanner.root().to_path_buf(),
             index,
             scanner,
-        })
+        };
+        // The index is held exclusively now, so no apply of this replica is writing.
+        if options.remove_stale_temp_files {
+            replica.remove_stale_temp_files()?;
+        }
+        Ok(replica)
     }
 
     /// This replica's id.
@@ -139,7 +150,12 @@ impl Replica {
         &mut self.index
     }
 
-    /// The scanner, e.g. to set a hash hook.
+    /// The scanner (its root and state directory).
+    pub fn scanner(&self) -> &Scanner {
+        &self.scanner
+    }
+
+    /// The scanner, to adjust its options between scans (e.g. to set a hash hook).
     pub fn scanner_mut(&mut self) -> &mut Scanner {
         &mut self.scanner
     }

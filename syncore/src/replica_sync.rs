@@ -34,7 +34,7 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use crate::apply::{
-    apply_plan, apply_plan_to_store, remove_stale_temp_files, ApplyOptions, ApplyReport,
+    apply_plan, apply_plan_to_store, remove_stale_temp_files_except, ApplyOptions, ApplyReport,
     ChunkSource, LocalChunks,
 };
 use crate::entry::Entry;
@@ -147,10 +147,12 @@ impl Replica {
     }
 
     /// Removes temp files a crashed apply left behind (their names start with
-    /// [`TEMP_PREFIX`](crate::apply::TEMP_PREFIX)); run it after opening a replica that may
-    /// have crashed. Returns how many were removed.
+    /// [`TEMP_PREFIX`](crate::apply::TEMP_PREFIX)) anywhere under the root but in the state
+    /// directory. [`Replica::open`] does this unless
+    /// [`ReplicaOptions::remove_stale_temp_files`](crate::ReplicaOptions) is off. Returns how
+    /// many were removed.
     pub fn remove_stale_temp_files(&self) -> Result<u64> {
-        remove_stale_temp_files(self.root())
+        remove_stale_temp_files_except(self.root(), self.scanner().state_dir())
     }
 }
 

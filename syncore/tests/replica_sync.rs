@@ -224,3 +224,38 @@ fn many_small_files_placed_on_a_second_thread_keep_every_outcome() {
     let rescan = b.scan().unwrap();
     assert!(rescan.is_clean(), "applied files echoed back: {rescan:?}");
 }
+
+#[test]
+fn opening_a_replica_removes_temp_files_a_crash_left_outside_its_state_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("sub")).unwrap();
+    drop(open(dir.path()));
+    let stale = dir
+        .path()
+        .join("sub")
+        .join(format!("{}a.txt.1.2.3", syncore::apply::TEMP_PREFIX));
+    let in_state = dir
+        .path()
+        .join(".syncore")
+        .join(format!("{}keep", syncore::apply::TEMP_PREFIX));
+    fs::write(&stale, b"half-written").unwrap();
+    fs::write(&in_state, b"not ours to judge").unwrap();
+    let kept = Replica::open(
+        dir.path(),
+        ReplicaOptions {
+            remove_stale_temp_files: false,
+            ..ReplicaOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(stale.exists(), "the option turns cleaning off");
+    drop(kept);
+    let mut replica = open(dir.path());
+    assert!(!stale.exists());
+    assert!(in_state.exists());
+    assert_eq!(
+        replica.scan().unwrap().added.len(),
+        1,
+        "only the directory is new"
+    );
+}

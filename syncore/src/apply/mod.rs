@@ -48,8 +48,8 @@ pub(crate) use atomic::temp_name;
 pub use atomic::{is_temp_name, sync_dir, AtomicFile, Durability, TEMP_PREFIX};
 pub use hub::apply_plan_to_store;
 pub use run::{
-    apply_plan, remove_stale_temp_files, sync_filesystem, ApplyIssue, ApplyOptions, ApplyReport,
-    ApplyTarget, Fault,
+    apply_plan, remove_stale_temp_files, remove_stale_temp_files_except, sync_filesystem,
+    ApplyIssue, ApplyOptions, ApplyReport, ApplyTarget, Fault,
 };
 pub use safety::{checked_path, portable_name_problem, DiskStat};
 pub use source::{ChunkLocation, ChunkLocator, ChunkOrigin, ChunkSource, Layered, LocalChunks};

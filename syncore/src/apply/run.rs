@@ -686,11 +686,18 @@ fn remove_file_ok(path: &Path) -> Result<()> {
 /// returns how many there were. Run it when a replica is opened, before scanning; it must not
 /// run while another apply is writing under the same root.
 pub fn remove_stale_temp_files(root: &Path) -> Result<u64> {
+    remove_stale_temp_files_except(root, None)
+}
+
+/// [`remove_stale_temp_files`], leaving the directory `skip` (a replica's state directory)
+/// and everything below it alone.
+pub fn remove_stale_temp_files_except(root: &Path, skip: Option<&Path>) -> Result<u64> {
     let mut removed = remove_temp_files_in(root)?;
     for item in fs::read_dir(root).at_path(root)? {
         let item = item.at_path(root)?;
-        if item.file_type().at_path(root)?.is_dir() {
-            removed += remove_stale_temp_files(&item.path())?;
+        let path = item.path();
+        if item.file_type().at_path(root)?.is_dir() && skip != Some(path.as_path()) {
+            removed += remove_stale_temp_files_except(&path, skip)?;
         }
     }
     Ok(removed)

@@ -129,6 +129,11 @@ impl Scanner {
         &self.root
     }
 
+    /// The state directory, if it lies inside the root (scans skip it).
+    pub fn state_dir(&self) -> Option<&Path> {
+        self.state_dir.as_deref()
+    }
+
     /// The scan options.
     pub fn options(&self) -> &ScanOptions {
         &self.options
