@@ -134,6 +134,16 @@ pub(super) fn chunk_locations(
     limit: usize,
 ) -> Result<Vec<ChunkLocation>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    // A chunk no retained manifest ever counted is in no local file: one lookup settles it.
+    let len: Option<i64> = conn
+        .prepare_cached("SELECT len FROM chunks WHERE chunk_id = ?1 AND refs > 0")
+        .map_err(map_sql)?
+        .query_row([id.as_bytes().as_slice()], |row| row.get(0))
+        .optional()
+        .map_err(map_sql)?;
+    let Some(len) = len else {
+        return Ok(Vec::new());
+    };
     let mut out = Vec::new();
     let mut inside = conn
         .prepare_cached(
@@ -152,15 +162,6 @@ pub(super) fn chunk_locations(
             len: chunk_len(row.get(2).map_err(map_sql)?)?,
         });
     }
-    let len: Option<i64> = conn
-        .prepare_cached("SELECT len FROM chunks WHERE chunk_id = ?1")
-        .map_err(map_sql)?
-        .query_row([id.as_bytes().as_slice()], |row| row.get(0))
-        .optional()
-        .map_err(map_sql)?;
-    let Some(len) = len else {
-        return Ok(out);
-    };
     let len = chunk_len(len)?;
     let whole_file = FileManifest::from_chunks(
         algo,
