@@ -95,7 +95,22 @@ impl RelPath {
 
     /// `self/name`, validated.
     pub fn join(&self, name: &str) -> Result<RelPath> {
-        RelPath::new(&format!("{}/{name}", self.0))
+        // `self` is valid NFC already, and NFC strings joined by '/' (which never composes)
+        // stay NFC: only `name` needs normalizing and checking.
+        let name = RelPath::new(name)
+            .map_err(|e| Error::invalid(format!("path {:?}/{name:?}: {e}", self.0)))?;
+        let len = self.0.len() + 1 + name.0.len();
+        if len > MAX_PATH_LEN {
+            return Err(Error::invalid(format!(
+                "path {:?}/{:?}: longer than {MAX_PATH_LEN} bytes",
+                self.0, name.0
+            )));
+        }
+        let mut joined = String::with_capacity(len);
+        joined.push_str(&self.0);
+        joined.push('/');
+        joined.push_str(&name.0);
+        Ok(RelPath(joined))
     }
 
     /// True if `self` is `other` or inside it.
@@ -177,6 +192,22 @@ impl std::str::FromStr for RelPath {
 mod tests {
     use super::*;
     use crate::ErrorKind;
+
+    #[test]
+    fn join_checks_and_normalizes_only_the_new_name() {
+        let dir = RelPath::new("a/b").unwrap();
+        assert_eq!(dir.join("c.txt").unwrap().as_str(), "a/b/c.txt");
+        assert_eq!(dir.join("cafe\u{301}").unwrap().as_str(), "a/b/caf\u{e9}");
+        for bad in ["", "..", ".", "x/../y", "nul\0", "/abs", "back\\slash"] {
+            assert!(dir.join(bad).is_err(), "{bad:?}");
+        }
+        let long = "n".repeat(MAX_COMPONENT_LEN);
+        let mut deep = RelPath::new(&long).unwrap();
+        while deep.as_str().len() + 1 + long.len() <= MAX_PATH_LEN {
+            deep = deep.join(&long).unwrap();
+        }
+        assert!(deep.join(&long).is_err());
+    }
 
     #[test]
     fn accepts_and_normalizes() {

@@ -95,6 +95,7 @@ pub(super) fn list_dir(scanner: &Scanner, dir: PendingDir) -> DirListing {
             return listing;
         }
     };
+    listing.on_disk.reserve(children.len());
     let has_ignore_file = children.iter().any(|d| d.file_name() == IGNORE_FILE_NAME);
     let rel_str = listing.dir.rel.as_ref().map_or("", RelPath::as_str);
     listing.chain = listing
