@@ -258,7 +258,7 @@ fn encode_entry(entry: &Entry, out: &mut Vec<u8>) {
         out.extend_from_slice(&(len as u16).to_le_bytes());
         out.extend_from_slice(&bytes[..len]);
     }
-    out.extend_from_slice(&entry.version.encode());
+    entry.version.encode_into(out);
 }
 
 fn decode_entry(r: &mut Reader<'_>) -> Result<Entry> {
