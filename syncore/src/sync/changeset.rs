@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::hash::Digest;
 use crate::manifest::FileManifest;
 use crate::path::{RelPath, MAX_PATH_LEN};
+use crate::sync::manifests::ManifestLookup;
 use crate::sync::{ReplicaId, VersionVector};
 
 const MAGIC: &[u8; 4] = b"SYNC";
@@ -65,14 +66,16 @@ impl ChangeSet {
     /// Checks the semantic rules the codec cannot express: each path appears once, live file
     /// entries have a content id and a manifest of that id and size, symlinks have a target.
     pub fn validate(&self) -> Result<()> {
-        self.validate_with(&self.manifest_map())
+        self.validate_with(&ManifestLookup::new(&self.manifests))
     }
 
-    /// [`validate`](Self::validate) with the manifest map already built.
-    pub(crate) fn validate_with(&self, manifests: &HashMap<Digest, &FileManifest>) -> Result<()> {
+    /// [`validate`](Self::validate) with manifest lookups the caller keeps.
+    pub(crate) fn validate_with(&self, manifests: &ManifestLookup<'_>) -> Result<()> {
         // Change sets are usually sorted by path, which proves uniqueness without hashing.
         let sorted = self.entries.windows(2).all(|w| w[0].path < w[1].path);
         let mut seen = std::collections::HashSet::new();
+        // Manifests usually follow their contents' first appearance among the entries.
+        let mut next_manifest = 0;
         for entry in &self.entries {
             let bad = |why: &str| Error::corrupt(format!("change set: {}: {why}", entry.path));
             if !sorted && !seen.insert(&entry.path) {
@@ -87,7 +90,7 @@ impl ChangeSet {
                         .content_id
                         .ok_or_else(|| bad("file without content id"))?;
                     let manifest = manifests
-                        .get(&id)
+                        .find_from(&id, &mut next_manifest)
                         .ok_or_else(|| bad("no manifest for the file's content id"))?;
                     if manifest.size() != entry.size {
                         return Err(bad("entry size differs from its manifest"));

@@ -12,8 +12,8 @@ use std::collections::{HashMap, HashSet};
 use crate::entry::{Entry, EntryKind};
 use crate::error::{Error, Result};
 use crate::hash::Digest;
-use crate::manifest::FileManifest;
 use crate::path::RelPath;
+use crate::sync::manifests::ManifestLookup;
 use crate::sync::plan::{Action, Collision, Conflict, Plan};
 use crate::sync::policy::{conflict_author, conflict_copy_name, Direction, Side, SyncOptions};
 use crate::sync::{Causality, ChangeSet, ReplicaId, VersionVector};
@@ -118,7 +118,7 @@ pub fn reconcile(
     changes: &ChangeSet,
     options: &SyncOptions,
 ) -> Result<Plan> {
-    let manifests = changes.manifest_map();
+    let manifests = ManifestLookup::new(&changes.manifests);
     changes.validate_with(&manifests)?;
     reconcile_checked(local, changes, &manifests, options)
 }
@@ -131,7 +131,7 @@ pub fn reconcile_encoded(
     options: &SyncOptions,
 ) -> Result<Plan> {
     let changes = ChangeSet::decode_unvalidated(bytes)?;
-    let manifests = changes.manifest_map();
+    let manifests = ManifestLookup::new(&changes.manifests);
     changes.validate_with(&manifests)?;
     reconcile_checked(local, &changes, &manifests, options)
 }
@@ -139,7 +139,7 @@ pub fn reconcile_encoded(
 fn reconcile_checked(
     local: &impl LocalView,
     changes: &ChangeSet,
-    manifests: &HashMap<Digest, &FileManifest>,
+    manifests: &ManifestLookup<'_>,
     options: &SyncOptions,
 ) -> Result<Plan> {
     let mut planner = Planner {
@@ -201,7 +201,7 @@ struct Planner<'a, V: LocalView> {
     local: &'a V,
     options: &'a SyncOptions,
     local_id: ReplicaId,
-    manifests: &'a HashMap<Digest, &'a FileManifest>,
+    manifests: &'a ManifestLookup<'a>,
     plan: Plan,
     /// Case-fold keys of paths this plan creates, for remote-versus-remote collisions.
     created_keys: HashMap<String, RelPath>,
@@ -306,7 +306,7 @@ impl<V: LocalView> Planner<'_, V> {
         let keep_copy = options.policy.keeps_loser()
             && loser.kind == EntryKind::File
             && !loser.deleted
-            && (loser_side == Side::Local || self.manifests.contains_key(&content(loser)?));
+            && (loser_side == Side::Local || self.manifests.get(&content(loser)?).is_some());
         let winner_entry = match winner {
             Side::Local => &local,
             Side::Remote => remote,
@@ -440,10 +440,13 @@ impl<V: LocalView> Planner<'_, V> {
         let action = match entry.kind {
             EntryKind::File => {
                 let id = content(&entry)?;
-                let manifest = (*self.manifests.get(&id).ok_or_else(|| {
-                    Error::corrupt(format!("change set: no manifest for {}", entry.path))
-                })?)
-                .clone();
+                let manifest = self
+                    .manifests
+                    .get(&id)
+                    .ok_or_else(|| {
+                        Error::corrupt(format!("change set: no manifest for {}", entry.path))
+                    })?
+                    .clone();
                 let mut seen = HashSet::new();
                 let mut missing_chunks = Vec::new();
                 for chunk in manifest.chunks() {
@@ -690,6 +693,7 @@ mod tests {
     use super::*;
     use crate::chunk::{Chunker, ChunkerConfig};
     use crate::hash::HashAlgo;
+    use crate::manifest::FileManifest;
     use crate::sync::{ConflictPolicy, MemoryView};
     use crate::ErrorKind;
 
