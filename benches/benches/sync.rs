@@ -22,8 +22,8 @@
 //!
 //! | measurement | syncore | rsync |
 //! |---|---|---|
-//! | plan, 1,000,000 entries, nothing to do: in-memory view | 0.23 s (was 1.10 s) | |
-//! | the same against the SQLite index (change set in memory / from bytes) | 1.00 s / 1.45 s (was 1.43 s / 2.15 s) | |
+//! | plan, 1,000,000 entries, nothing to do: in-memory view | 0.22–0.23 s (was 1.10 s) | |
+//! | the same against the SQLite index (change set in memory / from bytes) | 0.91–1.00 s / 1.36–1.45 s (was 1.43 s / 2.15 s) | |
 //! | 100,000 files, 546.5 MB, into an empty folder: `Durability::None` | 28.0 s | 8.8 s (`-a`) |
 //! | the same, `Durability::Batched` | 25.6 s | |
 //! | the same, `Durability::PerFile` (one run) | 68.6 s | |
@@ -31,7 +31,7 @@
 //! | bytes moved for that change | ~5.5 MB of chunks | ~5.4 MB literal, ~7.9 MB sent |
 //!
 //! The plan rows: `SYNCORE_BENCH_PLAN=1000000 cargo bench -p syncore-benches --bench sync --
-//! plan_noop`, criterion's middle estimate, with a load average of about 2.5–3.5 from other
+//! plan_noop`, criterion's middle estimate over two runs, with a load average of 2.5–4.7 from other
 //! builds and benchmarks on the 2 cores (the machine was rarely idle); the decoded variant
 //! uses the second core when it can get it. The "was" figures are this group's earlier record.
 //!
