@@ -2,7 +2,8 @@
 //!
 //! Groups:
 //! - `plan_noop`: planning against a change set of 1,000,000 entries (`SYNCORE_BENCH_PLAN`)
-//!   when there is nothing to do, against the in-memory view and against the SQLite index.
+//!   when there is nothing to do, against the in-memory view and against the SQLite index
+//!   (the change set in memory, and decoded from its bytes).
 //! - `sync_full`: a 100,000-file tree (`SYNCORE_BENCH_FILES`, about 550 MB at full size) into
 //!   an empty folder: the sync example's path (scan A, change set, plan on B, chunks read
 //!   from A's files, apply) under each [`Durability`] setting, next to `rsync -a` of the
@@ -21,13 +22,18 @@
 //!
 //! | measurement | syncore | rsync |
 //! |---|---|---|
-//! | plan, 1,000,000 entries, nothing to do: in-memory view | 1.10 s | |
-//! | the same against the SQLite index (change set in memory / from bytes) | 1.43 s / 2.15 s | |
+//! | plan, 1,000,000 entries, nothing to do: in-memory view | 0.22–0.23 s (was 1.10 s) | |
+//! | the same against the SQLite index (change set in memory / from bytes) | 0.91–1.00 s / 1.36–1.45 s (was 1.43 s / 2.15 s) | |
 //! | 100,000 files, 546.5 MB, into an empty folder: `Durability::None` | 28.0 s | 8.8 s (`-a`) |
 //! | the same, `Durability::Batched` | 25.6 s | |
 //! | the same, `Durability::PerFile` (one run) | 68.6 s | |
 //! | 1% of files (1,000) rewritten, then synced (batched) | 0.78 s | 0.62 s |
 //! | bytes moved for that change | ~5.5 MB of chunks | ~5.4 MB literal, ~7.9 MB sent |
+//!
+//! The plan rows: `SYNCORE_BENCH_PLAN=1000000 cargo bench -p syncore-benches --bench sync --
+//! plan_noop`, criterion's middle estimate over two runs, with a load average of 2.5–4.7 from other
+//! builds and benchmarks on the 2 cores (the machine was rarely idle); the decoded variant
+//! uses the second core when it can get it. The "was" figures are this group's earlier record.
 //!
 //! Of a full sync, opening and scanning A takes 2.2–3.7 s; the rest is planning and applying
 //! on B, dominated by per-file filesystem work (create, write, rename, times, mode) and the
@@ -114,12 +120,11 @@ fn plan_noop(c: &mut Criterion) {
     let mut version = VersionVector::new();
     version.bump(source);
     let chunker = syncore::Chunker::default();
-    let mut entries = Vec::with_capacity(n);
-    let mut manifests = Vec::with_capacity(n);
+    let mut files = Vec::with_capacity(n);
     for i in 0..n {
         let data = (i as u64).to_le_bytes();
         let manifest = FileManifest::of_slice(&chunker, &data);
-        entries.push(Entry {
+        let entry = Entry {
             path: RelPath::new(&format!("d{:03}/f{i:07}", i % 500)).expect("path"),
             kind: EntryKind::File,
             size: manifest.size(),
@@ -130,10 +135,13 @@ fn plan_noop(c: &mut Criterion) {
             version: version.clone(),
             deleted: false,
             seq: i as u64 + 1,
-        });
-        manifests.push(manifest);
+        };
+        files.push((entry, manifest));
     }
-    entries.sort_by(|a, b| a.path.cmp(&b.path));
+    // Entries by path, manifests in the order their contents first appear, as replicas
+    // produce change sets.
+    files.sort_by(|a, b| a.0.path.cmp(&b.0.path));
+    let (entries, manifests): (Vec<Entry>, Vec<FileManifest>) = files.into_iter().unzip();
     let changes = ChangeSet {
         source,
         since: 0,

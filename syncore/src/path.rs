@@ -19,8 +19,19 @@ pub const MAX_PATH_LEN: usize = 4096;
 pub const MAX_COMPONENT_LEN: usize = 255;
 
 /// A validated, normalized path relative to a replica's root.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RelPath(String);
+
+impl Clone for RelPath {
+    fn clone(&self) -> Self {
+        RelPath(self.0.clone())
+    }
+
+    /// Reuses `self`'s buffer (lookups that fill one entry per row rely on it).
+    fn clone_from(&mut self, source: &Self) {
+        self.0.clone_from(&source.0);
+    }
+}
 
 impl RelPath {
     /// Validates `path` and normalizes it to NFC.
@@ -29,9 +40,14 @@ impl RelPath {
     /// problem: the empty path, absolute paths, empty / `.` / `..` components, NUL, backslash,
     /// components longer than 255 bytes and paths longer than 4096 bytes.
     pub fn new(path: &str) -> Result<Self> {
-        let normalized: String = match is_nfc_quick(path.chars()) {
-            IsNormalized::Yes => path.to_owned(),
-            _ => path.nfc().collect(),
+        // ASCII text is always NFC; checking that is much cheaper than the NFC quick check.
+        let normalized: String = if path.is_ascii() {
+            path.to_owned()
+        } else {
+            match is_nfc_quick(path.chars()) {
+                IsNormalized::Yes => path.to_owned(),
+                _ => path.nfc().collect(),
+            }
         };
         validate(&normalized).map_err(|why| Error::invalid(format!("path {path:?}: {why}")))?;
         Ok(RelPath(normalized))

@@ -178,8 +178,12 @@ impl<S: ChunkStore> LocalView for HubView<'_, S> {
     fn entry(&self, path: &RelPath) -> Result<Option<Entry>> {
         self.view.entry(path)
     }
-    fn entries_at(&self, paths: &[&RelPath]) -> Result<Vec<Option<Entry>>> {
-        self.view.entries_at(paths)
+    fn visit_entries_at(
+        &self,
+        paths: &[&RelPath],
+        f: &mut dyn FnMut(usize, Option<&Entry>) -> Result<()>,
+    ) -> Result<()> {
+        self.view.visit_entries_at(paths, f)
     }
     fn has_chunk(&self, id: &Digest) -> Result<bool> {
         self.store.has(id)

@@ -10,12 +10,13 @@
 //! conversion between the apply side's [`DiskStat`] and the scanner's [`FileStat`]. It never
 //! reads or writes the working tree.
 
+use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::chunks::{check_quota, chunk_locations};
 use super::entries::{entry_from_row, write_version, FileStat, IndexedEntry, NewVersion, RowWrite};
 use super::open::{read_meta_u64, write_meta};
-use super::sql::{map_sql, opt_digest, to_u64};
+use super::sql::{digest_from_blob, map_sql, to_u64};
 use super::{now_ns, Index};
 use crate::apply::{ApplyTarget, ChunkLocation, ChunkLocator, DiskStat};
 use crate::entry::{Entry, EntryKind};
@@ -24,7 +25,7 @@ use crate::hash::Digest;
 use crate::hash::HashAlgo;
 use crate::manifest::FileManifest;
 use crate::path::RelPath;
-use crate::sync::{LocalView, ReplicaId};
+use crate::sync::{LocalView, ReplicaId, VersionVector};
 
 const COLUMNS: &str = "path, kind, size, mtime_ns, inode, ctime_ns, executable, \
      symlink_target, content_id, version, deleted, seq, racy";
@@ -67,27 +68,61 @@ fn disk_stat_of(indexed: &IndexedEntry) -> Option<DiskStat> {
     })
 }
 
-/// Decodes a row selected with [`COLUMNS`] whose path column is known to equal `path`
-/// (skips re-validating a path the caller already holds as a [`RelPath`]).
-fn entry_with_path(row: &rusqlite::Row<'_>, path: &RelPath) -> Result<Entry> {
+/// The columns planning reads in a walk: an [`Entry`]'s, without the scanner's stat columns.
+const ENTRY_COLUMNS: &str =
+    "path, kind, size, mtime_ns, executable, symlink_target, content_id, version, deleted, seq";
+
+/// Fills `slot` from a row selected with [`ENTRY_COLUMNS`] whose path column is known to
+/// equal `path`, reusing the slot's buffers (skips re-validating a path the caller already
+/// holds as a [`RelPath`]).
+fn fill_entry<'e>(
+    row: &rusqlite::Row<'_>,
+    path: &RelPath,
+    slot: &'e mut Option<Entry>,
+) -> Result<&'e Entry> {
     let kind: i64 = row.get(1).map_err(map_sql)?;
     let kind = u8::try_from(kind)
         .ok()
         .and_then(EntryKind::from_code)
         .ok_or_else(|| Error::corrupt(format!("index entry {path} has unknown kind {kind}")))?;
-    let version: Vec<u8> = row.get(9).map_err(map_sql)?;
-    Ok(Entry {
+    let content_id = match row.get_ref(6).map_err(map_sql)? {
+        ValueRef::Null => None,
+        ValueRef::Blob(bytes) => Some(digest_from_blob(bytes)?),
+        _ => {
+            return Err(Error::corrupt(
+                "index holds a content id that is not a blob",
+            ))
+        }
+    };
+    let version = row
+        .get_ref(7)
+        .map_err(map_sql)?
+        .as_blob()
+        .map_err(|_| Error::corrupt("index holds a version that is not a blob"))?;
+    let version = VersionVector::decode(version)?;
+    let entry = slot.get_or_insert_with(|| Entry {
         path: path.clone(),
         kind,
-        size: to_u64(row.get(2).map_err(map_sql)?)?,
-        mtime_ns: row.get(3).map_err(map_sql)?,
-        executable: row.get(6).map_err(map_sql)?,
-        symlink_target: row.get(7).map_err(map_sql)?,
-        content_id: opt_digest(row.get(8).map_err(map_sql)?)?,
-        version: crate::sync::VersionVector::decode(&version)?,
-        deleted: row.get(10).map_err(map_sql)?,
-        seq: to_u64(row.get(11).map_err(map_sql)?)?,
-    })
+        size: 0,
+        mtime_ns: 0,
+        executable: false,
+        symlink_target: None,
+        content_id: None,
+        version: VersionVector::new(),
+        deleted: false,
+        seq: 0,
+    });
+    entry.path.clone_from(path);
+    entry.kind = kind;
+    entry.size = to_u64(row.get(2).map_err(map_sql)?)?;
+    entry.mtime_ns = row.get(3).map_err(map_sql)?;
+    entry.executable = row.get(4).map_err(map_sql)?;
+    entry.symlink_target = row.get(5).map_err(map_sql)?;
+    entry.content_id = content_id;
+    entry.version = version;
+    entry.deleted = row.get(8).map_err(map_sql)?;
+    entry.seq = to_u64(row.get(9).map_err(map_sql)?)?;
+    Ok(entry)
 }
 
 fn entry_at(conn: &Connection, path: &RelPath) -> Result<Option<IndexedEntry>> {
@@ -100,20 +135,48 @@ fn entry_at(conn: &Connection, path: &RelPath) -> Result<Option<IndexedEntry>> {
 }
 
 impl Index {
-    /// The recorded entries at `paths` (tombstones included), in the same order: one ordered
-    /// range walk over the span the paths cover when they are dense enough, point lookups for
-    /// whatever the walk did not reach.
-    pub fn entries_at(&self, paths: &[&RelPath]) -> Result<Vec<Option<Entry>>> {
-        let mut out: Vec<Option<Entry>> = vec![None; paths.len()];
-        if paths.is_empty() {
-            return Ok(out);
+    /// Calls `f(i, entry)` with the recorded entry at `paths[i]` (tombstones included), for
+    /// every `i` in increasing order: see [`LocalView::visit_entries_at`]. Sorted paths are
+    /// looked up as they are read; others are sorted first and their entries kept until the
+    /// walk is done.
+    pub fn visit_entries_at(
+        &self,
+        paths: &[&RelPath],
+        f: &mut dyn FnMut(usize, Option<&Entry>) -> Result<()>,
+    ) -> Result<()> {
+        if paths.windows(2).all(|w| w[0] <= w[1]) {
+            return self.walk_sorted(paths, f);
         }
         let mut order: Vec<usize> = (0..paths.len()).collect();
         order.sort_by(|&a, &b| paths[a].cmp(paths[b]));
-        let (first, last) = (paths[order[0]], paths[order[order.len() - 1]]);
+        let sorted: Vec<&RelPath> = order.iter().map(|&i| paths[i]).collect();
+        let mut found: Vec<Option<Entry>> = vec![None; paths.len()];
+        self.walk_sorted(&sorted, &mut |k, entry| {
+            found[order[k]] = entry.cloned();
+            Ok(())
+        })?;
+        for (i, entry) in found.iter().enumerate() {
+            f(i, entry.as_ref())?;
+        }
+        Ok(())
+    }
+
+    /// [`visit_entries_at`](Self::visit_entries_at) for sorted `paths`: one ordered range
+    /// walk over the span the paths cover when they are dense enough, point lookups for
+    /// whatever the walk did not reach. Every entry the walk finds is decoded into one reused
+    /// slot.
+    fn walk_sorted(
+        &self,
+        paths: &[&RelPath],
+        f: &mut dyn FnMut(usize, Option<&Entry>) -> Result<()>,
+    ) -> Result<()> {
+        let (Some(first), Some(last)) = (paths.first(), paths.last()) else {
+            return Ok(());
+        };
         let limit = paths.len().saturating_mul(WALK_ROWS_PER_PATH).max(64);
         let sql = format!(
-            "SELECT {COLUMNS} FROM entries WHERE path >= ?1 AND path <= ?2 ORDER BY path LIMIT ?3"
+            "SELECT {ENTRY_COLUMNS} FROM entries WHERE path >= ?1 AND path <= ?2 \
+             ORDER BY path LIMIT ?3"
         );
         let mut stmt = self.conn.prepare_cached(&sql).map_err(map_sql)?;
         let mut rows = stmt
@@ -123,35 +186,41 @@ impl Index {
                 i64::try_from(limit).unwrap_or(i64::MAX)
             ])
             .map_err(map_sql)?;
-        // Merge walk: `next` is the first sorted position not yet resolved.
+        // Merge walk: `next` is the first position not yet visited.
         let mut next = 0;
         let mut read = 0usize;
+        let mut slot = None;
         while let Some(row) = rows.next().map_err(map_sql)? {
             read += 1;
             let path = row.get_ref(0).map_err(map_sql)?;
             let path = path
                 .as_str()
                 .map_err(|_| Error::corrupt("index holds a non-text path"))?;
-            while next < order.len() && paths[order[next]].as_str() < path {
+            while next < paths.len() && paths[next].as_str() < path {
+                f(next, None)?;
                 next += 1;
             }
-            while next < order.len() && paths[order[next]].as_str() == path {
-                out[order[next]] = Some(entry_with_path(row, paths[order[next]])?);
+            while next < paths.len() && paths[next].as_str() == path {
+                f(next, Some(fill_entry(row, paths[next], &mut slot)?))?;
                 next += 1;
             }
-            if next == order.len() {
+            if next == paths.len() {
                 break;
             }
         }
         drop(rows);
-        if read >= limit {
-            // The walk stopped early; every path not yet passed sorts after the last row read:
-            // look those up one by one.
-            for &i in &order[next..] {
-                out[i] = entry_at(&self.conn, paths[i])?.map(|e| e.entry);
-            }
+        // If the walk stopped early, every path not yet passed sorts after the last row read:
+        // look those up one by one. Otherwise the index holds none of them.
+        let walked_all = read < limit;
+        for (i, path) in paths.iter().enumerate().skip(next) {
+            let entry = if walked_all {
+                None
+            } else {
+                entry_at(&self.conn, path)?.map(|e| e.entry)
+            };
+            f(i, entry.as_ref())?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Whether a live local file holds chunk `id` (so a plan need not fetch it).
@@ -189,8 +258,12 @@ impl LocalView for Index {
         Ok(entry_at(&self.conn, path)?.map(|e| e.entry))
     }
 
-    fn entries_at(&self, paths: &[&RelPath]) -> Result<Vec<Option<Entry>>> {
-        Index::entries_at(self, paths)
+    fn visit_entries_at(
+        &self,
+        paths: &[&RelPath],
+        f: &mut dyn FnMut(usize, Option<&Entry>) -> Result<()>,
+    ) -> Result<()> {
+        Index::visit_entries_at(self, paths, f)
     }
 
     fn has_chunk(&self, id: &Digest) -> Result<bool> {
@@ -411,8 +484,12 @@ impl LocalView for PlanningView<'_> {
     fn entry(&self, path: &RelPath) -> Result<Option<Entry>> {
         LocalView::entry(self.index, path)
     }
-    fn entries_at(&self, paths: &[&RelPath]) -> Result<Vec<Option<Entry>>> {
-        self.index.entries_at(paths)
+    fn visit_entries_at(
+        &self,
+        paths: &[&RelPath],
+        f: &mut dyn FnMut(usize, Option<&Entry>) -> Result<()>,
+    ) -> Result<()> {
+        self.index.visit_entries_at(paths, f)
     }
     fn has_chunk(&self, id: &Digest) -> Result<bool> {
         self.index.has_live_chunk(id)
@@ -439,7 +516,6 @@ impl LocalView for PlanningView<'_> {
 mod tests {
     use super::*;
     use crate::index::IndexOptions;
-    use crate::sync::VersionVector;
 
     fn dir_entry(path: &str, version: &VersionVector) -> Entry {
         Entry {
@@ -477,7 +553,14 @@ mod tests {
         let probe = |names: &[&str]| {
             let paths: Vec<RelPath> = names.iter().map(|n| RelPath::new(n).unwrap()).collect();
             let refs: Vec<&RelPath> = paths.iter().collect();
-            let batched = index.entries_at(&refs).unwrap();
+            let mut batched = Vec::new();
+            index
+                .visit_entries_at(&refs, &mut |i, e| {
+                    assert_eq!(i, batched.len());
+                    batched.push(e.cloned());
+                    Ok(())
+                })
+                .unwrap();
             let single: Vec<Option<Entry>> = refs
                 .iter()
                 .map(|p| LocalView::entry(&index, p).unwrap())

@@ -6,8 +6,10 @@
 //! wire format and its validation. Decoding treats every byte as hostile: lengths are bounded
 //! by the remaining input before anything is allocated, paths go through [`RelPath::new`], and
 //! any malformed input is [`ErrorKind::Corrupt`](crate::ErrorKind::Corrupt) (or the path's
-//! `InvalidInput`), never a panic. This module never decides what a change set means for the
-//! receiver; that is reconciliation's job.
+//! `InvalidInput`), never a panic. A large change set is checksummed and its manifests are
+//! decoded on two threads; the result, and the error reported first, are the same as on one.
+//! This module never decides what a change set means for the receiver; that is
+//! reconciliation's job.
 
 use std::collections::HashMap;
 
@@ -16,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::hash::Digest;
 use crate::manifest::FileManifest;
 use crate::path::{RelPath, MAX_PATH_LEN};
+use crate::sync::manifests::ManifestLookup;
 use crate::sync::{ReplicaId, VersionVector};
 
 const MAGIC: &[u8; 4] = b"SYNC";
@@ -65,14 +68,16 @@ impl ChangeSet {
     /// Checks the semantic rules the codec cannot express: each path appears once, live file
     /// entries have a content id and a manifest of that id and size, symlinks have a target.
     pub fn validate(&self) -> Result<()> {
-        self.validate_with(&self.manifest_map())
+        self.validate_with(&ManifestLookup::new(&self.manifests))
     }
 
-    /// [`validate`](Self::validate) with the manifest map already built.
-    pub(crate) fn validate_with(&self, manifests: &HashMap<Digest, &FileManifest>) -> Result<()> {
+    /// [`validate`](Self::validate) with manifest lookups the caller keeps.
+    pub(crate) fn validate_with(&self, manifests: &ManifestLookup<'_>) -> Result<()> {
         // Change sets are usually sorted by path, which proves uniqueness without hashing.
         let sorted = self.entries.windows(2).all(|w| w[0].path < w[1].path);
         let mut seen = std::collections::HashSet::new();
+        // Manifests usually follow their contents' first appearance among the entries.
+        let mut next_manifest = 0;
         for entry in &self.entries {
             let bad = |why: &str| Error::corrupt(format!("change set: {}: {why}", entry.path));
             if !sorted && !seen.insert(&entry.path) {
@@ -87,7 +92,7 @@ impl ChangeSet {
                         .content_id
                         .ok_or_else(|| bad("file without content id"))?;
                     let manifest = manifests
-                        .get(&id)
+                        .find_from(&id, &mut next_manifest)
                         .ok_or_else(|| bad("no manifest for the file's content id"))?;
                     if manifest.size() != entry.size {
                         return Err(bad("entry size differs from its manifest"));
@@ -168,56 +173,123 @@ impl ChangeSet {
             )));
         }
         let (body, checksum) = bytes.split_at(bytes.len() - CHECKSUM_LEN);
-        if blake3::hash(body).as_bytes()[..CHECKSUM_LEN] != *checksum {
+        // The checksum and the parse are independent: a large change set is hashed on a second
+        // thread while this one parses it. A bad checksum is reported before any parse error.
+        let (sum_ok, parsed) = join(
+            body.len() >= PARALLEL_MIN_BYTES,
+            || blake3::hash(body).as_bytes()[..CHECKSUM_LEN] == *checksum,
+            || parse_body(body),
+        );
+        if !sum_ok {
             return Err(Error::corrupt("change set: checksum mismatch"));
         }
-        let mut r = Reader {
-            bytes: body,
-            pos: 5,
-        };
-        if r.take(3)? != [0, 0, 0] {
-            return Err(Error::corrupt("change set: reserved bytes are not zero"));
-        }
-        let source = ReplicaId::from_bytes(r.array()?);
-        let since = r.u64()?;
-        let cursor = r.u64()?;
-        let entry_count = r.u32()? as usize;
-        let manifest_count = r.u32()? as usize;
-        if entry_count > r.remaining() / MIN_ENTRY_LEN {
-            return Err(Error::corrupt(format!(
-                "change set: {entry_count} entries cannot fit in {} bytes",
-                r.remaining()
-            )));
-        }
-        let mut entries = Vec::with_capacity(entry_count);
-        for _ in 0..entry_count {
-            entries.push(decode_entry(&mut r)?);
-        }
-        if manifest_count > r.remaining() / 4 {
-            return Err(Error::corrupt(
-                "change set: too many manifests for its length",
-            ));
-        }
-        let mut manifests = Vec::with_capacity(manifest_count);
-        for _ in 0..manifest_count {
-            let len = r.u32()? as usize;
-            manifests.push(FileManifest::decode(r.take(len)?)?);
-        }
-        if r.remaining() != 0 {
-            return Err(Error::corrupt(format!(
-                "change set: {} trailing bytes",
-                r.remaining()
-            )));
-        }
-        let changes = ChangeSet {
-            source,
-            since,
-            cursor,
-            entries,
-            manifests,
-        };
-        Ok(changes)
+        parsed
     }
+}
+
+/// Change sets at least this long are checksummed on a second thread while they are parsed.
+const PARALLEL_MIN_BYTES: usize = 1 << 20;
+/// At least this many manifests are decoded in two halves, one on a second thread.
+const PARALLEL_MIN_MANIFESTS: usize = 1024;
+
+/// Runs `a` and `b`, `a` on a second thread when `parallel` is set, the machine has more than
+/// one core and a thread can be started (otherwise one after the other, on this thread).
+fn join<A: Send, B>(parallel: bool, a: impl Fn() -> A + Sync, b: impl FnOnce() -> B) -> (A, B) {
+    if !(parallel && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1)) {
+        return (a(), b());
+    }
+    std::thread::scope(|scope| {
+        let helper = std::thread::Builder::new()
+            .name("syncore-decode".into())
+            .spawn_scoped(scope, &a);
+        let b = b();
+        let a = match helper {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => a(),
+        };
+        (a, b)
+    })
+}
+
+/// Everything after the format version, up to the checksum: header fields, entries and
+/// manifests, which must fill `body` exactly.
+fn parse_body(body: &[u8]) -> Result<ChangeSet> {
+    let mut r = Reader {
+        bytes: body,
+        pos: 5,
+    };
+    if r.take(3)? != [0, 0, 0] {
+        return Err(Error::corrupt("change set: reserved bytes are not zero"));
+    }
+    let source = ReplicaId::from_bytes(r.array()?);
+    let since = r.u64()?;
+    let cursor = r.u64()?;
+    let entry_count = r.u32()? as usize;
+    let manifest_count = r.u32()? as usize;
+    if entry_count > r.remaining() / MIN_ENTRY_LEN {
+        return Err(Error::corrupt(format!(
+            "change set: {entry_count} entries cannot fit in {} bytes",
+            r.remaining()
+        )));
+    }
+    let mut entries = Vec::with_capacity(entry_count);
+    for _ in 0..entry_count {
+        entries.push(decode_entry(&mut r)?);
+    }
+    if manifest_count > r.remaining() / 4 {
+        return Err(Error::corrupt(
+            "change set: too many manifests for its length",
+        ));
+    }
+    // Slice every manifest first (the count is bounded by the length), decode them after; a
+    // truncated one is reported after any decoding error in the manifests before it.
+    let mut encoded = Vec::with_capacity(manifest_count);
+    let mut cut = Ok(());
+    for _ in 0..manifest_count {
+        match r.u32().and_then(|len| r.take(len as usize)) {
+            Ok(bytes) => encoded.push(bytes),
+            Err(err) => {
+                cut = Err(err);
+                break;
+            }
+        }
+    }
+    let manifests = decode_manifests(&encoded)?;
+    cut?;
+    if r.remaining() != 0 {
+        return Err(Error::corrupt(format!(
+            "change set: {} trailing bytes",
+            r.remaining()
+        )));
+    }
+    Ok(ChangeSet {
+        source,
+        since,
+        cursor,
+        entries,
+        manifests,
+    })
+}
+
+/// Decodes encoded manifests in order, many of them in two halves on two threads; the first
+/// error in order wins.
+fn decode_manifests(encoded: &[&[u8]]) -> Result<Vec<FileManifest>> {
+    let decode_all = |part: &[&[u8]]| -> Result<Vec<FileManifest>> {
+        part.iter()
+            .map(|bytes| FileManifest::decode(bytes))
+            .collect()
+    };
+    let (front, back) = encoded.split_at(encoded.len() / 2);
+    let (front, back) = join(
+        encoded.len() >= PARALLEL_MIN_MANIFESTS,
+        || decode_all(front),
+        || decode_all(back),
+    );
+    let mut manifests = front?;
+    manifests.extend(back?);
+    Ok(manifests)
 }
 
 fn count_u32(n: usize) -> u32 {
@@ -258,7 +330,7 @@ fn encode_entry(entry: &Entry, out: &mut Vec<u8>) {
         out.extend_from_slice(&(len as u16).to_le_bytes());
         out.extend_from_slice(&bytes[..len]);
     }
-    out.extend_from_slice(&entry.version.encode());
+    entry.version.encode_into(out);
 }
 
 fn decode_entry(r: &mut Reader<'_>) -> Result<Entry> {
@@ -478,6 +550,38 @@ mod tests {
             ChangeSet::decode(&seal(bad)).unwrap_err().kind(),
             ErrorKind::Corrupt
         );
+    }
+
+    #[test]
+    fn large_change_sets_decode_the_same_on_two_threads() {
+        let mut changes = ChangeSet::default();
+        for i in 0..2 * PARALLEL_MIN_MANIFESTS {
+            let (entry, manifest) = file(&format!("f{i:05}"), &(i as u64).to_le_bytes(), 1);
+            changes.entries.push(entry);
+            changes.manifests.push(manifest);
+        }
+        let good = changes.encode();
+        assert_eq!(ChangeSet::decode(&good).unwrap(), changes);
+        // A damaged manifest late in the list (decoded on the second half) is still found,
+        // and a bad checksum wins over it.
+        let body = &good[..good.len() - CHECKSUM_LEN];
+        let mut bad = body.to_vec();
+        let at = bad.len() - 20;
+        bad[at] ^= 1;
+        let err = ChangeSet::decode(&seal(bad.clone())).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Corrupt);
+        assert!(err.to_string().contains("manifest"), "{err}");
+        bad.extend_from_slice(&[0; CHECKSUM_LEN]);
+        let err = ChangeSet::decode(&bad).unwrap_err();
+        assert!(
+            err.to_string().contains("change set: checksum mismatch"),
+            "{err}"
+        );
+        // The same in one thread: `join` without parallelism gives the same answers.
+        let (a, b) = join(false, || 1, || 2);
+        assert_eq!((a, b), (1, 2));
+        let (a, b) = join(true, || 3, || 4);
+        assert_eq!((a, b), (3, 4));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! tested and simulated without SQLite. It never reads or writes files.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Bound;
 
 use crate::entry::{Entry, EntryKind};
 use crate::error::{Error, Result};
@@ -203,6 +204,42 @@ impl LocalView for MemoryView {
 
     fn entry(&self, path: &RelPath) -> Result<Option<Entry>> {
         Ok(self.entries.get(path).cloned())
+    }
+
+    /// One ordered walk over the map while the paths come sorted and close together; a fresh
+    /// search for a path that sorts before the previous one or lies far ahead.
+    fn visit_entries_at(
+        &self,
+        paths: &[&RelPath],
+        f: &mut dyn FnMut(usize, Option<&Entry>) -> Result<()>,
+    ) -> Result<()> {
+        /// Entries stepped over before searching afresh.
+        const MAX_STEPS: usize = 8;
+        let seek = |path: &RelPath| {
+            self.entries
+                .range::<RelPath, _>((Bound::Included(path), Bound::Unbounded))
+                .peekable()
+        };
+        let Some(first) = paths.first() else {
+            return Ok(());
+        };
+        let mut cursor = seek(first);
+        let mut previous = *first;
+        for (i, &path) in paths.iter().enumerate() {
+            let mut steps = 0;
+            let ordered = previous <= path;
+            while ordered && steps < MAX_STEPS && cursor.peek().is_some_and(|(k, _)| *k < path) {
+                cursor.next();
+                steps += 1;
+            }
+            if !ordered || cursor.peek().is_some_and(|(k, _)| *k < path) {
+                cursor = seek(path);
+            }
+            let found = cursor.peek().filter(|(k, _)| *k == path).map(|(_, e)| *e);
+            f(i, found)?;
+            previous = path;
+        }
+        Ok(())
     }
 
     fn has_chunk(&self, id: &Digest) -> Result<bool> {

@@ -33,6 +33,7 @@
 //! ```
 
 mod changeset;
+mod manifests;
 mod memory;
 mod plan;
 mod policy;

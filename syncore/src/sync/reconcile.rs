@@ -12,13 +12,13 @@ use std::collections::{HashMap, HashSet};
 use crate::entry::{Entry, EntryKind};
 use crate::error::{Error, Result};
 use crate::hash::Digest;
-use crate::manifest::FileManifest;
 use crate::path::RelPath;
+use crate::sync::manifests::ManifestLookup;
 use crate::sync::plan::{Action, Collision, Conflict, Plan};
 use crate::sync::policy::{conflict_author, conflict_copy_name, Direction, Side, SyncOptions};
 use crate::sync::{Causality, ChangeSet, ReplicaId, VersionVector};
 
-/// How many paths [`reconcile`] looks up at once through [`LocalView::entries_at`].
+/// How many paths [`reconcile`] looks up at once through [`LocalView::visit_entries_at`].
 pub const LOOKUP_BATCH: usize = 4096;
 
 /// Read-only access to a replica's current state, as reconciliation needs it.
@@ -34,12 +34,24 @@ pub trait LocalView {
     /// The recorded entry at `path`, tombstones included; `None` if the path was never seen.
     fn entry(&self, path: &RelPath) -> Result<Option<Entry>>;
 
-    /// The recorded entries at `paths`, in the same order (a batch of [`entry`](Self::entry)).
+    /// Calls `f(i, entry)` with the recorded entry at `paths[i]` (as [`entry`](Self::entry)
+    /// finds it), for every `i` in increasing order; stops at the first error.
     ///
-    /// Planning asks in batches of up to [`LOOKUP_BATCH`] paths, sorted as the change set is
-    /// (usually by path); the index may override this with one query or a merge walk.
-    fn entries_at(&self, paths: &[&RelPath]) -> Result<Vec<Option<Entry>>> {
-        paths.iter().map(|p| self.entry(p)).collect()
+    /// A batch of lookups that lends each entry instead of returning it, so finding nothing to
+    /// do allocates nothing. Planning asks in batches of up to [`LOOKUP_BATCH`] paths, sorted
+    /// as the change set is (usually by path); the index and [`MemoryView`] override this
+    /// with an ordered walk.
+    ///
+    /// [`MemoryView`]: crate::sync::MemoryView
+    fn visit_entries_at(
+        &self,
+        paths: &[&RelPath],
+        f: &mut dyn FnMut(usize, Option<&Entry>) -> Result<()>,
+    ) -> Result<()> {
+        for (i, path) in paths.iter().enumerate() {
+            f(i, self.entry(path)?.as_ref())?;
+        }
+        Ok(())
     }
 
     /// Whether the bytes of chunk `id` are available locally (in a local file or store), so a
@@ -68,8 +80,12 @@ impl<T: LocalView + ?Sized> LocalView for &T {
     fn entry(&self, path: &RelPath) -> Result<Option<Entry>> {
         (**self).entry(path)
     }
-    fn entries_at(&self, paths: &[&RelPath]) -> Result<Vec<Option<Entry>>> {
-        (**self).entries_at(paths)
+    fn visit_entries_at(
+        &self,
+        paths: &[&RelPath],
+        f: &mut dyn FnMut(usize, Option<&Entry>) -> Result<()>,
+    ) -> Result<()> {
+        (**self).visit_entries_at(paths, f)
     }
     fn has_chunk(&self, id: &Digest) -> Result<bool> {
         (**self).has_chunk(id)
@@ -102,7 +118,7 @@ pub fn reconcile(
     changes: &ChangeSet,
     options: &SyncOptions,
 ) -> Result<Plan> {
-    let manifests = changes.manifest_map();
+    let manifests = ManifestLookup::new(&changes.manifests);
     changes.validate_with(&manifests)?;
     reconcile_checked(local, changes, &manifests, options)
 }
@@ -115,7 +131,7 @@ pub fn reconcile_encoded(
     options: &SyncOptions,
 ) -> Result<Plan> {
     let changes = ChangeSet::decode_unvalidated(bytes)?;
-    let manifests = changes.manifest_map();
+    let manifests = ManifestLookup::new(&changes.manifests);
     changes.validate_with(&manifests)?;
     reconcile_checked(local, &changes, &manifests, options)
 }
@@ -123,7 +139,7 @@ pub fn reconcile_encoded(
 fn reconcile_checked(
     local: &impl LocalView,
     changes: &ChangeSet,
-    manifests: &HashMap<Digest, &FileManifest>,
+    manifests: &ManifestLookup<'_>,
     options: &SyncOptions,
 ) -> Result<Plan> {
     let mut planner = Planner {
@@ -140,16 +156,21 @@ fn reconcile_checked(
     };
     for batch in changes.entries.chunks(LOOKUP_BATCH) {
         let paths: Vec<&RelPath> = batch.iter().map(|e| &e.path).collect();
-        let found = local.entries_at(&paths)?;
-        if found.len() != batch.len() {
+        let mut visited = 0;
+        local.visit_entries_at(&paths, &mut |i, current| {
+            if i != visited {
+                return Err(Error::invalid(format!(
+                    "LocalView::visit_entries_at visited path {i} where {visited} was due"
+                )));
+            }
+            visited += 1;
+            planner.path(current, &batch[i])
+        })?;
+        if visited != batch.len() {
             return Err(Error::invalid(format!(
-                "LocalView::entries_at returned {} entries for {} paths",
-                found.len(),
+                "LocalView::visit_entries_at visited {visited} of {} paths",
                 batch.len()
             )));
-        }
-        for (remote, current) in batch.iter().zip(found) {
-            planner.path(current, remote)?;
         }
     }
     if options.direction == Direction::MirrorFromRemote && changes.is_complete() {
@@ -180,14 +201,14 @@ struct Planner<'a, V: LocalView> {
     local: &'a V,
     options: &'a SyncOptions,
     local_id: ReplicaId,
-    manifests: &'a HashMap<Digest, &'a FileManifest>,
+    manifests: &'a ManifestLookup<'a>,
     plan: Plan,
     /// Case-fold keys of paths this plan creates, for remote-versus-remote collisions.
     created_keys: HashMap<String, RelPath>,
 }
 
 impl<V: LocalView> Planner<'_, V> {
-    fn path(&mut self, current: Option<Entry>, remote: &Entry) -> Result<()> {
+    fn path(&mut self, current: Option<&Entry>, remote: &Entry) -> Result<()> {
         let direction = self.options.direction;
         let Some(local) = current else {
             if direction == Direction::MirrorToRemote && !remote.deleted {
@@ -208,10 +229,10 @@ impl<V: LocalView> Planner<'_, V> {
                 local.clone()
             };
             entry.version = merged(&local.version, &remote.version);
-            if direction != Direction::MirrorToRemote && metadata_differs(&local, &entry) {
+            if direction != Direction::MirrorToRemote && metadata_differs(local, &entry) {
                 self.plan.actions.push(Action::UpdateMetadata {
                     entry,
-                    expected: local,
+                    expected: local.clone(),
                 });
             } else {
                 entry.mtime_ns = local.mtime_ns;
@@ -233,7 +254,7 @@ impl<V: LocalView> Planner<'_, V> {
             // Only the executable bit changed: no need to rewrite the bytes.
             self.plan.actions.push(Action::UpdateMetadata {
                 entry: remote.clone(),
-                expected: local,
+                expected: local.clone(),
             });
             return Ok(());
         }
@@ -241,13 +262,13 @@ impl<V: LocalView> Planner<'_, V> {
             Direction::MirrorToRemote => Ok(()),
             Direction::MirrorFromRemote => {
                 let mut entry = remote.clone();
-                entry.version = self.result_version(&local, remote, Side::Remote);
-                self.take(entry, Some(local))
+                entry.version = self.result_version(local, remote, Side::Remote);
+                self.take(entry, Some(local.clone()))
             }
             Direction::TwoWay => match causality {
                 Causality::DominatedBy => Ok(()),
-                Causality::Dominates => self.take(remote.clone(), Some(local)),
-                Causality::Equal | Causality::Concurrent => self.conflict(local, remote),
+                Causality::Dominates => self.take(remote.clone(), Some(local.clone())),
+                Causality::Equal | Causality::Concurrent => self.conflict(local.clone(), remote),
             },
         }
     }
@@ -285,7 +306,7 @@ impl<V: LocalView> Planner<'_, V> {
         let keep_copy = options.policy.keeps_loser()
             && loser.kind == EntryKind::File
             && !loser.deleted
-            && (loser_side == Side::Local || self.manifests.contains_key(&content(loser)?));
+            && (loser_side == Side::Local || self.manifests.get(&content(loser)?).is_some());
         let winner_entry = match winner {
             Side::Local => &local,
             Side::Remote => remote,
@@ -419,10 +440,13 @@ impl<V: LocalView> Planner<'_, V> {
         let action = match entry.kind {
             EntryKind::File => {
                 let id = content(&entry)?;
-                let manifest = (*self.manifests.get(&id).ok_or_else(|| {
-                    Error::corrupt(format!("change set: no manifest for {}", entry.path))
-                })?)
-                .clone();
+                let manifest = self
+                    .manifests
+                    .get(&id)
+                    .ok_or_else(|| {
+                        Error::corrupt(format!("change set: no manifest for {}", entry.path))
+                    })?
+                    .clone();
                 let mut seen = HashSet::new();
                 let mut missing_chunks = Vec::new();
                 for chunk in manifest.chunks() {
@@ -669,6 +693,7 @@ mod tests {
     use super::*;
     use crate::chunk::{Chunker, ChunkerConfig};
     use crate::hash::HashAlgo;
+    use crate::manifest::FileManifest;
     use crate::sync::{ConflictPolicy, MemoryView};
     use crate::ErrorKind;
 

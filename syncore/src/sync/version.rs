@@ -5,9 +5,10 @@
 //! one side's version includes the other's ([`Causality`]). This module only compares and
 //! encodes vectors; deciding what to do about a comparison is reconciliation's job.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
+
+use smallvec::SmallVec;
 
 use crate::error::{Error, Result};
 
@@ -104,11 +105,17 @@ pub enum Causality {
 }
 
 /// One counter per replica that changed an entry. Missing replicas count as zero.
+///
+/// Stored as (replica, counter) pairs sorted by replica, never with a zero counter; most
+/// entries are changed by one or two replicas, whose counters live inline (no allocation to
+/// create, clone, decode or drop them).
 #[derive(Clone, PartialEq, Eq, Hash, Default)]
 pub struct VersionVector {
-    counters: BTreeMap<ReplicaId, u64>,
+    counters: SmallVec<[(ReplicaId, u64); INLINE_REPLICAS]>,
 }
 
+/// Counters held without a heap allocation.
+const INLINE_REPLICAS: usize = 2;
 /// Most replicas a decoded vector may name; bounds decoding of hostile input.
 pub const MAX_VECTOR_REPLICAS: usize = 4096;
 const ENTRY_LEN: usize = 16 + 8;
@@ -121,66 +128,81 @@ impl VersionVector {
 
     /// The counter of `replica` (0 if it never changed this entry).
     pub fn get(&self, replica: &ReplicaId) -> u64 {
-        self.counters.get(replica).copied().unwrap_or(0)
+        match self.position(replica) {
+            Ok(i) => self.counters[i].1,
+            Err(_) => 0,
+        }
+    }
+
+    /// Where `replica`'s counter is, or would be inserted.
+    fn position(&self, replica: &ReplicaId) -> std::result::Result<usize, usize> {
+        self.counters.binary_search_by(|(r, _)| r.cmp(replica))
     }
 
     /// Records one more change by `replica`.
     pub fn bump(&mut self, replica: ReplicaId) -> &mut Self {
-        let counter = self.counters.entry(replica).or_insert(0);
-        *counter = counter.saturating_add(1);
+        match self.position(&replica) {
+            Ok(i) => self.counters[i].1 = self.counters[i].1.saturating_add(1),
+            Err(i) => self.counters.insert(i, (replica, 1)),
+        }
         self
     }
 
     /// Takes the pointwise maximum: afterwards `self` has seen everything `other` has.
     pub fn merge(&mut self, other: &VersionVector) -> &mut Self {
-        for (replica, &count) in &other.counters {
-            let mine = self.counters.entry(*replica).or_insert(0);
-            *mine = (*mine).max(count);
+        for &(replica, count) in &other.counters {
+            match self.position(&replica) {
+                Ok(i) => self.counters[i].1 = self.counters[i].1.max(count),
+                Err(i) => self.counters.insert(i, (replica, count)),
+            }
         }
         self
     }
 
     /// True if no replica has changed the entry.
     pub fn is_empty(&self) -> bool {
-        self.counters.values().all(|&c| c == 0)
+        self.counters.iter().all(|&(_, c)| c == 0)
     }
 
     /// The (replica, counter) pairs, ordered by replica.
     pub fn iter(&self) -> impl Iterator<Item = (&ReplicaId, &u64)> {
-        self.counters.iter()
+        self.counters.iter().map(|(r, c)| (r, c))
     }
 
     /// How `self` relates to `other`.
     pub fn compare(&self, other: &VersionVector) -> Causality {
-        // One merge walk over both sorted counter maps (missing replicas count as zero).
+        if self.counters == other.counters {
+            return Causality::Equal;
+        }
+        // One merge walk over both sorted counter lists (missing replicas count as zero).
         let (mut greater, mut less) = (false, false);
-        let mut a = self.counters.iter().peekable();
-        let mut b = other.counters.iter().peekable();
+        let (a, b) = (&self.counters[..], &other.counters[..]);
+        let (mut i, mut j) = (0, 0);
         while !(greater && less) {
-            match (a.peek(), b.peek()) {
+            match (a.get(i), b.get(j)) {
                 (None, None) => break,
-                (Some(&(_, &x)), None) => {
+                (Some(&(_, x)), None) => {
                     greater |= x > 0;
-                    a.next();
+                    i += 1;
                 }
-                (None, Some(&(_, &y))) => {
+                (None, Some(&(_, y))) => {
                     less |= y > 0;
-                    b.next();
+                    j += 1;
                 }
-                (Some(&(ka, &x)), Some(&(kb, &y))) => match ka.cmp(kb) {
+                (Some(&(ka, x)), Some(&(kb, y))) => match ka.cmp(&kb) {
                     std::cmp::Ordering::Less => {
                         greater |= x > 0;
-                        a.next();
+                        i += 1;
                     }
                     std::cmp::Ordering::Greater => {
                         less |= y > 0;
-                        b.next();
+                        j += 1;
                     }
                     std::cmp::Ordering::Equal => {
                         greater |= x > y;
                         less |= x < y;
-                        a.next();
-                        b.next();
+                        i += 1;
+                        j += 1;
                     }
                 },
             }
@@ -196,14 +218,19 @@ impl VersionVector {
     /// Compact encoding: count (u16 LE) then, per replica in order, id (16 bytes) and
     /// counter (u64 LE). Zero counters are omitted.
     pub fn encode(&self) -> Vec<u8> {
-        let live: Vec<_> = self.counters.iter().filter(|(_, &c)| c > 0).collect();
-        let mut out = Vec::with_capacity(2 + live.len() * ENTRY_LEN);
-        out.extend_from_slice(&(live.len().min(MAX_VECTOR_REPLICAS) as u16).to_le_bytes());
-        for (replica, count) in live.into_iter().take(MAX_VECTOR_REPLICAS) {
+        let mut out = Vec::with_capacity(2 + self.counters.len() * ENTRY_LEN);
+        self.encode_into(&mut out);
+        out
+    }
+
+    /// Appends [`encode`](Self::encode)'s bytes to `out`.
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
+        let live = || self.counters.iter().filter(|&&(_, c)| c > 0);
+        out.extend_from_slice(&(live().count().min(MAX_VECTOR_REPLICAS) as u16).to_le_bytes());
+        for (replica, count) in live().take(MAX_VECTOR_REPLICAS) {
             out.extend_from_slice(replica.as_bytes());
             out.extend_from_slice(&count.to_le_bytes());
         }
-        out
     }
 
     /// Decodes [`VersionVector::encode`]'s output, which must fill `bytes` exactly.
@@ -231,7 +258,8 @@ impl VersionVector {
         }
         let used = 2 + count * ENTRY_LEN;
         let body = bytes.get(2..used).ok_or_else(|| corrupt("truncated"))?;
-        let mut counters = BTreeMap::new();
+        // `count` is now bounded by the input length, so this allocation is too.
+        let mut counters = SmallVec::with_capacity(count);
         let mut previous: Option<ReplicaId> = None;
         for entry in body.chunks_exact(ENTRY_LEN) {
             let mut id = [0u8; 16];
@@ -246,7 +274,7 @@ impl VersionVector {
                 return Err(corrupt("zero counter"));
             }
             previous = Some(replica);
-            counters.insert(replica, count);
+            counters.push((replica, count));
         }
         Ok((VersionVector { counters }, used))
     }
@@ -255,16 +283,22 @@ impl VersionVector {
 impl fmt::Debug for VersionVector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map()
-            .entries(self.counters.iter().map(|(r, c)| (r.short(), c)))
+            .entries(self.iter().map(|(r, c)| (r.short(), c)))
             .finish()
     }
 }
 
 impl FromIterator<(ReplicaId, u64)> for VersionVector {
     fn from_iter<I: IntoIterator<Item = (ReplicaId, u64)>>(iter: I) -> Self {
-        VersionVector {
-            counters: iter.into_iter().filter(|&(_, c)| c > 0).collect(),
+        let mut vector = VersionVector::new();
+        for (replica, count) in iter.into_iter().filter(|&(_, c)| c > 0) {
+            // Later pairs for the same replica replace earlier ones.
+            match vector.position(&replica) {
+                Ok(i) => vector.counters[i].1 = count,
+                Err(i) => vector.counters.insert(i, (replica, count)),
+            }
         }
+        vector
     }
 }
 
