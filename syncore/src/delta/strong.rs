@@ -3,9 +3,10 @@
 //! This file owns the strong hashes librsync puts in signatures. BLAKE2b comes from
 //! `blake2b_simd` (whose `many` API hashes several equal-sized inputs in SIMD lanes); MD4 is
 //! implemented here, with a lane-parallel variant that hashes eight blocks in lock step so the
-//! compiler can keep one block per SIMD lane; on x86-64, blocks at a fixed stride go to the
-//! AVX-512 or AVX2 kernels when the CPU has them. It never truncates (callers keep the first
-//! `strong_len` bytes) and never decides which blocks to hash.
+//! compiler can keep one block per SIMD lane. On x86-64, blocks at a fixed stride go to the
+//! 8-lane AVX-512 BLAKE2b kernel or the 16-lane AVX-512 and 8-lane AVX2 MD4 kernels when the
+//! CPU has them. It never truncates (callers keep the first `strong_len` bytes) and never
+//! decides which blocks to hash.
 
 use super::format::StrongKind;
 
@@ -102,11 +103,23 @@ fn x86_strided(
     len: usize,
     out: &mut [StrongSum],
 ) -> usize {
-    use super::md4x86;
+    use super::{blake2x86, md4x86};
     use std::arch::is_x86_feature_detected;
     let count = out.len();
     let mut done = 0;
     match kind {
+        StrongKind::Blake2 => {
+            if is_x86_feature_detected!("avx512f") {
+                while count - done >= blake2x86::LANES {
+                    // SAFETY: the CPU has AVX-512F; the kernel checks that the blocks lie
+                    // inside `data`.
+                    let sums =
+                        unsafe { blake2x86::blake2b_x8(&data[done * stride..], stride, len) };
+                    out[done..done + blake2x86::LANES].copy_from_slice(&sums);
+                    done += blake2x86::LANES;
+                }
+            }
+        }
         StrongKind::Md4 if stride <= (i32::MAX as usize) / 8 => {
             let put = |out: &mut [StrongSum], sums: &[[u8; 16]]| {
                 for (o, s) in out.iter_mut().zip(sums) {
@@ -131,7 +144,7 @@ fn x86_strided(
                 }
             }
         }
-        StrongKind::Md4 | StrongKind::Blake2 => {}
+        StrongKind::Md4 => {}
     }
     done
 }
@@ -323,6 +336,29 @@ mod tests {
                 x as u8
             })
             .collect()
+    }
+
+    #[test]
+    fn simd_blake2_equals_one_shot_for_every_length() {
+        // Groups of 8 (AVX-512) and the rest (blake2b_simd), for every length of the last
+        // 128-byte chunk, at strides below, at and above the block length.
+        let data = noise(9 * 65_537 + 64);
+        for len in (0..=300).chain([1000, 2048, 4095, 4096, 4097, 65_537]) {
+            for stride in [len.max(1), len + 1 + len % 7, len / 2 + 1] {
+                let count = 19.min((data.len() - len) / stride + 1);
+                let mut out = vec![[0u8; 32]; count];
+                strong_sums_strided(StrongKind::Blake2, &data, stride, len, &mut out);
+                for (i, o) in out.iter().enumerate() {
+                    let block = &data[i * stride..i * stride + len];
+                    let want = blake2b_simd::Params::new().hash_length(32).hash(block);
+                    assert_eq!(
+                        o[..],
+                        *want.as_bytes(),
+                        "len {len} stride {stride} block {i}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
