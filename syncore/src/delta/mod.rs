@@ -91,6 +91,8 @@
 //! # Ok::<(), syncore::Error>(())
 //! ```
 
+#[cfg(target_arch = "x86_64")]
+mod blake2x86;
 mod emit;
 mod format;
 mod generate;

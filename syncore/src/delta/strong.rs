@@ -3,9 +3,10 @@
 //! This file owns the strong hashes librsync puts in signatures. BLAKE2b comes from
 //! `blake2b_simd` (whose `many` API hashes several equal-sized inputs in SIMD lanes); MD4 is
 //! implemented here, with a lane-parallel variant that hashes eight blocks in lock step so the
-//! compiler can keep one block per SIMD lane; on x86-64, blocks at a fixed stride go to the
-//! AVX-512 or AVX2 kernels when the CPU has them. It never truncates (callers keep the first
-//! `strong_len` bytes) and never decides which blocks to hash.
+//! compiler can keep one block per SIMD lane. On x86-64, blocks at a fixed stride go to the
+//! 8-lane AVX-512 BLAKE2b kernel or the 16-lane AVX-512 and 8-lane AVX2 MD4 kernels when the
+//! CPU has them. It never truncates (callers keep the first `strong_len` bytes) and never
+//! decides which blocks to hash.
 
 use super::format::StrongKind;
 
@@ -80,38 +81,72 @@ pub(crate) fn strong_sums_strided(
 ) {
     let count = out.len();
     debug_assert!(count == 0 || data.len() >= (count - 1) * stride + len);
-    let mut done = 0;
     #[cfg(target_arch = "x86_64")]
-    if kind == StrongKind::Md4 && stride <= (i32::MAX as usize) / 8 {
-        let put = |out: &mut [StrongSum], sums: &[[u8; 16]]| {
-            for (o, s) in out.iter_mut().zip(sums) {
-                o[..16].copy_from_slice(s);
-                o[16..].fill(0);
-            }
-        };
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            while count - done >= 16 {
-                // SAFETY: the CPU has AVX-512F and the 16 blocks lie inside `data`.
-                let sums = unsafe { super::md4x86::md4_x16(&data[done * stride..], stride, len) };
-                put(&mut out[done..done + 16], &sums);
-                done += 16;
-            }
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            while count - done >= 8 {
-                // SAFETY: as above, with AVX2 and 8 blocks.
-                let sums = unsafe { super::md4x86::md4_x8(&data[done * stride..], stride, len) };
-                put(&mut out[done..done + 8], &sums);
-                done += 8;
-            }
-        }
-    }
+    let done = x86_strided(kind, data, stride, len, out);
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = 0;
     if done < count {
         let blocks: Vec<&[u8]> = (done..count)
             .map(|i| &data[i * stride..i * stride + len])
             .collect();
         strong_sums(kind, &blocks, &mut out[done..]);
     }
+}
+
+/// Strong sums of the first blocks of a [`strong_sums_strided`] call with the x86-64 kernels
+/// the CPU supports, in groups of their lane counts; returns how many blocks it hashed.
+#[cfg(target_arch = "x86_64")]
+fn x86_strided(
+    kind: StrongKind,
+    data: &[u8],
+    stride: usize,
+    len: usize,
+    out: &mut [StrongSum],
+) -> usize {
+    use super::{blake2x86, md4x86};
+    use std::arch::is_x86_feature_detected;
+    let count = out.len();
+    let mut done = 0;
+    match kind {
+        StrongKind::Blake2 => {
+            if is_x86_feature_detected!("avx512f") {
+                while count - done >= blake2x86::LANES {
+                    // SAFETY: the CPU has AVX-512F; the kernel checks that the blocks lie
+                    // inside `data`.
+                    let sums =
+                        unsafe { blake2x86::blake2b_x8(&data[done * stride..], stride, len) };
+                    out[done..done + blake2x86::LANES].copy_from_slice(&sums);
+                    done += blake2x86::LANES;
+                }
+            }
+        }
+        StrongKind::Md4 if stride <= (i32::MAX as usize) / 8 => {
+            let put = |out: &mut [StrongSum], sums: &[[u8; 16]]| {
+                for (o, s) in out.iter_mut().zip(sums) {
+                    o[..16].copy_from_slice(s);
+                    o[16..].fill(0);
+                }
+            };
+            if is_x86_feature_detected!("avx512f") {
+                while count - done >= 16 {
+                    // SAFETY: the CPU has AVX-512F and the 16 blocks lie inside `data`.
+                    let sums = unsafe { md4x86::md4_x16(&data[done * stride..], stride, len) };
+                    put(&mut out[done..done + 16], &sums);
+                    done += 16;
+                }
+            }
+            if is_x86_feature_detected!("avx2") {
+                while count - done >= 8 {
+                    // SAFETY: as above, with AVX2 and 8 blocks.
+                    let sums = unsafe { md4x86::md4_x8(&data[done * stride..], stride, len) };
+                    put(&mut out[done..done + 8], &sums);
+                    done += 8;
+                }
+            }
+        }
+        StrongKind::Md4 => {}
+    }
+    done
 }
 
 /// Number of blocks [`md4_many`] hashes at once.
@@ -276,15 +311,7 @@ mod tests {
     #[test]
     fn simd_md4_equals_scalar_for_every_length() {
         // 16-, 8- and 1-lane paths for every tail length (0..64 bytes after whole chunks).
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let data: Vec<u8> = (0..60_000)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect();
+        let data = noise(60_000);
         for len in (0..=260).chain([1000, 2048, 4095, 4096, 4097]) {
             let stride = len + len % 3;
             let count = 25.min((data.len() - len) / stride.max(1) + 1);
@@ -294,6 +321,42 @@ mod tests {
                 let block = &data[i * stride..i * stride + len];
                 assert_eq!(o[..16], md4(block), "len {len} block {i}");
                 assert!(o[16..].iter().all(|&b| b == 0));
+            }
+        }
+    }
+
+    /// Pseudo-random bytes, so that every lane of a group hashes different contents.
+    fn noise(len: usize) -> Vec<u8> {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn simd_blake2_equals_one_shot_for_every_length() {
+        // Groups of 8 (AVX-512) and the rest (blake2b_simd), for every length of the last
+        // 128-byte chunk, at strides below, at and above the block length.
+        let data = noise(9 * 65_537 + 64);
+        for len in (0..=300).chain([1000, 2048, 4095, 4096, 4097, 65_537]) {
+            for stride in [len.max(1), len + 1 + len % 7, len / 2 + 1] {
+                let count = 19.min((data.len() - len) / stride + 1);
+                let mut out = vec![[0u8; 32]; count];
+                strong_sums_strided(StrongKind::Blake2, &data, stride, len, &mut out);
+                for (i, o) in out.iter().enumerate() {
+                    let block = &data[i * stride..i * stride + len];
+                    let want = blake2b_simd::Params::new().hash_length(32).hash(block);
+                    assert_eq!(
+                        o[..],
+                        *want.as_bytes(),
+                        "len {len} stride {stride} block {i}"
+                    );
+                }
             }
         }
     }
