@@ -427,10 +427,19 @@ impl Batch<'_> {
 pub(super) enum RowWrite {
     /// The path has no row yet.
     Insert,
-    /// The path has a row (plain statements avoid the statement journal an upsert needs).
+    /// The path has a row.
     Update,
-    /// Either; the row is inserted or replaced.
-    Upsert,
+    /// Not known: a point lookup decides (cheaper than an upsert, which needs a statement
+    /// journal).
+    Either,
+}
+
+/// Whether `path` has an entry row (a tombstone counts).
+fn has_row(conn: &Connection, path: &RelPath) -> Result<bool> {
+    conn.prepare_cached("SELECT 1 FROM entries WHERE path = ?1")
+        .map_err(map_sql)?
+        .exists([path.as_str()])
+        .map_err(map_sql)
 }
 
 /// A new version of a path, as [`write_version`] records it.
@@ -463,6 +472,11 @@ pub(super) fn write_version(
             None => reference_stored_content(conn, content_id)?,
         }
     }
+    let row = match row {
+        RowWrite::Either if has_row(conn, &entry.path)? => RowWrite::Update,
+        RowWrite::Either => RowWrite::Insert,
+        known => known,
+    };
     let sql = match row {
         RowWrite::Update => {
             "UPDATE entries SET parent = ?2, kind = ?3, size = ?4, mtime_ns = ?5, inode = ?6,
@@ -470,21 +484,10 @@ pub(super) fn write_version(
                  version = ?11, deleted = ?12, seq = ?13, racy = ?14
              WHERE path = ?1"
         }
-        RowWrite::Insert => {
+        RowWrite::Insert | RowWrite::Either => {
             "INSERT INTO entries (path, parent, kind, size, mtime_ns, inode, ctime_ns,
                  executable, symlink_target, content_id, version, deleted, seq, racy)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-        }
-        RowWrite::Upsert => {
-            "INSERT INTO entries (path, parent, kind, size, mtime_ns, inode, ctime_ns,
-                 executable, symlink_target, content_id, version, deleted, seq, racy)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-             ON CONFLICT (path) DO UPDATE SET parent = excluded.parent, kind = excluded.kind,
-                 size = excluded.size, mtime_ns = excluded.mtime_ns, inode = excluded.inode,
-                 ctime_ns = excluded.ctime_ns, executable = excluded.executable,
-                 symlink_target = excluded.symlink_target, content_id = excluded.content_id,
-                 version = excluded.version, deleted = excluded.deleted, seq = excluded.seq,
-                 racy = excluded.racy"
         }
     };
     conn.prepare_cached(sql)

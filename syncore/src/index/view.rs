@@ -403,7 +403,7 @@ impl ApplyTarget for AppliedBatch<'_> {
         write_version(
             &self.tx,
             &version,
-            RowWrite::Upsert,
+            RowWrite::Either,
             self.retention,
             self.time_ns,
         )?;
