@@ -202,7 +202,8 @@ fn benches(c: &mut Criterion) {
                 fast_rsync::apply(&d.basis, &patch, &mut out).expect("fast_rsync")
             })
         });
-        assert!(out == **new, "patched output");
+        // Filtered runs may have skipped every patch bench, leaving nothing to check.
+        assert!(out.is_empty() || out == **new, "patched output");
     }
     g.finish();
 }
