@@ -89,15 +89,7 @@ static size_t push(syncore_replica *from, syncore_replica *to) {
   CHECK_OK(syncore_replica_plan(to, syncore_bytes_data(wire), syncore_bytes_len(wire), &options, &plan));
   CHECK(syncore_plan_cursor(plan) == next);
   CHECK_OK(syncore_plan_summary_get(plan, &summary));
-  actions = syncore_plan_action_count(plan);
-  for (size_t i = 0; i < actions; i++) {
-    syncore_action a;
-    CHECK_OK(syncore_plan_action_get(plan, i, &a));
-    CHECK(a.path != NULL && a.kind >= SYNCORE_ACTION_KIND_WRITE_FILE && a.kind <= SYNCORE_ACTION_KIND_RECORD);
-    CHECK((a.kind == SYNCORE_ACTION_KIND_RENAME) == (a.from_path != NULL));
-  }
-  CHECK_OK(syncore_plan_missing_chunks(plan, &missing));
-  CHECK(syncore_digest_list_len(missing) == summary.missing_chunks);
+  actions = check_plan(plan, &summary, &missing);
 
   /* The chunks `to` lacks come straight from `from`'s files, verified on read, behind a
    * first layer (an empty local cache) that has none of them. */

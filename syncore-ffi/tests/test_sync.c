@@ -47,15 +47,7 @@ static syncore_plan_summary sync_once(syncore_memory_replica *from, syncore_memo
   CHECK(options.policy == SYNCORE_CONFLICT_POLICY_KEEP_BOTH && options.direction == SYNCORE_DIRECTION_TWO_WAY);
   CHECK_OK(syncore_memory_replica_plan(to, received, &options, &plan));
   CHECK_OK(syncore_plan_summary_get(plan, &summary));
-  *out_actions = syncore_plan_action_count(plan);
-  for (size_t i = 0; i < *out_actions; i++) {
-    syncore_action a;
-    CHECK_OK(syncore_plan_action_get(plan, i, &a));
-    CHECK(a.path != NULL && a.kind >= SYNCORE_ACTION_KIND_WRITE_FILE && a.kind <= SYNCORE_ACTION_KIND_RECORD);
-    CHECK((a.kind == SYNCORE_ACTION_KIND_RENAME) == (a.from_path != NULL));
-  }
-  CHECK_OK(syncore_plan_missing_chunks(plan, &missing));
-  CHECK(syncore_digest_list_len(missing) == summary.missing_chunks);
+  *out_actions = check_plan(plan, &summary, &missing);
   /* The application would fetch these from the peer; here the hub already has them all. */
   CHECK_OK(syncore_store_missing(hub, syncore_digest_list_data(missing), syncore_digest_list_len(missing), &absent));
   CHECK(syncore_digest_list_len(absent) == 0);
