@@ -7,23 +7,25 @@
 use std::ffi::c_char;
 use std::sync::Arc;
 
+use syncore_core::apply::{ApplyReport, ChunkSource};
 use syncore_core::index::IndexOptions;
+use syncore_core::sync::Plan;
 use syncore_core::{ChunkStore, Error, Hub};
 
 use crate::boundary::{
-    arg_bytes, arg_mut, arg_ref, arg_str, boundary, boundary_value, free_handle, into_handle,
-    out_ptr, write_opt,
+    arg_ref, arg_str, boundary, boundary_value, free_handle, into_handle, out_ptr,
 };
-use crate::buffers::{bytes_out, syncore_bytes};
+use crate::buffers::syncore_bytes;
 use crate::chunk_source::syncore_chunk_source;
+use crate::exchange::{self, forward_to_inner, Peer};
 use crate::hash::syncore_digest;
 use crate::manifest::syncore_manifest;
 use crate::memory_replica::syncore_apply_report;
 use crate::plan::syncore_plan;
-use crate::replica::{read_id, retention, write_id};
+use crate::replica::{retention, syncore_replica, write_id};
 use crate::status::syncore_status;
 use crate::store::syncore_store;
-use crate::sync::{sync_options, syncore_sync_options};
+use crate::sync::syncore_sync_options;
 
 /// How `syncore_hub_open` opens a hub's index. Start from `syncore_hub_options_default`.
 #[repr(C)]
@@ -64,6 +66,25 @@ pub extern "C" fn syncore_hub_options_default(out: *mut syncore_hub_options) -> 
 /// for concurrent use. Released with `syncore_hub_free`.
 pub struct syncore_hub {
     inner: Hub<Arc<dyn ChunkStore>>,
+}
+
+impl Peer for syncore_hub {
+    const NAME: &'static str = "hub";
+    type ApplyOptions = ();
+
+    forward_to_inner!();
+
+    fn apply(
+        &mut self,
+        plan: &Plan,
+        source: &dyn ChunkSource,
+        _options: &(),
+    ) -> syncore_core::Result<ApplyReport> {
+        self.inner.apply(plan, source)
+    }
+    fn exclude(_this: *mut Self) -> *const syncore_replica {
+        std::ptr::null()
+    }
 }
 
 /// Opens (or creates) the hub whose index lives in the directory `state_dir`
@@ -133,14 +154,7 @@ pub extern "C" fn syncore_hub_changes_since(
     out: *mut *mut syncore_bytes,
     out_cursor: *mut u64,
 ) -> syncore_status {
-    boundary(|| {
-        let out = out_ptr(out, "out")?;
-        // SAFETY: NULL or a live hub.
-        let hub = unsafe { arg_ref(hub, "hub") }?;
-        let changes = hub.inner.change_set(cursor)?;
-        write_opt(out_cursor, changes.cursor);
-        bytes_out(out, changes.encode())
-    })
+    exchange::changes_since(hub, cursor, out, out_cursor)
 }
 
 /// Decodes a client's change-set bytes (`len` bytes at `data`) and plans taking them in under
@@ -156,17 +170,7 @@ pub extern "C" fn syncore_hub_plan(
     options: *const syncore_sync_options,
     out: *mut *mut syncore_plan,
 ) -> syncore_status {
-    boundary(|| {
-        let out = out_ptr(out, "out")?;
-        // SAFETY: NULL or a live hub.
-        let hub = unsafe { arg_ref(hub, "hub") }?;
-        // SAFETY: the caller passes `len` readable bytes at `data`.
-        let data = unsafe { arg_bytes(data, len, "data") }?;
-        let options = sync_options(options)?;
-        let plan = hub.inner.plan_encoded(data, &options)?;
-        out.write(into_handle(syncore_plan::new(plan)?));
-        Ok(())
-    })
+    exchange::plan(hub, data, len, options, out)
 }
 
 /// Takes in `plan` (made by `syncore_hub_plan` on this hub): the chunks it lacks are read
@@ -181,17 +185,7 @@ pub extern "C" fn syncore_hub_apply(
     source: *const syncore_chunk_source,
     out_report: *mut syncore_apply_report,
 ) -> syncore_status {
-    boundary(|| {
-        // SAFETY: NULL or a live hub not used concurrently.
-        let hub = unsafe { arg_mut(hub, "hub") }?;
-        // SAFETY: NULL or a live plan.
-        let plan = unsafe { arg_ref(plan, "plan") }?;
-        // SAFETY: NULL or a live source.
-        let source = unsafe { arg_ref(source, "source") }?;
-        let report = source.with(std::ptr::null(), |s| Ok(hub.inner.apply(&plan.inner, s)?))?;
-        write_opt(out_report, (&report).into());
-        Ok(())
-    })
+    exchange::apply(hub, plan, source, || Ok(()), out_report)
 }
 
 /// Writes how far the hub has taken in the journal of the client whose id is the
@@ -203,14 +197,7 @@ pub extern "C" fn syncore_hub_synced_cursor(
     client: *const u8,
     out: *mut u64,
 ) -> syncore_status {
-    boundary(|| {
-        let out = out_ptr(out, "out")?;
-        // SAFETY: NULL or a live hub.
-        let hub = unsafe { arg_ref(hub, "hub") }?;
-        let client = read_id(client, "client")?;
-        out.write(hub.inner.synced_cursor(client)?);
-        Ok(())
-    })
+    exchange::synced_cursor(hub, client, "client", out)
 }
 
 /// Looks up the manifest of file content `*content_id` in the hub's index and writes a copy

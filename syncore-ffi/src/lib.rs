@@ -16,8 +16,9 @@
 //!
 //! One module per core area: [`hash`], [`chunk`], [`manifest`], [`store`], [`coalescer`],
 //! [`delta`], [`sync`] (policies, change sets), [`plan`], [`memory_replica`], the persistent
-//! [`replica`] and [`hub`], and the [`chunk_source`]s they apply plans from; the shared
-//! machinery lives in [`boundary`], [`status`], [`error`] and [`buffers`].
+//! [`replica`] and [`hub`] (whose shared side of the exchange lives in `exchange`), and the
+//! [`chunk_source`]s they apply plans from; the shared machinery lives in [`boundary`],
+//! [`status`], [`error`] and [`buffers`].
 
 #![allow(non_camel_case_types)]
 // Exported functions take raw pointers from C and check them (NULL, lengths) before use,
@@ -31,6 +32,7 @@ pub mod chunk_source;
 pub mod coalescer;
 pub mod delta;
 pub mod error;
+mod exchange;
 pub mod hash;
 pub mod hub;
 pub mod manifest;

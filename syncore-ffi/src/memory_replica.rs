@@ -6,7 +6,7 @@
 use std::ffi::c_char;
 
 use syncore_core::apply::{apply_plan, ApplyOptions, ApplyReport, Durability, MemoryTarget};
-use syncore_core::sync::{reconcile, MemoryView, ReplicaId};
+use syncore_core::sync::{reconcile, LocalView, MemoryView, ReplicaId};
 use syncore_core::{Error, RelPath};
 
 use crate::boundary::{
@@ -15,6 +15,7 @@ use crate::boundary::{
 };
 use crate::manifest::syncore_manifest;
 use crate::plan::syncore_plan;
+use crate::replica::write_id;
 use crate::status::syncore_status;
 use crate::store::syncore_store;
 use crate::sync::{sync_options, syncore_changeset, syncore_sync_options};
@@ -78,7 +79,7 @@ impl From<&ApplyReport> for syncore_apply_report {
 }
 
 /// The core durability for a `syncore_durability` code.
-pub(crate) fn durability_from_code(code: u8) -> FfiResult<Durability> {
+fn durability_from_code(code: u8) -> FfiResult<Durability> {
     Ok(match code {
         1 => Durability::PerFile,
         2 => Durability::Batched,
@@ -89,6 +90,14 @@ pub(crate) fn durability_from_code(code: u8) -> FfiResult<Durability> {
             ))
             .into())
         }
+    })
+}
+
+/// The apply options for a `syncore_durability` code (the rest default).
+pub(crate) fn apply_options(durability: u8) -> FfiResult<ApplyOptions> {
+    Ok(ApplyOptions {
+        durability: durability_from_code(durability)?,
+        ..ApplyOptions::default()
     })
 }
 
@@ -130,10 +139,7 @@ pub extern "C" fn syncore_memory_replica_id(
         let out = out_ptr(out_id, "out_id")?;
         // SAFETY: NULL or a live replica.
         let replica = unsafe { arg_ref(replica, "replica") }?;
-        let id = *syncore_core::sync::LocalView::replica_id(&replica.inner.view).as_bytes();
-        // SAFETY: `out_id` is non-NULL and the header asks for SYNCORE_REPLICA_ID_LEN writable
-        // bytes; `id` is our own array.
-        unsafe { std::ptr::copy_nonoverlapping(id.as_ptr(), out.into_raw(), id.len()) };
+        write_id(out, replica.inner.view.replica_id());
         Ok(())
     })
 }
@@ -267,10 +273,7 @@ pub extern "C" fn syncore_memory_replica_apply(
         let plan = unsafe { arg_ref(plan, "plan") }?;
         // SAFETY: NULL or a live store.
         let source = unsafe { arg_ref(source, "source") }?;
-        let options = ApplyOptions {
-            durability: durability_from_code(durability)?,
-            ..ApplyOptions::default()
-        };
+        let options = apply_options(durability)?;
         let store: &dyn syncore_core::ChunkStore = &**source.as_chunk_store();
         let r = apply_plan(
             root.as_ref(),

@@ -7,27 +7,28 @@ use std::ffi::{c_char, CString};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use syncore_core::apply::ApplyOptions;
+use syncore_core::apply::{ApplyOptions, ApplyReport, ChunkSource};
 use syncore_core::index::{Retention, Version};
 use syncore_core::scan::{RestoreSource, ScanReport, SkipReason};
-use syncore_core::sync::ReplicaId;
+use syncore_core::sync::{Plan, ReplicaId};
 use syncore_core::{EntryKind, Error, RelPath, Replica, ReplicaOptions};
 
 use crate::boundary::{
-    arg_bytes, arg_mut, arg_ref, arg_slice, arg_str, boundary, boundary_value, free_handle,
-    into_handle, out_ptr, write_opt, FfiResult, Out,
+    arg_mut, arg_ref, arg_slice, arg_str, boundary, boundary_value, free_handle, into_handle,
+    out_ptr, write_opt, FfiResult, Out,
 };
-use crate::buffers::{bytes_out, syncore_bytes, syncore_digest_list};
+use crate::buffers::{syncore_bytes, syncore_digest_list};
 use crate::chunk::{chunker_from_config, syncore_chunker_config};
 use crate::chunk_source::syncore_chunk_source;
+use crate::exchange::{self, forward_to_inner, Peer};
 use crate::hash::syncore_digest;
 use crate::memory_replica::{
-    durability_from_code, rel_path, syncore_apply_report, SYNCORE_REPLICA_ID_LEN,
+    apply_options, rel_path, syncore_apply_report, SYNCORE_REPLICA_ID_LEN,
 };
 use crate::plan::syncore_plan;
 use crate::status::syncore_status;
 use crate::store::syncore_store;
-use crate::sync::{sync_options, syncore_sync_options};
+use crate::sync::syncore_sync_options;
 
 /// How `syncore_replica_open` opens a replica. Start from `syncore_replica_options_default`
 /// and change what you need.
@@ -125,6 +126,25 @@ pub extern "C" fn syncore_replica_options_default(
 /// replica must not overlap. Released with `syncore_replica_free`, which closes the index.
 pub struct syncore_replica {
     pub(crate) inner: Replica,
+}
+
+impl Peer for syncore_replica {
+    const NAME: &'static str = "replica";
+    type ApplyOptions = ApplyOptions;
+
+    forward_to_inner!();
+
+    fn apply(
+        &mut self,
+        plan: &Plan,
+        source: &dyn ChunkSource,
+        options: &ApplyOptions,
+    ) -> syncore_core::Result<ApplyReport> {
+        self.inner.apply(plan, source, options)
+    }
+    fn exclude(this: *mut Self) -> *const syncore_replica {
+        this.cast_const()
+    }
 }
 
 /// Opens the replica whose working tree is the existing directory `root` (NUL-terminated
@@ -501,14 +521,7 @@ pub extern "C" fn syncore_replica_changes_since(
     out: *mut *mut syncore_bytes,
     out_cursor: *mut u64,
 ) -> syncore_status {
-    boundary(|| {
-        let out = out_ptr(out, "out")?;
-        // SAFETY: NULL or a live replica.
-        let replica = unsafe { arg_ref(replica, "replica") }?;
-        let changes = replica.inner.change_set(cursor)?;
-        write_opt(out_cursor, changes.cursor);
-        bytes_out(out, changes.encode())
-    })
+    exchange::changes_since(replica, cursor, out, out_cursor)
 }
 
 /// Decodes a peer's change-set bytes (`len` bytes at `data`, as made by
@@ -527,17 +540,7 @@ pub extern "C" fn syncore_replica_plan(
     options: *const syncore_sync_options,
     out: *mut *mut syncore_plan,
 ) -> syncore_status {
-    boundary(|| {
-        let out = out_ptr(out, "out")?;
-        // SAFETY: NULL or a live replica.
-        let replica = unsafe { arg_ref(replica, "replica") }?;
-        // SAFETY: the caller passes `len` readable bytes at `data`.
-        let data = unsafe { arg_bytes(data, len, "data") }?;
-        let options = sync_options(options)?;
-        let plan = replica.inner.plan_encoded(data, &options)?;
-        out.write(into_handle(syncore_plan::new(plan)?));
-        Ok(())
-    })
+    exchange::plan(replica, data, len, options, out)
 }
 
 /// Performs `plan` (made by `syncore_replica_plan` on this replica) in the working tree,
@@ -556,29 +559,13 @@ pub extern "C" fn syncore_replica_apply(
     durability: u8,
     out_report: *mut syncore_apply_report,
 ) -> syncore_status {
-    boundary(|| {
-        // SAFETY: NULL or a live plan.
-        let plan = unsafe { arg_ref(plan, "plan") }?;
-        // SAFETY: NULL or a live source.
-        let source = unsafe { arg_ref(source, "source") }?;
-        let options = ApplyOptions {
-            durability: durability_from_code(durability)?,
-            ..ApplyOptions::default()
-        };
-        if replica.is_null() {
-            return Err(crate::boundary::Failure::Null("replica"));
-        }
-        // The source is checked not to borrow this replica before the replica is borrowed
-        // mutably.
-        let report = source.with(replica.cast_const(), |source| {
-            // SAFETY: non-NULL, a live replica not used concurrently, and not borrowed by
-            // `source` (checked by `with`).
-            let replica = unsafe { arg_mut(replica, "replica") }?;
-            Ok(replica.inner.apply(&plan.inner, source, &options)?)
-        })?;
-        write_opt(out_report, (&report).into());
-        Ok(())
-    })
+    exchange::apply(
+        replica,
+        plan,
+        source,
+        || apply_options(durability),
+        out_report,
+    )
 }
 
 /// Writes how far this replica has taken in the journal of the replica (or hub) whose id is
@@ -590,14 +577,7 @@ pub extern "C" fn syncore_replica_synced_cursor(
     peer: *const u8,
     out: *mut u64,
 ) -> syncore_status {
-    boundary(|| {
-        let out = out_ptr(out, "out")?;
-        // SAFETY: NULL or a live replica.
-        let replica = unsafe { arg_ref(replica, "replica") }?;
-        let peer = read_id(peer, "peer")?;
-        out.write(replica.inner.synced_cursor(peer)?);
-        Ok(())
-    })
+    exchange::synced_cursor(replica, peer, "peer", out)
 }
 
 /// Removes temp files a crashed apply left in the working tree; run it after opening a

@@ -67,4 +67,21 @@ static inline void fill_seeded(uint8_t *buf, size_t len, uint64_t seed) {
   }
 }
 
+/* Checks every action of `plan` (a path, a known kind, a from_path exactly for renames) and
+ * that its missing chunks, written to `*missing` (owned by the caller), are as many as
+ * `summary` says; returns the number of actions. */
+static inline size_t check_plan(const syncore_plan *plan, const syncore_plan_summary *summary,
+                                syncore_digest_list **missing) {
+  size_t actions = syncore_plan_action_count(plan);
+  for (size_t i = 0; i < actions; i++) {
+    syncore_action a;
+    CHECK_OK(syncore_plan_action_get(plan, i, &a));
+    CHECK(a.path != NULL && a.kind >= SYNCORE_ACTION_KIND_WRITE_FILE && a.kind <= SYNCORE_ACTION_KIND_RECORD);
+    CHECK((a.kind == SYNCORE_ACTION_KIND_RENAME) == (a.from_path != NULL));
+  }
+  CHECK_OK(syncore_plan_missing_chunks(plan, missing));
+  CHECK(syncore_digest_list_len(*missing) == summary->missing_chunks);
+  return actions;
+}
+
 #endif

@@ -1,10 +1,8 @@
 /* Deltas through the C API: buffers, files, interop with the real `rdiff` in both directions,
  * too-small buffers, limits and damaged signatures and deltas. */
 #define _XOPEN_SOURCE 700
-#include <ftw.h>
-#include <stdlib.h>
 
-#include "check.h"
+#include "files.h"
 
 #define LEN 300000
 
@@ -18,33 +16,10 @@ static const char *at(const char *name) {
   return p;
 }
 
-static void write_file(const char *path, const uint8_t *data, size_t len) {
-  FILE *f = fopen(path, "wb");
-  CHECK(f != NULL && fwrite(data, 1, len, f) == len);
-  if (f) fclose(f);
-}
-
-static int file_equals(const char *path, const uint8_t *data, size_t len) {
-  FILE *f = fopen(path, "rb");
-  uint8_t *buf = (uint8_t *)malloc(len + 1);
-  size_t n = f ? fread(buf, 1, len + 1, f) : 0;
-  int same = f != NULL && n == len && memcmp(buf, data, len) == 0;
-  if (f) fclose(f);
-  free(buf);
-  return same;
-}
-
 static int run(const char *fmt, const char *a, const char *b, const char *c) {
   char cmd[2048];
   snprintf(cmd, sizeof cmd, fmt, a, b, c);
   return system(cmd);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
 }
 
 static void test_buffers(const uint8_t *basis, const uint8_t *next) {
@@ -108,15 +83,15 @@ static void test_buffers(const uint8_t *basis, const uint8_t *next) {
 static void test_rdiff_interop(const uint8_t *basis, const uint8_t *next) {
   syncore_delta_stats stats;
   uint64_t n = 0;
-  write_file(at("basis"), basis, LEN);
-  write_file(at("new"), next, LEN);
+  write_file(dir, "basis", basis, LEN);
+  write_file(dir, "new", next, LEN);
 
   /* Our signature, their delta, our patch. */
   CHECK_OK(syncore_signature_file(at("basis"), NULL, at("sig.ours"), &n));
   CHECK(n > 0);
   CHECK(run("rdiff delta %s %s %s", at("sig.ours"), at("new"), at("delta.theirs")) == 0);
   CHECK_OK(syncore_delta_patch_file(at("basis"), at("delta.theirs"), at("out.ours"), UINT64_MAX, &n));
-  CHECK(n == LEN && file_equals(at("out.ours"), next, LEN));
+  CHECK(n == LEN && file_is(dir, "out.ours", next, LEN));
 
   /* Their signature, our delta, their patch. */
   CHECK(run("rdiff signature %s %s%s", at("basis"), at("sig.theirs"), "") == 0);
@@ -124,7 +99,7 @@ static void test_rdiff_interop(const uint8_t *basis, const uint8_t *next) {
   CHECK_OK(syncore_delta_file(at("sig.theirs"), at("new"), at("delta.ours"), &stats));
   CHECK(stats.new_len == LEN && stats.copy_bytes > LEN / 2 && stats.literal_bytes < LEN / 10);
   CHECK(run("rdiff patch %s %s %s", at("basis"), at("delta.ours"), at("out.theirs")) == 0);
-  CHECK(file_equals(at("out.theirs"), next, LEN));
+  CHECK(file_is(dir, "out.theirs", next, LEN));
 
   /* Same signature bytes as rdiff's defaults. */
   CHECK(run("cmp -s %s %s%s", at("sig.ours"), at("sig.theirs"), "") == 0);
@@ -145,7 +120,7 @@ int main(void) {
   memcpy(next + 200000, "and one further on", 18);
   test_buffers(basis, next);
   test_rdiff_interop(basis, next);
-  nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+  remove_tree(dir);
   free(next);
   free(basis);
   CHECK_DONE();

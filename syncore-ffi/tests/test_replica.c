@@ -5,12 +5,9 @@
  * -> second client), and bad input. */
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
-#include <ftw.h>
-#include <stdlib.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "files.h"
 
 #define BIG_LEN (1 << 20)
 #define NOTES_LEN 200000
@@ -21,53 +18,6 @@ static syncore_store *backup;
 static int put_chunk(void *userdata, const syncore_chunk *chunk, const uint8_t *bytes, size_t len) {
   (void)userdata;
   return syncore_store_put(backup, &chunk->id, bytes, len, NULL) == SYNCORE_STATUS_OK ? 0 : 1;
-}
-
-static void path_of(char *out, size_t cap, const char *root, const char *rel) {
-  snprintf(out, cap, "%s/%s", root, rel);
-}
-
-static void write_file(const char *root, const char *rel, const void *data, size_t len) {
-  char path[600];
-  FILE *f;
-  path_of(path, sizeof path, root, rel);
-  f = fopen(path, "wb");
-  CHECK(f != NULL && fwrite(data, 1, len, f) == len);
-  if (f) fclose(f);
-}
-
-static uint8_t *read_file(const char *root, const char *rel, size_t *len) {
-  char path[600];
-  FILE *f;
-  uint8_t *buf;
-  long n;
-  path_of(path, sizeof path, root, rel);
-  f = fopen(path, "rb");
-  if (f == NULL) return NULL;
-  fseek(f, 0, SEEK_END);
-  n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  buf = (uint8_t *)malloc((size_t)n + 1);
-  *len = fread(buf, 1, (size_t)n, f);
-  fclose(f);
-  return buf;
-}
-
-static int file_is(const char *root, const char *rel, const uint8_t *want, size_t want_len) {
-  size_t len = 0;
-  uint8_t *got = read_file(root, rel, &len);
-  int same = got != NULL && len == want_len && memcmp(got, want, len) == 0;
-  free(got);
-  return same;
-}
-
-static int same_file(const char *root_a, const char *root_b, const char *rel) {
-  size_t la = 0, lb = 0;
-  uint8_t *a = read_file(root_a, rel, &la), *b = read_file(root_b, rel, &lb);
-  int same = a != NULL && b != NULL && la == lb && memcmp(a, b, la) == 0;
-  free(a);
-  free(b);
-  return same;
 }
 
 static int exists(const char *root, const char *rel) {
@@ -91,13 +41,6 @@ static int count_names(const char *root, const char *rel, const char *needle) {
   }
   closedir(dir);
   return n;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
 }
 
 static syncore_replica *open_replica(const char *root) {
@@ -146,15 +89,7 @@ static size_t push(syncore_replica *from, syncore_replica *to) {
   CHECK_OK(syncore_replica_plan(to, syncore_bytes_data(wire), syncore_bytes_len(wire), &options, &plan));
   CHECK(syncore_plan_cursor(plan) == next);
   CHECK_OK(syncore_plan_summary_get(plan, &summary));
-  actions = syncore_plan_action_count(plan);
-  for (size_t i = 0; i < actions; i++) {
-    syncore_action a;
-    CHECK_OK(syncore_plan_action_get(plan, i, &a));
-    CHECK(a.path != NULL && a.kind >= SYNCORE_ACTION_KIND_WRITE_FILE && a.kind <= SYNCORE_ACTION_KIND_RECORD);
-    CHECK((a.kind == SYNCORE_ACTION_KIND_RENAME) == (a.from_path != NULL));
-  }
-  CHECK_OK(syncore_plan_missing_chunks(plan, &missing));
-  CHECK(syncore_digest_list_len(missing) == summary.missing_chunks);
+  actions = check_plan(plan, &summary, &missing);
 
   /* The chunks `to` lacks come straight from `from`'s files, verified on read, behind a
    * first layer (an empty local cache) that has none of them. */
@@ -560,10 +495,10 @@ int main(void) {
   syncore_replica_free(a);
 
   syncore_store_free(backup);
-  nftw(root_a, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-  nftw(root_b, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-  nftw(root_c, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-  nftw(hub_dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+  remove_tree(root_a);
+  remove_tree(root_b);
+  remove_tree(root_c);
+  remove_tree(hub_dir);
   free(notes);
   free(original);
   free(big);

@@ -1,11 +1,9 @@
 /* Chunk stores through the C API: memory, directory, replicated with scrub, and a store
  * implemented here in C (a hash table) through the callback table. */
 #define _XOPEN_SOURCE 700
-#include <ftw.h>
-#include <stdlib.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "files.h"
 
 /* ---- A chunk store in C: a chained hash table keyed by chunk id. ---- */
 
@@ -183,13 +181,6 @@ static void check_contract(syncore_store *store) {
   syncore_bytes_free(got);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
-}
-
 static void test_basic_stores(void) {
   syncore_store *mem = NULL, *fs = NULL, *sha = NULL;
   char dir[] = "/tmp/syncore-store-XXXXXX";
@@ -202,7 +193,7 @@ static void test_basic_stores(void) {
   CHECK_OK(syncore_store_open_fs(dir, SYNCORE_HASH_ALGO_BLAKE3, &fs));
   check_contract(fs);
   syncore_store_free(fs);
-  nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+  remove_tree(dir);
   syncore_store_free(sha);
   syncore_store_free(mem);
 }

@@ -2,11 +2,8 @@
  * plans walked, missing chunks fetched through a hub store, plans applied to real directories,
  * convergence, an edit that moves only a few chunks, and a concurrent-edit conflict. */
 #define _XOPEN_SOURCE 700
-#include <ftw.h>
-#include <stdlib.h>
-#include <sys/stat.h>
 
-#include "check.h"
+#include "files.h"
 
 static syncore_chunker *chunker;
 static syncore_store *hub;
@@ -16,38 +13,12 @@ static int put_chunk(void *userdata, const syncore_chunk *chunk, const uint8_t *
   return syncore_store_put(hub, &chunk->id, bytes, len, NULL) == SYNCORE_STATUS_OK ? 0 : 1;
 }
 
-static void write_file(const char *root, const char *rel, const uint8_t *data, size_t len) {
-  char path[512];
-  FILE *f;
-  snprintf(path, sizeof path, "%s/%s", root, rel);
-  f = fopen(path, "wb");
-  CHECK(f != NULL && fwrite(data, 1, len, f) == len);
-  if (f) fclose(f);
-}
-
-static uint8_t *read_file(const char *root, const char *rel, size_t *len) {
-  char path[512];
-  FILE *f;
-  uint8_t *buf;
-  long n;
-  snprintf(path, sizeof path, "%s/%s", root, rel);
-  f = fopen(path, "rb");
-  if (f == NULL) return NULL;
-  fseek(f, 0, SEEK_END);
-  n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  buf = (uint8_t *)malloc((size_t)n + 1);
-  *len = fread(buf, 1, (size_t)n, f);
-  fclose(f);
-  return buf;
-}
-
 /* What a scan does for one file the user changed: chunk it (uploading its chunks to the hub),
  * record the new manifest, remember its disk state. */
 static void record_local(syncore_memory_replica *r, const char *root, const char *rel, int64_t mtime) {
   char path[512];
   syncore_manifest *m = NULL;
-  snprintf(path, sizeof path, "%s/%s", root, rel);
+  path_of(path, sizeof path, root, rel);
   CHECK_OK(syncore_chunker_chunk_file_with(chunker, path, put_chunk, NULL, NULL));
   CHECK_OK(syncore_manifest_of_file(chunker, path, &m));
   CHECK_OK(syncore_memory_replica_write(r, rel, m, mtime, false));
@@ -76,15 +47,7 @@ static syncore_plan_summary sync_once(syncore_memory_replica *from, syncore_memo
   CHECK(options.policy == SYNCORE_CONFLICT_POLICY_KEEP_BOTH && options.direction == SYNCORE_DIRECTION_TWO_WAY);
   CHECK_OK(syncore_memory_replica_plan(to, received, &options, &plan));
   CHECK_OK(syncore_plan_summary_get(plan, &summary));
-  *out_actions = syncore_plan_action_count(plan);
-  for (size_t i = 0; i < *out_actions; i++) {
-    syncore_action a;
-    CHECK_OK(syncore_plan_action_get(plan, i, &a));
-    CHECK(a.path != NULL && a.kind >= SYNCORE_ACTION_KIND_WRITE_FILE && a.kind <= SYNCORE_ACTION_KIND_RECORD);
-    CHECK((a.kind == SYNCORE_ACTION_KIND_RENAME) == (a.from_path != NULL));
-  }
-  CHECK_OK(syncore_plan_missing_chunks(plan, &missing));
-  CHECK(syncore_digest_list_len(missing) == summary.missing_chunks);
+  *out_actions = check_plan(plan, &summary, &missing);
   /* The application would fetch these from the peer; here the hub already has them all. */
   CHECK_OK(syncore_store_missing(hub, syncore_digest_list_data(missing), syncore_digest_list_len(missing), &absent));
   CHECK(syncore_digest_list_len(absent) == 0);
@@ -100,22 +63,6 @@ static syncore_plan_summary sync_once(syncore_memory_replica *from, syncore_memo
   syncore_bytes_free(wire);
   syncore_changeset_free(sent);
   return summary;
-}
-
-static int same_file(const char *root_a, const char *root_b, const char *rel) {
-  size_t la = 0, lb = 0;
-  uint8_t *a = read_file(root_a, rel, &la), *b = read_file(root_b, rel, &lb);
-  int same = a != NULL && b != NULL && la == lb && memcmp(a, b, la) == 0;
-  free(a);
-  free(b);
-  return same;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  return remove(path);
 }
 
 int main(void) {
@@ -212,8 +159,8 @@ int main(void) {
   syncore_memory_replica_free(a);
   syncore_store_free(hub);
   syncore_chunker_free(chunker);
-  nftw(root_a, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
-  nftw(root_b, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+  remove_tree(root_a);
+  remove_tree(root_b);
   free(small);
   free(big);
   CHECK_DONE();

@@ -7,7 +7,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
-use syncore::apply::{AtomicFile, Durability};
+use syncore::apply::{ApplyOptions, AtomicFile, Durability};
 
 use crate::bytes::BytesLike;
 use crate::errors::IntoPyResult;
@@ -40,6 +40,16 @@ impl From<PyDurability> for Durability {
             PyDurability::PER_FILE => Durability::PerFile,
             PyDurability::BATCHED => Durability::Batched,
             PyDurability::NONE => Durability::None,
+        }
+    }
+}
+
+impl PyDurability {
+    /// The options of an apply with this durability (the rest default).
+    pub(crate) fn apply_options(self) -> ApplyOptions {
+        ApplyOptions {
+            durability: self.into(),
+            ..ApplyOptions::default()
         }
     }
 }

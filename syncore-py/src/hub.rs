@@ -18,10 +18,10 @@ use crate::errors::IntoPyResult;
 use crate::hash::{lock, DigestArg};
 use crate::manifest::PyFileManifest;
 use crate::plan::{
-    sync_options, ChangesArg, ChangesRef, PyApplyReport, PyChangeSet, PyConflictPolicy,
-    PyDirection, PyPlan, PySyncOptions,
+    ChangesArg, PlanRequest, PyApplyReport, PyChangeSet, PyConflictPolicy, PyDirection, PyPlan,
+    PySyncOptions,
 };
-use crate::replica::{closed as replica_closed, lock_both, PyChanges, PyUsage, SourceArg};
+use crate::replica::{apply_from, PyChanges, PyUsage, SourceArg};
 use crate::store::{duration, StoreArg};
 use crate::sync::PyReplicaId;
 
@@ -146,13 +146,8 @@ impl PyHub {
         policy: Option<PyConflictPolicy>,
         direction: Option<PyDirection>,
     ) -> PyResult<PyPlan> {
-        let options = sync_options(options, policy, direction);
-        let changes = changes.as_ref();
-        self.with(py, |h| match changes {
-            ChangesRef::Set(set) => h.plan(set, &options),
-            ChangesRef::Encoded(bytes) => h.plan_encoded(bytes, &options),
-        })
-        .map(PyPlan)
+        let request = PlanRequest::new(&changes, options, policy, direction);
+        self.with(py, |h| request.plan(h)).map(PyPlan)
     }
 
     /// Takes in `plan`: chunks the store lacks are read from `source` (the client `Replica`'s
@@ -167,30 +162,14 @@ impl PyHub {
         source: Option<SourceArg<'_>>,
     ) -> PyResult<PyApplyReport> {
         let plan = &plan.0;
-        let report = match source {
-            Some(SourceArg::Replica(client)) => {
-                let client = client.get();
-                py.detach(|| {
-                    let (mut mine, theirs) = lock_both(&self.hub, &client.0);
-                    let hub = mine.as_mut().ok_or_else(hub_closed)?;
-                    let client = theirs.as_ref().ok_or_else(replica_closed)?;
-                    hub.apply(plan, &client.chunk_source()).py_err()
-                })?
-            }
-            Some(SourceArg::Hub(other)) => {
-                let store = other.get().store.clone();
-                self.with(py, |h| h.apply(plan, &store))?
-            }
-            Some(SourceArg::Store(store)) => {
-                let store = store.0;
-                self.with(py, |h| h.apply(plan, &store))?
-            }
-            None => {
-                let store = self.store.clone();
-                self.with(py, |h| h.apply(plan, &store))?
-            }
-        };
-        Ok(PyApplyReport(report))
+        apply_from(
+            py,
+            &self.hub,
+            hub_closed,
+            source,
+            Some(self.store.clone()),
+            |h, s| h.apply(plan, s),
+        )
     }
 
     /// How far the hub has taken in `client`'s changes (0 if never synced).

@@ -9,14 +9,12 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use syncore::apply::{
-    apply_plan, apply_plan_to_store, ApplyIssue, ApplyOptions, ApplyReport, MemoryTarget,
-};
+use syncore::apply::{apply_plan, apply_plan_to_store, ApplyIssue, ApplyReport, MemoryTarget};
 use syncore::sync::{
     reconcile, reconcile_encoded, Action, ChangeSet, Collision, Conflict, ConflictPolicy,
     Direction, LocalView, MemoryView, Plan, PlanSummary, Side, SyncOptions,
 };
-use syncore::RelPath;
+use syncore::{ChunkStore, Hub, RelPath, Replica};
 
 use crate::apply::PyDurability;
 use crate::bytes::BytesLike;
@@ -776,26 +774,16 @@ impl<'a, 'py> FromPyObject<'a, 'py> for ChangesArg<'py> {
 }
 
 /// The changes of a [`ChangesArg`], borrowed for planning with the GIL released.
-pub(crate) enum ChangesRef<'a> {
+enum ChangesRef<'a> {
     /// A change set.
     Set(&'a ChangeSet),
     /// Encoded bytes.
     Encoded(&'a [u8]),
 }
 
-impl ChangesArg<'_> {
-    /// The changes, in a form that may cross `Python::detach`.
-    pub(crate) fn as_ref(&self) -> ChangesRef<'_> {
-        match self {
-            ChangesArg::Set(set) => ChangesRef::Set(&set.get().0),
-            ChangesArg::Encoded(bytes) => ChangesRef::Encoded(bytes.as_slice()),
-        }
-    }
-}
-
 /// The options a `plan` method was given: `options` (default `SyncOptions()`), with `policy`
 /// and `direction` overriding its fields when given.
-pub(crate) fn sync_options(
+fn sync_options(
     options: Option<PyRef<'_, PySyncOptions>>,
     policy: Option<PyConflictPolicy>,
     direction: Option<PyDirection>,
@@ -808,6 +796,73 @@ pub(crate) fn sync_options(
         options.direction = direction.into();
     }
     options
+}
+
+/// What a `plan` method plans against: a replica, a hub or an in-memory view.
+pub(crate) trait Planner {
+    /// Plans taking in `changes`.
+    fn plan(&self, changes: &ChangeSet, options: &SyncOptions) -> syncore::Result<Plan>;
+    /// Decodes (and validates) a change set and plans it.
+    fn plan_encoded(&self, bytes: &[u8], options: &SyncOptions) -> syncore::Result<Plan>;
+}
+
+/// Implements [`Planner`] by the type's own `plan` and `plan_encoded`.
+macro_rules! forward_planner {
+    (impl<$($g:ident: $bound:path)?> $t:ty) => {
+        impl<$($g: $bound)?> Planner for $t {
+            fn plan(&self, changes: &ChangeSet, options: &SyncOptions) -> syncore::Result<Plan> {
+                <$t>::plan(self, changes, options)
+            }
+            fn plan_encoded(&self, bytes: &[u8], options: &SyncOptions) -> syncore::Result<Plan> {
+                <$t>::plan_encoded(self, bytes, options)
+            }
+        }
+    };
+}
+forward_planner!(impl<> Replica);
+forward_planner!(impl<S: ChunkStore> Hub<S>);
+
+impl Planner for MemoryView {
+    fn plan(&self, changes: &ChangeSet, options: &SyncOptions) -> syncore::Result<Plan> {
+        reconcile(self, changes, options)
+    }
+    fn plan_encoded(&self, bytes: &[u8], options: &SyncOptions) -> syncore::Result<Plan> {
+        reconcile_encoded(self, bytes, options)
+    }
+}
+
+/// The arguments of a `plan` method (`changes`, `options`, `policy`, `direction`), in a form
+/// that may cross `Python::detach`.
+pub(crate) struct PlanRequest<'a> {
+    changes: ChangesRef<'a>,
+    options: SyncOptions,
+}
+
+impl<'a> PlanRequest<'a> {
+    /// The changes and the options `options` overridden by `policy` and `direction`.
+    pub(crate) fn new(
+        changes: &'a ChangesArg<'_>,
+        options: Option<PyRef<'_, PySyncOptions>>,
+        policy: Option<PyConflictPolicy>,
+        direction: Option<PyDirection>,
+    ) -> Self {
+        let changes = match changes {
+            ChangesArg::Set(set) => ChangesRef::Set(&set.get().0),
+            ChangesArg::Encoded(bytes) => ChangesRef::Encoded(bytes.as_slice()),
+        };
+        PlanRequest {
+            changes,
+            options: sync_options(options, policy, direction),
+        }
+    }
+
+    /// Plans the changes against `local`.
+    pub(crate) fn plan(&self, local: &impl Planner) -> syncore::Result<Plan> {
+        match self.changes {
+            ChangesRef::Set(set) => local.plan(set, &self.options),
+            ChangesRef::Encoded(bytes) => local.plan_encoded(bytes, &self.options),
+        }
+    }
 }
 
 #[pymethods]
@@ -908,17 +963,10 @@ impl PyMemoryReplica {
         policy: Option<PyConflictPolicy>,
         direction: Option<PyDirection>,
     ) -> PyResult<PyPlan> {
-        let options = sync_options(options, policy, direction);
-        let changes = changes.as_ref();
-        py.detach(|| {
-            let target = lock(&self.0);
-            match changes {
-                ChangesRef::Set(set) => reconcile(&target.view, set, &options),
-                ChangesRef::Encoded(bytes) => reconcile_encoded(&target.view, bytes, &options),
-            }
-        })
-        .py_err()
-        .map(PyPlan)
+        let request = PlanRequest::new(&changes, options, policy, direction);
+        py.detach(|| request.plan(&lock(&self.0).view))
+            .py_err()
+            .map(PyPlan)
     }
 
     /// Applies `plan` to the directory `root`, reading missing chunks from `source` (a store
@@ -933,10 +981,7 @@ impl PyMemoryReplica {
         source: StoreArg,
         durability: PyDurability,
     ) -> PyResult<PyApplyReport> {
-        let options = ApplyOptions {
-            durability: durability.into(),
-            ..ApplyOptions::default()
-        };
+        let options = durability.apply_options();
         let plan = &plan.0;
         let store = source.0;
         py.detach(|| {

@@ -3,16 +3,16 @@
 //! Close it (or use it as a context manager) to close the index.
 
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 
-use syncore::apply::{ApplyOptions, ChunkSource, Layered};
+use syncore::apply::{ApplyReport, ChunkSource, Layered};
 use syncore::index::{Changes, GcReport, Retention, Usage, Version};
 use syncore::scan::{RestoreSource, ScanReport, SkipReason};
-use syncore::{RelPath, Replica, ReplicaOptions};
+use syncore::{ChunkStore, RelPath, Replica, ReplicaOptions};
 
 use crate::apply::PyDurability;
 use crate::chunk::PyChunker;
@@ -21,8 +21,8 @@ use crate::errors::IntoPyResult;
 use crate::hash::{lock, DigestArg, PyDigest};
 use crate::hub::PyHub;
 use crate::plan::{
-    sync_options, ChangesArg, ChangesRef, PyApplyReport, PyChangeSet, PyConflictPolicy,
-    PyDirection, PyPlan, PySyncOptions,
+    ChangesArg, PlanRequest, PyApplyReport, PyChangeSet, PyConflictPolicy, PyDirection, PyPlan,
+    PySyncOptions,
 };
 use crate::store::{duration, StoreArg};
 use crate::sync::{PyReplicaId, PyVersionVector};
@@ -293,6 +293,47 @@ pub(crate) fn lock_both<'a, A, B>(
     }
 }
 
+/// Runs `apply` on what `target` holds (raising `target_closed()` if it is closed) with the
+/// GIL released, reading chunks from `source`: another replica's files (both are locked, in
+/// address order), a hub's store or a store. No source, or the target itself, stands for
+/// `default` (None: an empty source).
+pub(crate) fn apply_from<T: Send>(
+    py: Python<'_>,
+    target: &Mutex<Option<T>>,
+    target_closed: fn() -> PyErr,
+    source: Option<SourceArg<'_>>,
+    default: Option<Arc<dyn ChunkStore>>,
+    apply: impl FnOnce(&mut T, &dyn ChunkSource) -> syncore::Result<ApplyReport> + Send,
+) -> PyResult<PyApplyReport> {
+    let store = match source {
+        Some(SourceArg::Replica(other))
+            if !std::ptr::addr_eq(std::ptr::from_ref(&other.get().0), target) =>
+        {
+            let other = other.get();
+            let report = py.detach(|| {
+                let (mut mine, theirs) = lock_both(target, &other.0);
+                let target = mine.as_mut().ok_or_else(target_closed)?;
+                let peer = theirs.as_ref().ok_or_else(closed)?;
+                apply(target, &peer.chunk_source()).py_err()
+            })?;
+            return Ok(PyApplyReport(report));
+        }
+        Some(SourceArg::Replica(_)) | None => default,
+        Some(SourceArg::Hub(hub)) => Some(hub.get().store.clone()),
+        Some(SourceArg::Store(store)) => Some(store.0),
+    };
+    py.detach(|| {
+        let mut guard = lock(target);
+        let target = guard.as_mut().ok_or_else(target_closed)?;
+        match &store {
+            Some(store) => apply(target, store),
+            None => apply(target, &Layered::new()),
+        }
+        .py_err()
+    })
+    .map(PyApplyReport)
+}
+
 impl PyReplica {
     fn with<T: Send>(
         &self,
@@ -445,13 +486,8 @@ impl PyReplica {
         policy: Option<PyConflictPolicy>,
         direction: Option<PyDirection>,
     ) -> PyResult<PyPlan> {
-        let options = sync_options(options, policy, direction);
-        let changes = changes.as_ref();
-        self.with(py, |r| match changes {
-            ChangesRef::Set(set) => r.plan(set, &options),
-            ChangesRef::Encoded(bytes) => r.plan_encoded(bytes, &options),
-        })
-        .map(PyPlan)
+        let request = PlanRequest::new(&changes, options, policy, direction);
+        self.with(py, |r| request.plan(r)).map(PyPlan)
     }
 
     /// Performs `plan` on the working tree and records it. Chunks come from this replica's
@@ -466,34 +502,11 @@ impl PyReplica {
         source: Option<SourceArg<'_>>,
         durability: PyDurability,
     ) -> PyResult<PyApplyReport> {
-        let options = ApplyOptions {
-            durability: durability.into(),
-            ..ApplyOptions::default()
-        };
+        let options = durability.apply_options();
         let plan = &plan.0;
-        let report = match source {
-            Some(SourceArg::Replica(other)) if !std::ptr::eq(other.get(), self) => {
-                let other = other.get();
-                py.detach(|| {
-                    let (mut mine, theirs) = lock_both(&self.0, &other.0);
-                    let replica = mine.as_mut().ok_or_else(closed)?;
-                    let peer = theirs.as_ref().ok_or_else(closed)?;
-                    replica.apply(plan, &peer.chunk_source(), &options).py_err()
-                })?
-            }
-            Some(SourceArg::Replica(_)) | None => {
-                self.with(py, |r| r.apply(plan, &Layered::new(), &options))?
-            }
-            Some(SourceArg::Hub(hub)) => {
-                let store = hub.get().store.clone();
-                self.with(py, |r| r.apply(plan, &store, &options))?
-            }
-            Some(SourceArg::Store(store)) => {
-                let store = store.0;
-                self.with(py, |r| r.apply(plan, &store, &options))?
-            }
-        };
-        Ok(PyApplyReport(report))
+        apply_from(py, &self.0, closed, source, None, |r, s| {
+            r.apply(plan, s, &options)
+        })
     }
 
     /// How far this replica has taken in `peer`'s changes: the cursor to ask `peer` for

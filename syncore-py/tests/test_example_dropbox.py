@@ -4,18 +4,17 @@ through it over HTTP, with `Client.sync_once` and `Client.settle` instead of wat
 from __future__ import annotations
 
 import importlib.util
-import os
 import pathlib
 import threading
 import time
 from types import ModuleType
-from typing import Any, Dict, Iterator
+from typing import Any, Iterator
 
 import pytest
 
 import syncore
 
-from conftest import seeded
+from conftest import seeded, tree
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[1] / "examples" / "dropbox"
 
@@ -30,16 +29,6 @@ def load(name: str) -> ModuleType:
 
 hub_example = load("hub")
 client_example = load("client")
-
-
-def tree(root: pathlib.Path) -> Dict[str, bytes]:
-    files = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d != syncore.DEFAULT_STATE_DIR]
-        for name in filenames:
-            full = pathlib.Path(dirpath) / name
-            files[full.relative_to(root).as_posix()] = full.read_bytes()
-    return files
 
 
 @pytest.fixture

@@ -11,20 +11,9 @@ import pytest
 
 import syncore
 
-from conftest import seeded
+from conftest import seeded, tree
 
 KEEP_BOTH = syncore.ConflictPolicy.KEEP_BOTH
-
-
-def tree(root: pathlib.Path) -> Dict[str, bytes]:
-    """Every file under `root` (outside the state dir) and its content."""
-    files = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d != syncore.DEFAULT_STATE_DIR]
-        for name in filenames:
-            full = pathlib.Path(dirpath) / name
-            files[full.relative_to(root).as_posix()] = full.read_bytes()
-    return files
 
 
 def sync(src: syncore.Replica, dst: syncore.Replica) -> syncore.Plan:

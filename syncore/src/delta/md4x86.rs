@@ -63,6 +63,42 @@ macro_rules! md4_rounds {
     }};
 }
 
+/// The body of an MD4 kernel of `$n` lanes over the blocks `$data[l * $stride..][..$len]`:
+/// every full 64-byte chunk, then the padded tails, through `md4_rounds!` with the vector
+/// operations given, and the digests out. `$load` turns a chunk pointer `$base` and a lane
+/// stride `$s` into the 16 message-word vectors; `$store` writes one vector to memory.
+macro_rules! md4_kernel {
+    ($data:ident, $stride:ident, $len:ident, $n:expr,
+     |$base:ident, $s:ident| $load:expr, $store:ident,
+     $add:ident, $set1:ident, $rol:ident, $f1:ident, $f2:ident, $f3:ident) => {{
+        let mut st = INIT.map(|v| $set1(v as i32));
+        let mut compress = |$base: *const u8, $s: usize| {
+            let x = $load;
+            let [mut a, mut b, mut c, mut d] = st;
+            md4_rounds!(x, a, b, c, d, $add, $set1, $rol, $f1, $f2, $f3);
+            st = [
+                $add(st[0], a),
+                $add(st[1], b),
+                $add(st[2], c),
+                $add(st[3], d),
+            ];
+        };
+        for chunk in 0..$len / 64 {
+            compress($data[chunk * 64..].as_ptr(), $stride);
+        }
+        let (t, chunks) = tails::<$n>($data, $stride, $len);
+        for chunk in 0..chunks {
+            compress(t.as_ptr().cast::<u8>().wrapping_add(chunk * 64), 128);
+        }
+        let mut words = [[0u32; $n]; 4];
+        for (w, v) in words.iter_mut().zip(st) {
+            // SAFETY: `w` is `$n` words, the width of one vector.
+            unsafe { $store(w.as_mut_ptr().cast(), v) };
+        }
+        out_bytes(&words)
+    }};
+}
+
 /// MD4 of the 8 blocks `data[l * stride..l * stride + len]`, l in 0..8.
 ///
 /// # Safety
@@ -80,63 +116,43 @@ pub(crate) unsafe fn md4_x8(data: &[u8], stride: usize, len: usize) -> [[u8; 16]
             )
         }};
     }
-    let mut st = INIT.map(|v| _mm256_set1_epi32(v as i32));
-    let mut compress = |base: *const u8, stride: usize| {
-        // SAFETY: lane l's 64-byte chunk starts at `base + l * stride`; the caller's bounds
-        // (or the tail buffer's layout) put all eight chunks inside one live allocation.
-        let x = unsafe { load_transposed(base, stride) };
-        let [mut a, mut b, mut c, mut d] = st;
-        macro_rules! f1 {
-            ($p:ident, $q:ident, $r:ident) => {
-                _mm256_xor_si256($r, _mm256_and_si256($p, _mm256_xor_si256($q, $r)))
-            };
-        }
-        macro_rules! f2 {
-            ($p:ident, $q:ident, $r:ident) => {
-                _mm256_or_si256(
-                    _mm256_and_si256($p, $q),
-                    _mm256_and_si256($r, _mm256_or_si256($p, $q)),
-                )
-            };
-        }
-        macro_rules! f3 {
-            ($p:ident, $q:ident, $r:ident) => {
-                _mm256_xor_si256($p, _mm256_xor_si256($q, $r))
-            };
-        }
-        md4_rounds!(
-            x,
-            a,
-            b,
-            c,
-            d,
-            _mm256_add_epi32,
-            _mm256_set1_epi32,
-            rol,
-            f1,
-            f2,
-            f3
-        );
-        st = [
-            _mm256_add_epi32(st[0], a),
-            _mm256_add_epi32(st[1], b),
-            _mm256_add_epi32(st[2], c),
-            _mm256_add_epi32(st[3], d),
-        ];
-    };
-    for chunk in 0..len / 64 {
-        compress(data[chunk * 64..].as_ptr(), stride);
+    macro_rules! f1 {
+        ($p:ident, $q:ident, $r:ident) => {
+            _mm256_xor_si256($r, _mm256_and_si256($p, _mm256_xor_si256($q, $r)))
+        };
     }
-    let (t, chunks) = tails::<N>(data, stride, len);
-    for chunk in 0..chunks {
-        compress(t.as_ptr().cast::<u8>().wrapping_add(chunk * 64), 128);
+    macro_rules! f2 {
+        ($p:ident, $q:ident, $r:ident) => {
+            _mm256_or_si256(
+                _mm256_and_si256($p, $q),
+                _mm256_and_si256($r, _mm256_or_si256($p, $q)),
+            )
+        };
     }
-    let mut words = [[0u32; N]; 4];
-    for (w, v) in words.iter_mut().zip(st) {
-        // SAFETY: `w` is 32 writable bytes.
-        unsafe { _mm256_storeu_si256(w.as_mut_ptr().cast(), v) };
+    macro_rules! f3 {
+        ($p:ident, $q:ident, $r:ident) => {
+            _mm256_xor_si256($p, _mm256_xor_si256($q, $r))
+        };
     }
-    out_bytes(&words)
+    md4_kernel!(
+        data,
+        stride,
+        len,
+        N,
+        |base, stride| {
+            // SAFETY: lane l's 64-byte chunk starts at `base + l * stride`; the caller's
+            // bounds (or the tail buffer's layout) put all eight chunks inside one live
+            // allocation.
+            unsafe { load_transposed(base, stride) }
+        },
+        _mm256_storeu_si256,
+        _mm256_add_epi32,
+        _mm256_set1_epi32,
+        rol,
+        f1,
+        f2,
+        f3
+    )
 }
 
 /// MD4 of the 16 blocks `data[l * stride..l * stride + len]`, l in 0..16.
@@ -168,52 +184,33 @@ pub(crate) unsafe fn md4_x16(data: &[u8], stride: usize, len: usize) -> [[u8; 16
             _mm512_ternarylogic_epi32::<0x96>($p, $q, $r)
         };
     }
-    let mut st = INIT.map(|v| _mm512_set1_epi32(v as i32));
-    let mut compress = |base: *const u8, stride: usize| {
-        // SAFETY: lane l's 64-byte chunk starts at `base + l * stride`; the caller's bounds
-        // (or the tail buffer's layout) put all sixteen chunks inside one live allocation.
-        let (lo, hi) = unsafe {
-            (
-                load_transposed(base, stride),
-                load_transposed(base.wrapping_add(8 * stride), stride),
-            )
-        };
-        let x: [__m512i; 16] =
-            std::array::from_fn(|k| _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo[k]), hi[k]));
-        let [mut a, mut b, mut c, mut d] = st;
-        md4_rounds!(
-            x,
-            a,
-            b,
-            c,
-            d,
-            _mm512_add_epi32,
-            _mm512_set1_epi32,
-            rol,
-            f1,
-            f2,
-            f3
-        );
-        st = [
-            _mm512_add_epi32(st[0], a),
-            _mm512_add_epi32(st[1], b),
-            _mm512_add_epi32(st[2], c),
-            _mm512_add_epi32(st[3], d),
-        ];
-    };
-    for chunk in 0..len / 64 {
-        compress(data[chunk * 64..].as_ptr(), stride);
-    }
-    let (t, chunks) = tails::<N>(data, stride, len);
-    for chunk in 0..chunks {
-        compress(t.as_ptr().cast::<u8>().wrapping_add(chunk * 64), 128);
-    }
-    let mut words = [[0u32; N]; 4];
-    for (w, v) in words.iter_mut().zip(st) {
-        // SAFETY: `w` is 64 writable bytes.
-        unsafe { _mm512_storeu_si512(w.as_mut_ptr().cast(), v) };
-    }
-    out_bytes(&words)
+    md4_kernel!(
+        data,
+        stride,
+        len,
+        N,
+        |base, stride| {
+            // SAFETY: lane l's 64-byte chunk starts at `base + l * stride`; the caller's
+            // bounds (or the tail buffer's layout) put all sixteen chunks inside one live
+            // allocation.
+            let (lo, hi) = unsafe {
+                (
+                    load_transposed(base, stride),
+                    load_transposed(base.wrapping_add(8 * stride), stride),
+                )
+            };
+            std::array::from_fn::<__m512i, 16, _>(|k| {
+                _mm512_inserti64x4::<1>(_mm512_castsi256_si512(lo[k]), hi[k])
+            })
+        },
+        _mm512_storeu_si512,
+        _mm512_add_epi32,
+        _mm512_set1_epi32,
+        rol,
+        f1,
+        f2,
+        f3
+    )
 }
 
 /// Loads the 64-byte chunks of eight lanes (`base + l * stride`) and transposes them so that

@@ -13,6 +13,26 @@ fn random(seed: u64, len: usize) -> Vec<u8> {
     v
 }
 
+/// `basis` with `edits` applied in turn: each `(at, n, kind)` deletes (kind 0), inserts `n`
+/// random bytes (1) or changes (otherwise) up to `n` bytes at `at` (wrapped to the length).
+fn edited(seed: u64, basis: &[u8], edits: Vec<(u16, usize, u8)>) -> Vec<u8> {
+    let mut new = basis.to_vec();
+    for (at, n, kind) in edits {
+        let at = usize::from(at) % (new.len() + 1);
+        let end = (at + n).min(new.len());
+        match kind {
+            0 => {
+                new.drain(at..end);
+            }
+            1 => {
+                new.splice(at..at, random(seed ^ n as u64, n));
+            }
+            _ => new[at..end].iter_mut().for_each(|b| *b = b.wrapping_add(1)),
+        }
+    }
+    new
+}
+
 fn opts(magic: SignatureMagic, block_len: u32, strong_len: Option<u32>) -> SignatureOptions {
     SignatureOptions {
         magic,
@@ -302,16 +322,7 @@ proptest! {
         strong in proptest::option::of(1u32..=16),
     ) {
         let basis = random(seed, len);
-        let mut new = basis.clone();
-        for (at, n, kind) in edits {
-            let at = usize::from(at) % (new.len() + 1);
-            let end = (at + n).min(new.len());
-            match kind {
-                0 => { new.drain(at..end); }
-                1 => { new.splice(at..at, random(seed ^ n as u64, n)); }
-                _ => new[at..end].iter_mut().for_each(|b| *b = b.wrapping_add(1)),
-            }
-        }
+        let new = edited(seed, &basis, edits);
         roundtrip(&basis, &new, &opts(SignatureMagic::ALL[magic], block, strong));
     }
 
@@ -469,16 +480,7 @@ proptest! {
         segment in 1usize..20_000,
     ) {
         let basis = random(seed, len);
-        let mut new = basis.clone();
-        for (at, n, kind) in edits {
-            let at = usize::from(at) % (new.len() + 1);
-            let end = (at + n).min(new.len());
-            match kind {
-                0 => { new.drain(at..end); }
-                1 => { new.splice(at..at, random(seed ^ n as u64, n)); }
-                _ => new[at..end].iter_mut().for_each(|b| *b = b.wrapping_add(1)),
-            }
-        }
+        let new = edited(seed, &basis, edits);
         let sig = signature_of(&basis, &opts(SignatureMagic::ALL[magic], block, None)).unwrap();
         split_delta(&sig, &basis, &new, segment);
     }
