@@ -14,30 +14,31 @@
 //!
 //! `rsync` is installed with apt-get if missing. Per-file durability is timed once at full
 //! size (about a minute) unless `SYNCORE_BENCH_PER_FILE=1` puts it in the criterion group.
-
 //!
-//! Recorded on the 2-core development machine (release, `SYNCORE_BENCH_PLAN=1000 cargo bench
-//! -p syncore-benches --bench sync -- sync_ --warm-up-time 1`, and `-- plan_noop` for the
-//! plan group; other benchmarks were running on the same machine at the time):
+//! Recorded on the 2-core development machine (release; other builds and benchmarks were
+//! running on the same 2 cores, load average 2–3.5, so absolute times are noisy):
 //!
 //! | measurement | syncore | rsync |
 //! |---|---|---|
-//! | plan, 1,000,000 entries, nothing to do: in-memory view | 0.22–0.23 s (was 1.10 s) | |
-//! | the same against the SQLite index (change set in memory / from bytes) | 0.91–1.00 s / 1.36–1.45 s (was 1.43 s / 2.15 s) | |
-//! | 100,000 files, 546.5 MB, into an empty folder: `Durability::None` | 28.0 s | 8.8 s (`-a`) |
-//! | the same, `Durability::Batched` | 25.6 s | |
-//! | the same, `Durability::PerFile` (one run) | 68.6 s | |
-//! | 1% of files (1,000) rewritten, then synced (batched) | 0.78 s | 0.62 s |
-//! | bytes moved for that change | ~5.5 MB of chunks | ~5.4 MB literal, ~7.9 MB sent |
+//! | plan, 1,000,000 entries, nothing to do: in-memory view | 0.32 s (was 1.10 s) | |
+//! | the same against the SQLite index (change set in memory / from bytes) | 0.67 s / 1.48 s (was 1.43 s / 2.15 s) | |
+//! | 100,000 files, 546.5 MB, into an empty folder: `Durability::None` | 13.5 s first run, 22.1 s mean of 10 (was 28.0 s) | 10.8 s mean of 10 (`-a`) |
+//! | the same, one run each into fresh folders, alternating | 15.3–16.4 s | 7.4–8.4 s |
+//! | the same, `Durability::PerFile` (one run) | 29.9 s (was 68.6 s) | |
+//! | 1% of files (1,000) rewritten, then synced (batched) | 1.10 s mean, 0.85–1.72 s (earlier quieter record 0.78 s) | 1.21–1.39 s |
+//! | bytes moved for that change | 5.3–5.8 MB of chunks | 5.5–5.7 MB literal, 7.9–8.2 MB sent |
 //!
-//! The plan rows: `SYNCORE_BENCH_PLAN=1000000 cargo bench -p syncore-benches --bench sync --
-//! plan_noop`, criterion's middle estimate over two runs, with a load average of 2.5–4.7 from other
-//! builds and benchmarks on the 2 cores (the machine was rarely idle); the decoded variant
-//! uses the second core when it can get it. The "was" figures are this group's earlier record.
+//! Commands: `cargo bench -p syncore-benches --bench sync` (plan group and `sync_full`, then
+//! `-- sync_incremental` while a CI build ran on the same cores; the
+//! run was stopped during `syncore_batched`, whose samples grew past 30 s as the same 100,000
+//! files were deleted and re-created for every sample: ext4 then searches its recently freed
+//! inodes on every create, which slows both contenders sample by sample). The alternating
+//! row used the example's path (open both, scan A, push) into new folders each time.
 //!
-//! Of a full sync, opening and scanning A takes 2.2–3.7 s; the rest is planning and applying
-//! on B, dominated by per-file filesystem work (create, write, rename, times, mode) and the
-//! source-side reads, which a profile shows mostly in the kernel.
+//! Of a full sync, opening and scanning A takes 2.3–3.8 s; the rest is the change set, the
+//! plan and the apply on B. Apply reads and verifies chunks and records each file in B's
+//! index on one thread while a second thread creates, writes, renames and stats the files,
+//! so on an idle machine the two halves overlap; per-file fsync latency overlaps the same way.
 
 // criterion_group!/criterion_main! generate undocumented functions.
 #![allow(missing_docs)]
