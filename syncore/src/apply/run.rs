@@ -262,11 +262,7 @@ impl Run<'_> {
         } = placed;
         match result {
             Ok(stat) => {
-                self.wrote = true;
-                self.report.files_written += 1;
-                self.report.bytes_written += manifest.size();
-                self.report.bytes_reused_locally += local_bytes;
-                self.record(&entry, Some(&manifest), Some(stat));
+                self.wrote_file(&entry, &manifest, local_bytes, stat);
                 self.done.insert(entry.path);
             }
             Err(e) if e.kind() == ErrorKind::Conflict => {
@@ -305,12 +301,16 @@ impl Run<'_> {
         action: &Action,
         target: &mut impl ApplyTarget,
     ) -> Result<Progress, Outcome> {
-        let small_write = match action {
-            Action::WriteFile { manifest, .. } => manifest.size() <= MAX_PLACED_FILE,
-            _ => false,
-        };
-        if small_write && self.placer.is_some() {
-            return self.place_small_file(action, target);
+        if let Action::WriteFile {
+            entry,
+            manifest,
+            expected,
+            ..
+        } = action
+        {
+            if manifest.size() <= MAX_PLACED_FILE && self.placer.is_some() {
+                return self.place_small_file(entry, manifest, expected.as_ref(), target);
+            }
         }
         self.settle().map_err(Outcome::Fatal)?;
         if matches!(
@@ -326,14 +326,7 @@ impl Run<'_> {
                 expected,
                 ..
             } => {
-                let path = self.path(&entry.path, true)?;
-                let mut disk = stat(&path, &entry.path)?;
-                check_unchanged(target, &entry.path, &path, disk, expected.as_ref())?;
-                if disk.is_some_and(|d| d.kind == Some(EntryKind::Dir)) {
-                    self.verified_dirs.clear();
-                    fs::remove_dir(&path).map_err(|e| failed(&entry.path, Error::io(&path, e)))?;
-                    disk = None;
-                }
+                let (path, disk) = self.make_room(entry, expected.as_ref(), target)?;
                 let finish = match &self.options.fault {
                     Some(Fault::CrashBeforeRename(p)) if p == &entry.path => {
                         Finish::CrashBeforeRename
@@ -343,12 +336,10 @@ impl Run<'_> {
                 let crash = matches!(finish, Finish::CrashBeforeRename);
                 let rel = &entry.path;
                 let recheck = || unchanged_since(&path, rel, disk);
-                // Chunks already in local files are reused first; the caller's source serves
-                // the rest.
-                let locator = TargetLocator(&*target);
-                let local = LocalChunks::new(self.root, manifest.algo(), &locator);
-                let layered = Layered::new().local(&local).remote(self.source);
-                let written = write_file(&path, entry, manifest, &layered, finish, recheck)
+                let written = self
+                    .with_sources(target, manifest, |source| {
+                        write_file(&path, entry, manifest, source, finish, recheck)
+                    })
                     .map_err(|e| match e.kind() {
                         _ if crash => Outcome::Fatal(e),
                         ErrorKind::Conflict => skipped(rel, e.to_string()),
@@ -360,11 +351,7 @@ impl Run<'_> {
                         source: io::Error::other("simulated crash after rename"),
                     }));
                 }
-                self.wrote = true;
-                self.report.files_written += 1;
-                self.report.bytes_written += manifest.size();
-                self.report.bytes_reused_locally += written.local_bytes;
-                self.record(entry, Some(manifest), Some(written.stat));
+                self.wrote_file(entry, manifest, written.local_bytes, written.stat);
             }
             Action::MakeDir { entry, expected } => {
                 let path = self.path(&entry.path, true)?;
@@ -498,34 +485,15 @@ impl Run<'_> {
     /// A small file write: checked and read here, then placed on the placing thread.
     fn place_small_file(
         &mut self,
-        action: &Action,
+        entry: &Entry,
+        manifest: &FileManifest,
+        expected: Option<&Entry>,
         target: &mut impl ApplyTarget,
     ) -> Result<Progress, Outcome> {
-        let Action::WriteFile {
-            entry,
-            manifest,
-            expected,
-            ..
-        } = action
-        else {
-            return Err(Outcome::Fatal(Error::invalid(
-                "only file writes are placed",
-            )));
-        };
-        let path = self.path(&entry.path, true)?;
-        let mut disk = stat(&path, &entry.path)?;
-        check_unchanged(target, &entry.path, &path, disk, expected.as_ref())?;
-        if disk.is_some_and(|d| d.kind == Some(EntryKind::Dir)) {
-            self.settle().map_err(Outcome::Fatal)?;
-            self.verified_dirs.clear();
-            fs::remove_dir(&path).map_err(|e| failed(&entry.path, Error::io(&path, e)))?;
-            disk = None;
-        }
-        // Chunks already in local files are reused first; the caller's source serves the rest.
-        let locator = TargetLocator(&*target);
-        let local = LocalChunks::new(self.root, manifest.algo(), &locator);
-        let layered = Layered::new().local(&local).remote(self.source);
-        let content = gather(entry, manifest, &layered).map_err(|e| failed(&entry.path, e))?;
+        let (path, disk) = self.make_room(entry, expected, target)?;
+        let content = self
+            .with_sources(target, manifest, |source| gather(entry, manifest, source))
+            .map_err(|e| failed(&entry.path, e))?;
         let job = PlaceJob {
             path,
             entry: entry.clone(),
@@ -542,6 +510,54 @@ impl Run<'_> {
             self.placed(placed);
         }
         Ok(Progress::Placing)
+    }
+
+    /// The checked path of a file about to be written and what is there now: the target must
+    /// still be what the index recorded, and an empty directory in the way is removed.
+    fn make_room(
+        &mut self,
+        entry: &Entry,
+        expected: Option<&Entry>,
+        target: &impl ApplyTarget,
+    ) -> Result<(std::path::PathBuf, Option<DiskStat>), Outcome> {
+        let path = self.path(&entry.path, true)?;
+        let disk = stat(&path, &entry.path)?;
+        check_unchanged(target, &entry.path, &path, disk, expected)?;
+        if disk.is_some_and(|d| d.kind == Some(EntryKind::Dir)) {
+            self.settle().map_err(Outcome::Fatal)?;
+            self.verified_dirs.clear();
+            fs::remove_dir(&path).map_err(|e| failed(&entry.path, Error::io(&path, e)))?;
+            return Ok((path, None));
+        }
+        Ok((path, disk))
+    }
+
+    /// Runs `read` with the chunk source of a file write: chunks already in local files
+    /// first, the caller's source for the rest.
+    fn with_sources<R>(
+        &self,
+        target: &impl ApplyTarget,
+        manifest: &FileManifest,
+        read: impl FnOnce(&dyn ChunkSource) -> R,
+    ) -> R {
+        let locator = TargetLocator(target);
+        let local = LocalChunks::new(self.root, manifest.algo(), &locator);
+        read(&Layered::new().local(&local).remote(self.source))
+    }
+
+    /// Accounts for and records a file written.
+    fn wrote_file(
+        &mut self,
+        entry: &Entry,
+        manifest: &FileManifest,
+        local_bytes: u64,
+        stat: DiskStat,
+    ) {
+        self.wrote = true;
+        self.report.files_written += 1;
+        self.report.bytes_written += manifest.size();
+        self.report.bytes_reused_locally += local_bytes;
+        self.record(entry, Some(manifest), Some(stat));
     }
 
     fn sync_parent(&self, path: &Path, rel: &RelPath) -> Result<(), Outcome> {

@@ -472,23 +472,21 @@ pub(super) fn write_version(
             None => reference_stored_content(conn, content_id)?,
         }
     }
-    let row = match row {
-        RowWrite::Either if has_row(conn, &entry.path)? => RowWrite::Update,
-        RowWrite::Either => RowWrite::Insert,
-        known => known,
+    let update = match row {
+        RowWrite::Insert => false,
+        RowWrite::Update => true,
+        RowWrite::Either => has_row(conn, &entry.path)?,
     };
-    let sql = match row {
-        RowWrite::Update => {
-            "UPDATE entries SET parent = ?2, kind = ?3, size = ?4, mtime_ns = ?5, inode = ?6,
+    let encoded_version = entry.version.encode();
+    let sql = if update {
+        "UPDATE entries SET parent = ?2, kind = ?3, size = ?4, mtime_ns = ?5, inode = ?6,
                  ctime_ns = ?7, executable = ?8, symlink_target = ?9, content_id = ?10,
                  version = ?11, deleted = ?12, seq = ?13, racy = ?14
              WHERE path = ?1"
-        }
-        RowWrite::Insert | RowWrite::Either => {
-            "INSERT INTO entries (path, parent, kind, size, mtime_ns, inode, ctime_ns,
+    } else {
+        "INSERT INTO entries (path, parent, kind, size, mtime_ns, inode, ctime_ns,
                  executable, symlink_target, content_id, version, deleted, seq, racy)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-        }
     };
     conn.prepare_cached(sql)
         .map_err(map_sql)?
@@ -503,13 +501,13 @@ pub(super) fn write_version(
             entry.executable,
             entry.symlink_target,
             entry.content_id.as_ref().map(|d| d.as_bytes().as_slice()),
-            entry.version.encode(),
+            encoded_version,
             entry.deleted,
             to_i64(entry.seq)?,
             version.racy && !entry.deleted
         ])
         .map_err(map_sql)?;
-    insert_history(conn, entry, time_ns)?;
+    insert_history(conn, entry, &encoded_version, time_ns)?;
     if let Some(max) = max_versions {
         prune_path_versions(conn, &entry.path, max)?;
     }

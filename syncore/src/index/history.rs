@@ -64,9 +64,15 @@ fn version_from_row(row: &Row<'_>) -> Result<Version> {
     })
 }
 
-/// Appends the version `entry` to its path's history; the caller has taken the row's
-/// reference on its content ([`write_version`](super::entries::write_version)).
-pub(super) fn insert_history(conn: &Connection, entry: &Entry, time_ns: i64) -> Result<()> {
+/// Appends the version `entry` (its vector already encoded) to its path's history; the
+/// caller has taken the row's reference on its content
+/// ([`write_version`](super::entries::write_version)).
+pub(super) fn insert_history(
+    conn: &Connection,
+    entry: &Entry,
+    encoded_version: &[u8],
+    time_ns: i64,
+) -> Result<()> {
     let mut stmt = conn
         .prepare_cached(
             "INSERT INTO history (path, seq, time_ns, kind, size, executable, symlink_target,
@@ -83,7 +89,7 @@ pub(super) fn insert_history(conn: &Connection, entry: &Entry, time_ns: i64) -> 
         entry.executable,
         entry.symlink_target,
         entry.content_id.as_ref().map(|d| d.as_bytes().as_slice()),
-        entry.version.encode(),
+        encoded_version,
         entry.deleted
     ])
     .map_err(map_sql)?;
