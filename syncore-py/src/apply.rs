@@ -114,7 +114,7 @@ impl PyAtomicFile {
     fn commit(&self, py: Python<'_>) -> PyResult<()> {
         let file = lock(&self.file).take().ok_or_else(Self::closed)?;
         let durability = self.durability;
-        py.detach(|| file.commit(durability)).py_err()
+        py.detach(|| file.commit(durability)).map(drop).py_err()
     }
 
     /// Deletes the temp file; the target is untouched. Does nothing if already closed.

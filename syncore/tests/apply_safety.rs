@@ -241,12 +241,15 @@ fn user_edit_between_plan_and_apply_is_never_overwritten() {
     pull(&mut b, &a, &ApplyOptions::default());
     a.write("shared.txt", b"version 2 from a");
     fs::remove_file(a.root().join("doomed.txt")).unwrap();
+    a.write("fresh.txt", b"new on a");
     a.scan();
     let plan = b.plan_from(&a);
-    assert_eq!(plan.actions.len(), 2, "{plan:#?}");
-    // The user edits both files on b after planning, before applying.
+    assert_eq!(plan.actions.len(), 3, "{plan:#?}");
+    // The user edits both files on b after planning, before applying, and creates a file
+    // where a's new one was going to go.
     b.write("shared.txt", b"user's unsaved work!");
     b.write("doomed.txt", b"user kept working on this");
+    b.write("fresh.txt", b"user's own fresh file");
     let remote = LocalChunks::new(a.root(), HashAlgo::Blake3, &a.target);
     let report = apply_plan(
         b.dir.path(),
@@ -256,11 +259,16 @@ fn user_edit_between_plan_and_apply_is_never_overwritten() {
         &ApplyOptions::default(),
     )
     .unwrap();
-    assert_eq!(report.conflicts.len(), 2, "{report:#?}");
+    assert_eq!(report.conflicts.len(), 3, "{report:#?}");
     assert_eq!(
         fs::read(b.root().join("shared.txt")).unwrap(),
         b"user's unsaved work!"
     );
+    assert_eq!(
+        fs::read(b.root().join("fresh.txt")).unwrap(),
+        b"user's own fresh file"
+    );
+    assert!(temp_files(b.root()).is_empty());
     assert_eq!(
         fs::read(b.root().join("doomed.txt")).unwrap(),
         b"user kept working on this"
@@ -276,6 +284,12 @@ fn user_edit_between_plan_and_apply_is_never_overwritten() {
     assert!(tree
         .values()
         .any(|v| v.as_deref() == Some(&b"version 2 from a"[..])));
+    for kept in [&b"user's own fresh file"[..], b"new on a"] {
+        assert!(
+            tree.values().any(|v| v.as_deref() == Some(kept)),
+            "{tree:?}"
+        );
+    }
     assert_eq!(
         fs::read(b.root().join("doomed.txt")).unwrap(),
         b"user kept working on this"

@@ -2,7 +2,8 @@
 //!
 //! An [`AtomicFile`] is a uniquely named temp file in the target's own directory; the caller
 //! writes it, then [`AtomicFile::commit`] flushes it as the chosen [`Durability`] asks,
-//! renames it over the target and flushes the directory. If anything fails, or the value is
+//! renames it over the target and flushes the directory ([`AtomicFile::commit_new`] refuses
+//! to replace anything, atomically where the platform allows). If anything fails, or the value is
 //! dropped uncommitted, the temp file is removed and the target is untouched. Temp names start
 //! with [`TEMP_PREFIX`] so scanners and stores can recognise (and skip) leftovers of a crash.
 //! This module never decides *what* to write.
@@ -104,20 +105,35 @@ impl AtomicFile {
 
     /// Sets the permissions the file will have.
     pub fn set_permissions(&self, perm: fs::Permissions) -> Result<()> {
-        fs::set_permissions(&self.temp, perm).at_path(&self.temp)
+        self.open_file()?.set_permissions(perm).at_path(&self.temp)
     }
 
     /// Sets the modification time the file will have (call after the last write).
     pub fn set_modified(&self, time: std::time::SystemTime) -> Result<()> {
-        let file = self
-            .file
-            .as_ref()
-            .ok_or_else(|| Error::invalid("atomic file already closed"))?;
-        file.set_modified(time).at_path(&self.temp)
+        self.open_file()?.set_modified(time).at_path(&self.temp)
     }
 
     /// Flushes as `durability` asks, renames over the target and flushes the directory.
-    pub fn commit(mut self, durability: Durability) -> Result<()> {
+    /// Returns the committed file's metadata.
+    pub fn commit(self, durability: Durability) -> Result<fs::Metadata> {
+        self.finish(durability, Replace::Anything)
+    }
+
+    /// Like [`commit`](AtomicFile::commit), but fails with [`Error::Conflict`] (and leaves
+    /// everything as it was) if anything exists at the target. On Linux the check and the
+    /// rename are one atomic step (`RENAME_NOREPLACE`); elsewhere, and on filesystems without
+    /// it, the target is checked just before the rename.
+    pub fn commit_new(self, durability: Durability) -> Result<fs::Metadata> {
+        self.finish(durability, Replace::Nothing)
+    }
+
+    fn open_file(&self) -> Result<&File> {
+        self.file
+            .as_ref()
+            .ok_or_else(|| Error::invalid("atomic file already closed"))
+    }
+
+    fn finish(mut self, durability: Durability, replace: Replace) -> Result<fs::Metadata> {
         let file = self
             .file
             .take()
@@ -125,16 +141,76 @@ impl AtomicFile {
         if durability == Durability::PerFile {
             file.sync_all().at_path(&self.temp)?;
         }
-        drop(file);
-        fs::rename(&self.temp, &self.target).at_path(&self.target)?;
+        match replace {
+            Replace::Anything => fs::rename(&self.temp, &self.target).at_path(&self.target)?,
+            Replace::Nothing => rename_no_replace(&self.temp, &self.target).map_err(|e| {
+                if e.kind() == io::ErrorKind::AlreadyExists {
+                    Error::Conflict(format!(
+                        "{} appeared while it was written; left untouched",
+                        self.target.display()
+                    ))
+                } else {
+                    Error::io(&self.target, e)
+                }
+            })?,
+        }
         // The temp name is gone now; nothing to clean up on drop.
         self.temp = PathBuf::new();
+        // Read through the descriptor: the rename changed the inode's ctime, and no path
+        // lookup can race with another writer here.
+        let meta = file.metadata().at_path(&self.target)?;
+        drop(file);
         if durability == Durability::PerFile {
             if let Some(dir) = self.target.parent().filter(|d| !d.as_os_str().is_empty()) {
                 sync_dir(dir)?;
             }
         }
-        Ok(())
+        Ok(meta)
+    }
+}
+
+/// What a commit may replace at its target.
+#[derive(Clone, Copy)]
+enum Replace {
+    Anything,
+    Nothing,
+}
+
+/// Renames `from` to `to` unless something exists at `to` (`AlreadyExists` then).
+fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::ffi::CString;
+        use std::os::unix::ffi::OsStrExt;
+        let c_path = |p: &Path| {
+            CString::new(p.as_os_str().as_bytes())
+                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))
+        };
+        let (from_c, to_c) = (c_path(from)?, c_path(to)?);
+        // SAFETY: both pointers are valid NUL-terminated strings for the duration of the call.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_renameat2,
+                libc::AT_FDCWD,
+                from_c.as_ptr(),
+                libc::AT_FDCWD,
+                to_c.as_ptr(),
+                libc::RENAME_NOREPLACE,
+            )
+        };
+        if rc == 0 {
+            return Ok(());
+        }
+        let err = io::Error::last_os_error();
+        // Filesystems (or kernels) without the flag: fall back to check-then-rename.
+        if !matches!(err.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) {
+            return Err(err);
+        }
+    }
+    match fs::symlink_metadata(to) {
+        Ok(_) => Err(io::Error::from(io::ErrorKind::AlreadyExists)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => fs::rename(from, to),
+        Err(e) => Err(e),
     }
 }
 
@@ -210,6 +286,50 @@ mod tests {
         assert!(!temp.exists());
         assert_eq!(fs::read(&target).unwrap(), b"new");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn commit_new_never_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.txt");
+        let mut file = AtomicFile::create(&target).unwrap();
+        file.write_all(b"first").unwrap();
+        let meta = file.commit_new(Durability::None).unwrap();
+        assert_eq!(meta.len(), 5);
+        assert_eq!(fs::read(&target).unwrap(), b"first");
+
+        let mut second = AtomicFile::create(&target).unwrap();
+        second.write_all(b"second").unwrap();
+        let err = second.commit_new(Durability::None).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Conflict);
+        assert_eq!(fs::read(&target).unwrap(), b"first");
+        // The refused temp file is gone too.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+
+        // A directory in the way is refused the same way.
+        let sub = dir.path().join("sub");
+        fs::create_dir(&sub).unwrap();
+        let third = AtomicFile::create(&sub).unwrap();
+        let err = third.commit_new(Durability::PerFile).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Conflict);
+        assert!(sub.is_dir());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn commit_returns_the_placed_files_metadata() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.txt");
+        let mut file = AtomicFile::create(&target).unwrap();
+        file.write_all(b"abc").unwrap();
+        let meta = file.commit(Durability::PerFile).unwrap();
+        let on_disk = fs::symlink_metadata(&target).unwrap();
+        assert_eq!(meta.ino(), on_disk.ino());
+        assert_eq!(
+            (meta.ctime(), meta.ctime_nsec()),
+            (on_disk.ctime(), on_disk.ctime_nsec())
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@ use crate::chunk::Chunk;
 use crate::entry::Entry;
 use crate::error::{Error, Result};
 use crate::manifest::FileManifest;
+use crate::path::RelPath;
 
 /// What writing one file did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,14 +53,14 @@ pub(crate) struct Gathered {
 /// Writes `manifest`'s content to `path` as `entry` describes (mode, mtime), reading chunk by
 /// chunk from `source` so that memory stays bounded by one chunk.
 ///
-/// `still_ok` runs just before the rename and may veto it (the target changed meanwhile).
+/// `before` is what was at `path` when the write was decided (see [`place_file`]).
 pub(crate) fn write_file(
     path: &Path,
     entry: &Entry,
     manifest: &FileManifest,
     source: &dyn ChunkSource,
     finish: Finish,
-    still_ok: impl FnOnce() -> Result<()>,
+    before: Option<DiskStat>,
 ) -> Result<Written> {
     check_describes(entry, manifest)?;
     let (mut local_bytes, mut remote_bytes) = (0u64, 0u64);
@@ -68,7 +69,7 @@ pub(crate) fn write_file(
         count(origin, chunk.len, &mut local_bytes, &mut remote_bytes);
         Ok(bytes)
     });
-    let stat = place_file(path, entry, chunks, finish, still_ok)?;
+    let stat = place_file(path, entry, chunks, finish, before)?;
     Ok(Written {
         stat,
         local_bytes,
@@ -104,25 +105,39 @@ pub(crate) fn gather(
 
 /// Writes `chunks` (already verified; every chunk matched its id and length, and a
 /// manifest's content id is a function of exactly those) into a temp file beside `path`,
-/// sets the entry's mode and mtime, lets `still_ok` veto, then finishes as `finish` says and
-/// returns the placed file's stat. On any error the temp file is removed and the target is
-/// untouched.
+/// sets the entry's mode and mtime, then finishes as `finish` says and returns the placed
+/// file's stat. On any error the temp file is removed and the target is untouched.
+///
+/// `before` is what was at `path` when the write was decided: with `None` the rename refuses
+/// to replace anything that appeared since (atomically where the platform allows); otherwise
+/// the target must still match `before` just before the rename. Either way a user's file that
+/// changed meanwhile is left alone and the write fails with [`Error::Conflict`].
 pub(crate) fn place_file(
     path: &Path,
     entry: &Entry,
     chunks: impl IntoIterator<Item = Result<Vec<u8>>>,
     finish: Finish,
-    still_ok: impl FnOnce() -> Result<()>,
+    before: Option<DiskStat>,
 ) -> Result<DiskStat> {
     let mut file = AtomicFile::create(path)?;
     for bytes in chunks {
         file.write_all(&bytes?)?;
     }
-    set_mode(&file, path, entry.executable)?;
     file.set_modified(time_of(entry.mtime_ns))?;
-    still_ok()?;
-    match finish {
-        Finish::Commit(durability) => file.commit(durability)?,
+    let replaced_mode = match before {
+        Some(before) => still_unchanged(path, &entry.path, before)?,
+        None => None,
+    };
+    set_mode(&file, replaced_mode, entry.executable)?;
+    let placed = match finish {
+        Finish::Commit(durability) if before.is_some() => file.commit(durability)?,
+        Finish::Commit(durability) => file.commit_new(durability).map_err(|e| match e {
+            Error::Conflict(_) => Error::Conflict(format!(
+                "{}: a file the index does not know appeared while it was written; left untouched",
+                entry.path
+            )),
+            e => e,
+        })?,
         Finish::CrashBeforeRename => {
             // A crash never runs destructors: the temp file stays, the target is untouched.
             std::mem::forget(file);
@@ -131,9 +146,34 @@ pub(crate) fn place_file(
                 source: std::io::Error::other("simulated crash before rename"),
             });
         }
+    };
+    Ok(DiskStat::from_metadata(&placed))
+}
+
+/// Fails with [`Error::Conflict`] unless `path` still matches `before`; returns the permission
+/// bits of the file there (if it is a file), which the replacement keeps.
+fn still_unchanged(path: &Path, rel: &RelPath, before: DiskStat) -> Result<Option<u32>> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(changed_while_written(rel))
+        }
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    if !DiskStat::from_metadata(&meta).matches(&before) {
+        return Err(changed_while_written(rel));
     }
-    DiskStat::of_path(path)?
-        .ok_or_else(|| Error::NotFound(format!("{} vanished after rename", path.display())))
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        Ok(meta.is_file().then(|| meta.permissions().mode() & 0o777))
+    }
+    #[cfg(not(unix))]
+    Ok(None)
+}
+
+fn changed_while_written(rel: &RelPath) -> Error {
+    Error::Conflict(format!("{rel} changed while it was written"))
 }
 
 /// Refuses an entry whose content id or size is not the manifest's.
@@ -178,16 +218,13 @@ fn count(origin: ChunkOrigin, len: u32, local: &mut u64, remote: &mut u64) {
     }
 }
 
-/// Gives the temp file the target's permissions (or 0644), with the executable bits set or
-/// cleared as the entry says.
-fn set_mode(file: &AtomicFile, path: &Path, executable: bool) -> Result<()> {
+/// Gives the temp file the permissions of the file it replaces (`replaced_mode`, or 0644),
+/// with the executable bits set or cleared as the entry says.
+fn set_mode(file: &AtomicFile, replaced_mode: Option<u32>, executable: bool) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let base = std::fs::symlink_metadata(path)
-            .ok()
-            .filter(|m| m.is_file())
-            .map_or(0o644, |m| m.permissions().mode() & 0o777);
+        let base = replaced_mode.unwrap_or(0o644);
         let mode = if executable {
             base | ((base & 0o444) >> 2)
         } else {
@@ -196,7 +233,7 @@ fn set_mode(file: &AtomicFile, path: &Path, executable: bool) -> Result<()> {
         file.set_permissions(std::fs::Permissions::from_mode(mode))?;
     }
     #[cfg(not(unix))]
-    let _ = (file, path, executable);
+    let _ = (file, replaced_mode, executable);
     Ok(())
 }
 

@@ -39,7 +39,8 @@ pub(crate) struct PlaceJob {
     pub manifest: FileManifest,
     /// Its verified content.
     pub content: Gathered,
-    /// The target's stat when the action was checked (`None`: nothing was there).
+    /// The target's stat when the action was checked (`None`: nothing of the user's is
+    /// expected there, and the rename must not replace anything).
     pub before: Option<DiskStat>,
     /// How to commit it.
     pub durability: Durability,
@@ -155,29 +156,11 @@ fn place(job: PlaceJob) -> Placed {
         durability,
     } = job;
     let chunks = content.chunks.into_iter().map(Ok);
-    let rel = &entry.path;
-    let result = place_file(&path, &entry, chunks, Finish::Commit(durability), || {
-        unchanged_since(&path, rel, before)
-    });
+    let result = place_file(&path, &entry, chunks, Finish::Commit(durability), before);
     Placed {
         local_bytes: content.local_bytes,
         entry,
         manifest,
         result,
-    }
-}
-
-/// Fails with [`Error::Conflict`] unless `path` is still what `before` says.
-pub(crate) fn unchanged_since(
-    path: &std::path::Path,
-    rel: &crate::path::RelPath,
-    before: Option<DiskStat>,
-) -> Result<()> {
-    match (DiskStat::of_path(path)?, before) {
-        (None, None) => Ok(()),
-        (Some(now), Some(before)) if now.matches(&before) => Ok(()),
-        _ => Err(Error::Conflict(format!(
-            "{rel} changed while it was written"
-        ))),
     }
 }

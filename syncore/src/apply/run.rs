@@ -22,7 +22,7 @@ use std::io;
 use std::path::Path;
 
 use crate::apply::materialize::{gather, time_of, write_file, Finish};
-use crate::apply::pipeline::{unchanged_since, PlaceJob, Placed, Placer, MAX_PLACED_FILE};
+use crate::apply::pipeline::{PlaceJob, Placed, Placer, MAX_PLACED_FILE};
 use crate::apply::safety::{checked_path_cached, open_nofollow, DiskStat};
 use crate::apply::source::{ChunkLocation, ChunkLocator, ChunkSource, Layered, LocalChunks};
 use crate::apply::{is_temp_name, sync_dir, Durability};
@@ -170,8 +170,7 @@ pub fn apply_plan(
             done: HashSet::new(),
             verified_dirs: HashSet::new(),
             // Injected faults stop at an exact point: keep every write inline then.
-            placer: (options.fault.is_none() && std::env::var_os("NOPLACE").is_none())
-                .then(|| Placer::spawn(scope)),
+            placer: options.fault.is_none().then(|| Placer::spawn(scope)),
         };
         for action in &plan.actions {
             match run.action(action, target) {
@@ -335,10 +334,9 @@ impl Run<'_> {
                 };
                 let crash = matches!(finish, Finish::CrashBeforeRename);
                 let rel = &entry.path;
-                let recheck = || unchanged_since(&path, rel, disk);
                 let written = self
                     .with_sources(target, manifest, |source| {
-                        write_file(&path, entry, manifest, source, finish, recheck)
+                        write_file(&path, entry, manifest, source, finish, disk)
                     })
                     .map_err(|e| match e.kind() {
                         _ if crash => Outcome::Fatal(e),
@@ -490,7 +488,13 @@ impl Run<'_> {
         expected: Option<&Entry>,
         target: &mut impl ApplyTarget,
     ) -> Result<Progress, Outcome> {
-        let (path, disk) = self.make_room(entry, expected, target)?;
+        let (path, disk) = if expected.is_none_or(|e| e.deleted) {
+            // Nothing of the user's is expected there: the placing thread's rename refuses to
+            // replace whatever may have appeared, which also covers the time until then.
+            (self.path(&entry.path, true)?, None)
+        } else {
+            self.make_room(entry, expected, target)?
+        };
         let content = self
             .with_sources(target, manifest, |source| gather(entry, manifest, source))
             .map_err(|e| failed(&entry.path, e))?;

@@ -9,7 +9,6 @@
 //! write, and they never return bytes that do not hash to the requested id (the applier checks
 //! again anyway).
 
-use std::io::{Read, Seek, SeekFrom};
 use std::path::PathBuf;
 
 use crate::apply::safety::{checked_path_cached, open_nofollow};
@@ -92,6 +91,21 @@ impl ChunkSource for Layered<'_> {
     }
 }
 
+/// Fills `buf` from `file` at `offset` (one positioned read where the platform has it).
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+    }
+    #[cfg(not(unix))]
+    {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut file = file;
+        file.seek(SeekFrom::Start(offset))?;
+        file.read_exact(buf)
+    }
+}
+
 /// Where a chunk's bytes sit inside a local file.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ChunkLocation {
@@ -164,17 +178,17 @@ impl<'a, L: ChunkLocator + ?Sized> LocalChunks<'a, L> {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             checked_path_cached(&self.root, &location.path, false, false, &mut verified)?
         };
-        let meta = std::fs::symlink_metadata(&path).at_path(&path)?;
-        if !meta.is_file() {
+        // Opened without following a final symlink, then checked through the descriptor: what
+        // is read is exactly what was checked.
+        let file = open_nofollow(&path)?;
+        if !file.metadata().at_path(&path)?.is_file() {
             return Err(Error::NotFound(format!(
                 "{}: not a regular file",
                 location.path
             )));
         }
-        let mut file = open_nofollow(&path)?;
-        file.seek(SeekFrom::Start(location.offset)).at_path(&path)?;
         let mut bytes = vec![0u8; location.len as usize];
-        file.read_exact(&mut bytes).at_path(&path)?;
+        read_exact_at(&file, &mut bytes, location.offset).at_path(&path)?;
         Ok(bytes)
     }
 }

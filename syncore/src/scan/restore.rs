@@ -134,7 +134,7 @@ fn write_verified(
         )));
     }
     set_executable(&file, executable)?;
-    file.commit(Durability::PerFile)
+    file.commit(Durability::PerFile).map(drop)
 }
 
 #[cfg(unix)]
