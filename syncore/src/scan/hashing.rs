@@ -1,16 +1,21 @@
 //! Chunking and hashing changed files in parallel, refusing files that change meanwhile.
 //!
-//! This file owns the hashing stage of a scan: a batch of [`HashJob`]s is spread over worker
-//! threads (small files dominate real trees, so parallelism is per file); each file is
-//! chunked with the configured [`Chunker`], then stat'ed again. A file whose stat differs
-//! after hashing, or whose length differs from what was read, is reported as
-//! [`HashOutcome::Retry`] and never recorded. It never writes the index.
+//! This file owns the hashing stage of a scan: a [`HashPool`] of worker threads that live for
+//! the whole scan takes [`HashJob`]s as the walk finds them and hands back their outcomes in
+//! submission order, so hashing overlaps listing, comparing and index writes instead of
+//! alternating with them (small files dominate real trees, so parallelism is per file). Each
+//! file is opened by name under its listed parent directory (without following a symlink),
+//! chunked with the configured [`Chunker`], then stat'ed again through the same descriptor. A
+//! file whose stat differs after hashing, or whose length differs from what was read, is
+//! reported as [`HashOutcome::Retry`] and never recorded. It never writes the index.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::path::PathBuf;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::Scope;
 
 use super::stat::file_stat;
 use super::HashHook;
@@ -32,6 +37,8 @@ pub struct HashJob {
     pub full: PathBuf,
     /// The stat seen by the walk, before reading.
     pub stat: FileStat,
+    /// Its parent directory, if the walk holds it open (else it is opened by full path).
+    pub parent: Option<Arc<File>>,
 }
 
 /// What hashing one file gave.
@@ -45,35 +52,136 @@ pub enum HashOutcome {
     Failed(Error),
 }
 
-/// Hashes `jobs` on up to `threads` threads; outcomes are in job order.
-pub fn hash_all(
-    jobs: &[HashJob],
-    chunker: &Chunker,
-    threads: usize,
-    hook: Option<&HashHook>,
-) -> Vec<HashOutcome> {
-    let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<(usize, HashOutcome)>> = Mutex::new(Vec::with_capacity(jobs.len()));
-    let workers = threads.clamp(1, jobs.len().max(1));
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                let mut local = Vec::new();
+/// A hashed job with the caller's tag, in submission order.
+pub type Hashed<T> = (HashJob, T, HashOutcome);
+
+/// Hashing threads for the length of a scan. Jobs carry a caller's tag `T` that comes back
+/// with their outcome; at most `max_in_flight` jobs are queued or running at once, so memory
+/// stays bounded however large the tree.
+pub struct HashPool<T> {
+    jobs: Option<Sender<(u64, HashJob, T)>>,
+    done: Receiver<(u64, HashJob, T, HashOutcome)>,
+    /// Outcomes that arrived ahead of an earlier job's.
+    early: BTreeMap<u64, (HashJob, T, HashOutcome)>,
+    submitted: u64,
+    returned: u64,
+    max_in_flight: u64,
+}
+
+impl<T: Send + 'static> HashPool<T> {
+    /// Starts `threads` workers inside `scope`; they end when the pool is dropped.
+    pub fn spawn<'scope, 'env>(
+        scope: &'scope Scope<'scope, 'env>,
+        chunker: &'env Chunker,
+        hook: Option<&'env HashHook>,
+        threads: usize,
+        max_in_flight: usize,
+    ) -> Self {
+        let (jobs, queue) = channel::<(u64, HashJob, T)>();
+        let (finished, done) = channel();
+        let queue = Arc::new(Mutex::new(queue));
+        for _ in 0..threads.max(1) {
+            let queue = Arc::clone(&queue);
+            let finished = finished.clone();
+            scope.spawn(move || {
                 let mut buffer = Vec::new();
                 loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(job) = jobs.get(i) else { break };
-                    local.push((i, hash_one(job, chunker, hook, &mut buffer)));
-                }
-                if let Ok(mut all) = results.lock() {
-                    all.extend(local);
+                    let next = match queue.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((id, job, tag)) = next else { return };
+                    let outcome = hash_guarded(&job, chunker, hook, &mut buffer);
+                    if finished.send((id, job, tag, outcome)).is_err() {
+                        return;
+                    }
                 }
             });
         }
-    });
-    let mut results = results.into_inner().unwrap_or_default();
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, outcome)| outcome).collect()
+        HashPool {
+            jobs: Some(jobs),
+            done,
+            early: BTreeMap::new(),
+            submitted: 0,
+            returned: 0,
+            max_in_flight: max_in_flight.max(1) as u64,
+        }
+    }
+
+    /// Queues `job`, first waiting for earlier jobs if too many are in flight; returns the
+    /// outcomes that are ready, in submission order.
+    pub fn submit(&mut self, job: HashJob, tag: T) -> Result<Vec<Hashed<T>>> {
+        let mut ready = Vec::new();
+        while self.submitted - self.returned >= self.max_in_flight {
+            ready.push(self.next_blocking()?);
+        }
+        let jobs = self
+            .jobs
+            .as_ref()
+            .ok_or_else(|| Error::invalid("the hashing pool was closed"))?;
+        jobs.send((self.submitted, job, tag))
+            .map_err(|_| hashing_stopped())?;
+        self.submitted += 1;
+        ready.extend(self.ready());
+        Ok(ready)
+    }
+
+    /// The outcomes that are ready now, in submission order, without waiting.
+    pub fn ready(&mut self) -> Vec<Hashed<T>> {
+        while let Ok((id, job, tag, outcome)) = self.done.try_recv() {
+            self.early.insert(id, (job, tag, outcome));
+        }
+        let mut ready = Vec::new();
+        while let Some(next) = self.early.remove(&self.returned) {
+            self.returned += 1;
+            ready.push(next);
+        }
+        ready
+    }
+
+    /// Waits for every job in flight; returns their outcomes in submission order.
+    pub fn settle(&mut self) -> Result<Vec<Hashed<T>>> {
+        let mut all = Vec::new();
+        while self.returned < self.submitted {
+            all.push(self.next_blocking()?);
+        }
+        Ok(all)
+    }
+
+    fn next_blocking(&mut self) -> Result<Hashed<T>> {
+        loop {
+            if let Some(next) = self.early.remove(&self.returned) {
+                self.returned += 1;
+                return Ok(next);
+            }
+            let (id, job, tag, outcome) = self.done.recv().map_err(|_| hashing_stopped())?;
+            self.early.insert(id, (job, tag, outcome));
+        }
+    }
+}
+
+fn hashing_stopped() -> Error {
+    Error::invalid("the hashing threads stopped unexpectedly")
+}
+
+/// [`hash_one`], with a panic (a bug) reported as that file's failure instead of taking the
+/// scan down.
+fn hash_guarded(
+    job: &HashJob,
+    chunker: &Chunker,
+    hook: Option<&HashHook>,
+    buffer: &mut Vec<u8>,
+) -> HashOutcome {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        hash_one(job, chunker, hook, buffer)
+    }))
+    .unwrap_or_else(|_| {
+        buffer.clear();
+        HashOutcome::Failed(Error::invalid(format!(
+            "{}: hashing panicked",
+            job.full.display()
+        )))
+    })
 }
 
 fn hash_one(
@@ -82,14 +190,17 @@ fn hash_one(
     hook: Option<&HashHook>,
     buffer: &mut Vec<u8>,
 ) -> HashOutcome {
-    let file = match File::open(&job.full) {
+    let file = match open_job(job) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return HashOutcome::Retry("vanished before it could be read".into())
         }
+        Err(e) if is_symlink_refusal(&e) => {
+            return HashOutcome::Retry("replaced by a symlink before it could be read".into())
+        }
         Err(e) => return HashOutcome::Failed(Error::io(&job.full, e)),
     };
-    let (chunks, read) = match chunk_file(file, job.stat.size, chunker, buffer) {
+    let (chunks, read) = match chunk_file(&file, job.stat.size, chunker, buffer) {
         Ok(done) => done,
         Err(Error::Io { path: None, source }) => {
             return HashOutcome::Failed(Error::io(&job.full, source))
@@ -99,7 +210,7 @@ fn hash_one(
     if let Some(hook) = hook {
         hook(&job.full);
     }
-    if let Some(why) = changed_since(&job.full, &job.stat, read) {
+    if let Some(why) = changed_since(&file, &job.stat, read) {
         return HashOutcome::Retry(why);
     }
     match FileManifest::from_chunks(chunker.algo(), chunks) {
@@ -108,21 +219,76 @@ fn hash_one(
     }
 }
 
+/// Opens the job's file for reading: by name under its parent's descriptor where the walk
+/// holds one, never following a final symlink.
+fn open_job(job: &HashJob) -> std::io::Result<File> {
+    #[cfg(unix)]
+    if let (Some(parent), Some(name)) = (&job.parent, job.full.file_name()) {
+        use std::os::fd::{AsRawFd, FromRawFd};
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::ffi::CString::new(name.as_bytes())
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+        // SAFETY: `parent` is an open descriptor and `name` a NUL-terminated string for the
+        // duration of the call; a non-negative result is a new descriptor we own.
+        let fd = unsafe {
+            libc::openat(
+                parent.as_raw_fd(),
+                name.as_ptr(),
+                libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW,
+            )
+        };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just opened and nothing else owns it.
+        return Ok(unsafe { File::from_raw_fd(fd) });
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    options.open(&job.full)
+}
+
+/// True for the error of opening a symlink with `O_NOFOLLOW`.
+fn is_symlink_refusal(e: &std::io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        e.raw_os_error() == Some(libc::ELOOP)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        false
+    }
+}
+
 /// Chunks an open file: small files (most of them) are read whole into the worker's
 /// reusable buffer, large ones are streamed. Returns the chunks and the bytes read.
 fn chunk_file(
-    file: File,
+    mut file: &File,
     expected: u64,
     chunker: &Chunker,
     buffer: &mut Vec<u8>,
 ) -> Result<(Vec<Chunk>, u64)> {
     if expected <= SMALL_FILE {
-        buffer.clear();
-        // One byte more than expected, so growth during the read shows as a length change.
-        file.take(expected + 1)
-            .read_to_end(buffer)
-            .map_err(Error::io_stream)?;
-        return Ok((chunker.chunk_slice(buffer), buffer.len() as u64));
+        // Exactly the expected length: a file that grew or shrank meanwhile has a different
+        // stat afterwards (checked through the descriptor), and an empty file costs no read.
+        buffer.resize(expected as usize, 0);
+        let mut filled = 0;
+        while filled < buffer.len() {
+            match file.read(&mut buffer[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Error::io_stream(e)),
+            }
+        }
+        buffer.truncate(filled);
+        return Ok((chunker.chunk_slice(buffer), filled as u64));
     }
     let mut chunks = Vec::new();
     let read = chunker.chunk_reader(file, |chunk, _| {
@@ -132,9 +298,10 @@ fn chunk_file(
     Ok((chunks, read))
 }
 
-/// Why the file at `full` no longer matches `before` (or the `read` byte count), if it does not.
-fn changed_since(full: &Path, before: &FileStat, read: u64) -> Option<String> {
-    match std::fs::symlink_metadata(full) {
+/// Why the open `file` no longer matches `before` (or the `read` byte count), if it does not.
+/// The stat comes through the descriptor: it describes exactly the bytes that were read.
+fn changed_since(file: &File, before: &FileStat, read: u64) -> Option<String> {
+    match file.metadata() {
         Ok(meta) if meta.is_file() && file_stat(&meta).same_as(before) && read == before.size => {
             None
         }

@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::PathBuf;
 use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
 
 use super::ignore::{is_default_ignored, IgnoreChain, IGNORE_FILE_NAME};
 use super::report::{SkipReason, Skipped};
@@ -29,6 +30,8 @@ pub(super) struct DiskItem {
     pub kind: EntryKind,
     /// Its stat.
     pub stat: FileStat,
+    /// Its parent directory, held open so the file can be opened by name alone.
+    pub parent: Option<Arc<fs::File>>,
 }
 
 /// A directory waiting to be listed.
@@ -61,6 +64,9 @@ pub(super) struct DirListing {
     pub error: Option<std::io::Error>,
     /// Subdirectories to walk next.
     pub subdirs: Vec<PendingDir>,
+    /// The directory, held open for its children (`None` where it could not be opened; they
+    /// are then opened by full path).
+    pub handle: Option<Arc<fs::File>>,
 }
 
 /// Lists every directory under `start` depth-first, sending each listing to `sink`; stops
@@ -87,6 +93,7 @@ pub(super) fn list_dir(scanner: &Scanner, dir: PendingDir) -> DirListing {
         skipped: Vec::new(),
         error: None,
         subdirs: Vec::new(),
+        handle: None,
     };
     let children = match read_children(&listing.dir.full) {
         Ok(children) => children,
@@ -96,6 +103,9 @@ pub(super) fn list_dir(scanner: &Scanner, dir: PendingDir) -> DirListing {
         }
     };
     listing.on_disk.reserve(children.len());
+    // Opening each child by name under this handle walks one path component instead of the
+    // whole path (and never through a parent swapped for a symlink since the listing).
+    listing.handle = fs::File::open(&listing.dir.full).ok().map(Arc::new);
     let has_ignore_file = children.iter().any(|d| d.file_name() == IGNORE_FILE_NAME);
     let rel_str = listing.dir.rel.as_ref().map_or("", RelPath::as_str);
     listing.chain = listing
@@ -162,10 +172,13 @@ fn classify_child(scanner: &Scanner, listing: &mut DirListing, dirent: fs::DirEn
             chain: listing.chain.clone(),
         });
     }
-    let stat = file_stat(&meta);
-    listing
-        .on_disk
-        .insert(key, (rel, DiskItem { full, kind, stat }));
+    let item = DiskItem {
+        full,
+        kind,
+        stat: file_stat(&meta),
+        parent: listing.handle.clone(),
+    };
+    listing.on_disk.insert(key, (rel, item));
 }
 
 fn skip(listing: &mut DirListing, full: &std::path::Path, reason: SkipReason) {

@@ -1,7 +1,8 @@
 //! The scan itself: walking directories, comparing with the index, queueing and writing.
 //!
-//! This file owns one scan's state ([`Walk`]): the directory stack, the files waiting to be
-//! hashed, the changes waiting to be written and the report. Each directory is compared with
+//! This file owns one scan's state ([`Walk`]): the directory stack, the files being hashed
+//! (on a [`HashPool`] that runs alongside the walk), the changes waiting to be written and the
+//! report. Each directory is compared with
 //! the index rows whose parent is that directory, read on demand; symlinks are recorded, never
 //! followed; a directory that cannot be read is skipped whole, never taken for deleted. It
 //! must never record a file that changed while hashed, and never walk outside the root.
@@ -9,7 +10,7 @@
 use std::collections::HashMap;
 use std::fs;
 
-use super::hashing::{hash_all, HashJob, HashOutcome};
+use super::hashing::{HashJob, HashOutcome, HashPool, Hashed};
 use super::ignore::{is_default_ignored, IgnoreChain, IGNORE_FILE_NAME};
 use super::listing::{list_tree, DirListing, DiskItem, PendingDir};
 use super::report::{Retry, ScanReport, SkipReason, Skipped};
@@ -96,7 +97,8 @@ pub(super) struct Walk<'a> {
     started_ns: i64,
     granularity_ns: i64,
     dirs: Vec<PendingDir>,
-    jobs: Vec<(HashJob, Prior)>,
+    /// The hashing threads, while a scan runs.
+    hashing: Option<HashPool<Prior>>,
     pending: Vec<Pending>,
     deleted_files: HashMap<Digest, Vec<RelPath>>,
     /// The last sequence number before this scan recorded anything.
@@ -117,7 +119,7 @@ impl<'a> Walk<'a> {
             started_ns: now_ns(),
             granularity_ns,
             dirs: Vec::new(),
-            jobs: Vec::new(),
+            hashing: None,
             pending: Vec::new(),
             deleted_files: HashMap::new(),
             report: ScanReport::default(),
@@ -125,39 +127,59 @@ impl<'a> Walk<'a> {
     }
 
     /// Scans the whole tree.
-    pub(super) fn run_full(mut self) -> Result<ScanReport> {
-        self.dirs.push(PendingDir {
-            rel: None,
-            full: self.scanner.root.clone(),
-            chain: IgnoreChain::default(),
-        });
-        self.drain_dirs()?;
-        self.finish()
+    pub(super) fn run_full(self) -> Result<ScanReport> {
+        self.with_hashing(|walk| {
+            walk.dirs.push(PendingDir {
+                rel: None,
+                full: walk.scanner.root.clone(),
+                chain: IgnoreChain::default(),
+            });
+            walk.drain_dirs()
+        })
     }
 
     /// Scans the given paths (directories recursively).
-    pub(super) fn run_paths(mut self, paths: &[RelPath]) -> Result<ScanReport> {
+    pub(super) fn run_paths(self, paths: &[RelPath]) -> Result<ScanReport> {
         let mut sorted: Vec<&RelPath> = paths.iter().collect();
         sorted.sort();
         sorted.dedup();
-        let mut covered: Option<&RelPath> = None;
-        for path in sorted {
-            if covered.is_some_and(|dir| path.starts_with(dir)) {
-                continue;
+        self.with_hashing(|walk| {
+            let mut covered: Option<&RelPath> = None;
+            for path in sorted {
+                if covered.is_some_and(|dir| path.starts_with(dir)) {
+                    continue;
+                }
+                covered = Some(path);
+                walk.descend_into_dirs = true;
+                walk.scan_path(path)?;
+                walk.descend_into_dirs = false;
+                walk.drain_dirs()?;
             }
-            covered = Some(path);
-            self.descend_into_dirs = true;
-            self.scan_path(path)?;
-            self.descend_into_dirs = false;
-            self.drain_dirs()?;
-            self.flush_jobs()?;
-            self.write_pending()?;
-        }
+            Ok(())
+        })
+    }
+
+    /// Runs `body` with the hashing threads started, waits for every file it queued, then
+    /// writes, commits and pairs moves.
+    fn with_hashing(mut self, body: impl FnOnce(&mut Self) -> Result<()>) -> Result<ScanReport> {
+        let options = &self.scanner.options;
+        std::thread::scope(|scope| {
+            self.hashing = Some(HashPool::spawn(
+                scope,
+                &options.chunker,
+                options.hash_hook.as_ref(),
+                options.threads,
+                options.batch_size,
+            ));
+            let walked = body(&mut self).and_then(|()| self.settle_hashing());
+            // Closing the queue ends the workers, so the scope can join them.
+            self.hashing = None;
+            walked
+        })?;
         self.finish()
     }
 
     fn finish(mut self) -> Result<ScanReport> {
-        self.flush_jobs()?;
         self.write_pending()?;
         self.commit()?;
         let deleted = std::mem::take(&mut self.deleted_files);
@@ -205,9 +227,8 @@ impl<'a> Walk<'a> {
             scope.spawn(move || list_tree(scanner, start, &sender));
             for listing in receiver {
                 self.scan_dir(listing)?;
-                if self.jobs.len() >= self.scanner.options.batch_size {
-                    self.flush_jobs()?;
-                }
+                let ready = self.pool()?.ready();
+                self.take_hashed(ready);
                 if self.pending.len() >= self.scanner.options.batch_size {
                     self.write_pending()?;
                 }
@@ -231,6 +252,7 @@ impl<'a> Walk<'a> {
             skipped,
             error,
             subdirs: _,
+            handle: _,
         } = listing;
         self.report.ignored += ignored_count;
         self.report.skipped.extend(skipped);
@@ -360,6 +382,7 @@ impl<'a> Walk<'a> {
             full: full.to_path_buf(),
             kind,
             stat: file_stat(&meta),
+            parent: None,
         })))
     }
 
@@ -400,8 +423,10 @@ impl<'a> Walk<'a> {
                     path,
                     full: item.full,
                     stat: item.stat,
+                    parent: item.parent,
                 };
-                self.jobs.push((job, prior));
+                let ready = self.pool()?.submit(job, prior)?;
+                self.take_hashed(ready);
             }
             EntryKind::Dir => {
                 if same_kind.is_some() {
@@ -541,30 +566,22 @@ impl<'a> Walk<'a> {
         mtime_ns >= self.started_ns.saturating_sub(tick)
     }
 
-    /// Hashes every queued file and queues the resulting changes.
-    fn flush_jobs(&mut self) -> Result<()> {
-        if self.jobs.is_empty() {
-            return Ok(());
-        }
-        let (jobs, priors): (Vec<HashJob>, Vec<Prior>) =
-            std::mem::take(&mut self.jobs).into_iter().unzip();
-        let options = &self.scanner.options;
-        // Hash this round on the workers while this thread writes the previous round.
-        let outcomes = std::thread::scope(|scope| {
-            let hashing = scope.spawn(|| {
-                hash_all(
-                    &jobs,
-                    &options.chunker,
-                    options.threads,
-                    options.hash_hook.as_ref(),
-                )
-            });
-            let written = self.write_pending();
-            let outcomes = hashing.join();
-            written.map(|()| outcomes)
-        })?
-        .map_err(|_| Error::invalid("a hashing thread panicked"))?;
-        for ((job, prior), outcome) in jobs.into_iter().zip(priors).zip(outcomes) {
+    fn pool(&mut self) -> Result<&mut HashPool<Prior>> {
+        self.hashing
+            .as_mut()
+            .ok_or_else(|| Error::invalid("scan: the hashing threads are not running"))
+    }
+
+    /// Waits for every file being hashed and queues the resulting changes.
+    fn settle_hashing(&mut self) -> Result<()> {
+        let all = self.pool()?.settle()?;
+        self.take_hashed(all);
+        Ok(())
+    }
+
+    /// Queues the changes that hashed files give.
+    fn take_hashed(&mut self, hashed: Vec<Hashed<Prior>>) {
+        for (job, prior, outcome) in hashed {
             match outcome {
                 HashOutcome::Hashed(manifest) => self.hashed(job, prior, manifest),
                 HashOutcome::Retry(reason) => self.report.retries.push(Retry {
@@ -577,10 +594,6 @@ impl<'a> Walk<'a> {
                 ),
             }
         }
-        if self.pending.len() >= self.scanner.options.batch_size {
-            self.write_pending()?;
-        }
-        Ok(())
     }
 
     fn hashed(&mut self, job: HashJob, prior: Prior, manifest: crate::manifest::FileManifest) {
