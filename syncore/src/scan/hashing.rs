@@ -309,3 +309,87 @@ fn changed_since(file: &File, before: &FileStat, read: u64) -> Option<String> {
         Err(_) => Some("vanished while being hashed".into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(dir: &std::path::Path, name: &str, parent: Option<Arc<File>>) -> HashJob {
+        let full = dir.join(name);
+        let meta = std::fs::symlink_metadata(&full).unwrap();
+        HashJob {
+            path: RelPath::new(name).unwrap(),
+            full,
+            stat: file_stat(&meta),
+            parent,
+        }
+    }
+
+    #[test]
+    fn the_pool_returns_outcomes_in_submission_order_with_their_tags() {
+        let dir = tempfile::tempdir().unwrap();
+        let parent = Arc::new(File::open(dir.path()).unwrap());
+        let chunker = Chunker::default();
+        let names: Vec<String> = (0..200).map(|i| format!("f{i:03}")).collect();
+        for (i, name) in names.iter().enumerate() {
+            std::fs::write(dir.path().join(name), vec![i as u8; i * 37]).unwrap();
+        }
+        let mut outcomes = Vec::new();
+        std::thread::scope(|scope| {
+            let mut pool = HashPool::spawn(scope, &chunker, None, 3, 8);
+            for (i, name) in names.iter().enumerate() {
+                // Half by name under the parent's descriptor, half by full path.
+                let parent = (i % 2 == 0).then(|| Arc::clone(&parent));
+                outcomes.extend(pool.submit(job(dir.path(), name, parent), i).unwrap());
+            }
+            outcomes.extend(pool.settle().unwrap());
+        });
+        assert_eq!(outcomes.len(), names.len());
+        for (i, (job, tag, outcome)) in outcomes.into_iter().enumerate() {
+            assert_eq!(tag, i);
+            assert_eq!(job.path.as_str(), names[i]);
+            let HashOutcome::Hashed(manifest) = outcome else {
+                panic!("{}: {outcome:?}", names[i]);
+            };
+            assert_eq!(
+                manifest.content_id(),
+                FileManifest::of_slice(&chunker, &vec![i as u8; i * 37]).content_id()
+            );
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_swapped_for_a_symlink_or_rewritten_is_retried() {
+        let dir = tempfile::tempdir().unwrap();
+        let parent = Some(Arc::new(File::open(dir.path()).unwrap()));
+        let chunker = Chunker::default();
+        std::fs::write(dir.path().join("secret"), b"outside").unwrap();
+        std::fs::write(dir.path().join("a"), b"listed content").unwrap();
+        let listed = job(dir.path(), "a", parent.clone());
+        // Swapped for a symlink after the listing: never read through the link.
+        std::fs::remove_file(dir.path().join("a")).unwrap();
+        std::os::unix::fs::symlink("secret", dir.path().join("a")).unwrap();
+        let mut buffer = Vec::new();
+        for job in [
+            listed.clone(),
+            HashJob {
+                parent: None,
+                ..listed
+            },
+        ] {
+            let outcome = hash_one(&job, &chunker, None, &mut buffer);
+            assert!(matches!(outcome, HashOutcome::Retry(_)), "{outcome:?}");
+        }
+        // Grown after the listing: the descriptor's stat no longer matches.
+        std::fs::write(dir.path().join("b"), b"short").unwrap();
+        let listed = job(dir.path(), "b", parent);
+        std::fs::write(dir.path().join("b"), b"much longer now").unwrap();
+        let outcome = hash_one(&listed, &chunker, None, &mut buffer);
+        assert!(matches!(outcome, HashOutcome::Retry(_)), "{outcome:?}");
+        // Gone: retried, not failed.
+        std::fs::remove_file(dir.path().join("b")).unwrap();
+        let outcome = hash_one(&listed, &chunker, None, &mut buffer);
+        assert!(matches!(outcome, HashOutcome::Retry(_)), "{outcome:?}");
+    }
+}
