@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use syncore::apply::{ApplyOptions, ApplyReport, ChunkOrigin, ChunkSource};
 use syncore::sync::{Plan, SyncOptions};
-use syncore::{Digest, Replica, Result};
+use syncore::{Digest, HashAlgo, Replica, Result};
 
 /// A chunk source that counts the distinct chunks (and their bytes) it served: what a network
 /// transport would have moved.
@@ -27,6 +27,13 @@ impl<'a> Counting<'a> {
         }
     }
 
+    fn count(&self, id: &Digest, bytes: Vec<u8>) -> Vec<u8> {
+        if self.seen.borrow_mut().insert(*id) {
+            self.bytes.set(self.bytes.get() + bytes.len() as u64);
+        }
+        bytes
+    }
+
     /// Distinct bytes served so far.
     pub fn bytes(&self) -> u64 {
         self.bytes.get()
@@ -40,10 +47,13 @@ impl ChunkSource for Counting<'_> {
 
     fn read_chunk_from(&self, id: &Digest) -> Result<(Vec<u8>, ChunkOrigin)> {
         let bytes = self.inner.read_chunk(id)?;
-        if self.seen.borrow_mut().insert(*id) {
-            self.bytes.set(self.bytes.get() + bytes.len() as u64);
-        }
-        Ok((bytes, ChunkOrigin::Remote))
+        Ok((self.count(id, bytes), ChunkOrigin::Remote))
+    }
+
+    fn read_verified(&self, id: &Digest, algo: HashAlgo) -> Result<(Vec<u8>, ChunkOrigin)> {
+        // The inner source checks (once) what it serves.
+        let (bytes, _) = self.inner.read_verified(id, algo)?;
+        Ok((self.count(id, bytes), ChunkOrigin::Remote))
     }
 }
 

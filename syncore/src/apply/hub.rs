@@ -101,10 +101,10 @@ fn store_chunks(
         if store.has(&chunk.id)? {
             continue;
         }
-        let (bytes, origin) = source.read_chunk_from(&chunk.id)?;
-        if bytes.len() != chunk.len as usize || algo.digest(&bytes) != chunk.id {
+        let (bytes, origin) = source.read_verified(&chunk.id, algo)?;
+        if bytes.len() != chunk.len as usize {
             return Err(Error::corrupt(format!(
-                "chunk {} from the source does not match its id",
+                "chunk {} from the source has the wrong length",
                 chunk.id
             )));
         }

@@ -187,24 +187,27 @@ fn check_describes(entry: &Entry, manifest: &FileManifest) -> Result<()> {
     Ok(())
 }
 
-/// Reads `chunk` of `entry`'s content from `source` and checks it against its id and length.
+/// Reads `chunk` of `entry`'s content from `source`, checked against its id (by the source's
+/// [`ChunkSource::read_verified`]) and its length.
 fn read_verified(
     entry: &Entry,
     manifest: &FileManifest,
     chunk: &Chunk,
     source: &dyn ChunkSource,
 ) -> Result<(Vec<u8>, ChunkOrigin)> {
-    let (bytes, origin) = source.read_chunk_from(&chunk.id).map_err(|e| {
-        let what = format!("{}: chunk {}: {e}", entry.path, chunk.id);
-        match e.kind() {
-            crate::ErrorKind::NotFound => Error::NotFound(what),
-            crate::ErrorKind::Corrupt => Error::Corrupt(what),
-            _ => e,
-        }
-    })?;
-    if bytes.len() != chunk.len as usize || manifest.algo().digest(&bytes) != chunk.id {
+    let (bytes, origin) = source
+        .read_verified(&chunk.id, manifest.algo())
+        .map_err(|e| {
+            let what = format!("{}: chunk {}: {e}", entry.path, chunk.id);
+            match e.kind() {
+                crate::ErrorKind::NotFound => Error::NotFound(what),
+                crate::ErrorKind::Corrupt => Error::Corrupt(what),
+                _ => e,
+            }
+        })?;
+    if bytes.len() != chunk.len as usize {
         return Err(Error::corrupt(format!(
-            "{}: chunk {} from the source does not match its id",
+            "{}: chunk {} from the source has the wrong length",
             entry.path, chunk.id
         )));
     }

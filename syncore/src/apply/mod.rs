@@ -40,7 +40,7 @@ mod hub;
 mod materialize;
 mod pipeline;
 mod run;
-mod safety;
+pub(crate) mod safety;
 mod source;
 mod target;
 

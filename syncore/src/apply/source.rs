@@ -9,9 +9,13 @@
 //! write, and they never return bytes that do not hash to the requested id (the applier checks
 //! again anyway).
 
-use std::path::PathBuf;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use crate::apply::safety::{checked_path_cached, open_nofollow};
+#[cfg(unix)]
+use crate::apply::safety::{open_dir_nofollow, open_nofollow_at};
 use crate::error::{Error, IoResultExt, Result};
 use crate::hash::{Digest, HashAlgo};
 use crate::manifest::FileManifest;
@@ -40,6 +44,20 @@ pub trait ChunkSource {
     /// The bytes of chunk `id` and where they came from.
     fn read_chunk_from(&self, id: &Digest) -> Result<(Vec<u8>, ChunkOrigin)> {
         Ok((self.read_chunk(id)?, self.origin()))
+    }
+
+    /// The bytes of chunk `id`, checked to hash to `id` under `algo`, and where they came
+    /// from; [`Error::Corrupt`] if they do not. This is what the applier calls. A source that
+    /// already checks every read under the same algorithm overrides it to hash only once;
+    /// wrappers forward it to what they wrap.
+    fn read_verified(&self, id: &Digest, algo: HashAlgo) -> Result<(Vec<u8>, ChunkOrigin)> {
+        let (bytes, origin) = self.read_chunk_from(id)?;
+        if algo.digest(&bytes) != *id {
+            return Err(Error::corrupt(format!(
+                "chunk {id} from the source does not match its id"
+            )));
+        }
+        Ok((bytes, origin))
     }
 }
 
@@ -80,14 +98,37 @@ impl ChunkSource for Layered<'_> {
     }
 
     fn read_chunk_from(&self, id: &Digest) -> Result<(Vec<u8>, ChunkOrigin)> {
-        let mut last = None;
+        self.first_that_serves(id, |source| source.read_chunk(id))
+    }
+
+    /// Like the other sources, but a source whose bytes fail the check is passed over for
+    /// the next one; if none serves the chunk, a corrupt read is the error reported.
+    fn read_verified(&self, id: &Digest, algo: HashAlgo) -> Result<(Vec<u8>, ChunkOrigin)> {
+        self.first_that_serves(id, |source| Ok(source.read_verified(id, algo)?.0))
+    }
+}
+
+impl Layered<'_> {
+    fn first_that_serves(
+        &self,
+        id: &Digest,
+        read: impl Fn(&dyn ChunkSource) -> Result<Vec<u8>>,
+    ) -> Result<(Vec<u8>, ChunkOrigin)> {
+        let mut error: Option<Error> = None;
         for (source, origin) in &self.sources {
-            match source.read_chunk(id) {
+            match read(*source) {
                 Ok(bytes) => return Ok((bytes, *origin)),
-                Err(e) => last = Some(e),
+                Err(e) => {
+                    let keep_earlier = error
+                        .as_ref()
+                        .is_some_and(|kept| kept.kind() == crate::ErrorKind::Corrupt);
+                    if !keep_earlier {
+                        error = Some(e);
+                    }
+                }
             }
         }
-        Err(last.unwrap_or_else(|| Error::NotFound(format!("chunk {id}: no sources"))))
+        Err(error.unwrap_or_else(|| Error::NotFound(format!("chunk {id}: no sources"))))
     }
 }
 
@@ -154,9 +195,37 @@ pub struct LocalChunks<'a, L: ChunkLocator + ?Sized> {
     root: PathBuf,
     algo: HashAlgo,
     locator: &'a L,
+    walked: Mutex<Walked>,
+}
+
+/// What a [`LocalChunks`] remembers between reads.
+#[derive(Default)]
+struct Walked {
     /// Directories already walked without meeting a symlink, so each is checked once per
     /// source rather than once per chunk (every read is verified against its id anyway).
-    verified_dirs: std::sync::Mutex<std::collections::HashSet<PathBuf>>,
+    verified_dirs: HashSet<PathBuf>,
+    /// The directory of the last read, held open: reads come in path order, so most open
+    /// their file by name alone instead of walking the whole path again.
+    #[cfg(unix)]
+    last_dir: Option<(PathBuf, std::fs::File)>,
+}
+
+impl Walked {
+    /// Opens the file at `path` (under verified directories) without following a symlink.
+    fn open(&mut self, path: &Path) -> Result<std::fs::File> {
+        #[cfg(unix)]
+        if let (Some(parent), Some(name)) = (path.parent(), path.file_name()) {
+            if self.last_dir.as_ref().is_none_or(|(dir, _)| dir != parent) {
+                self.last_dir = open_dir_nofollow(parent)
+                    .ok()
+                    .map(|handle| (parent.to_path_buf(), handle));
+            }
+            if let Some((_, dir)) = &self.last_dir {
+                return open_nofollow_at(dir, name).at_path(path);
+            }
+        }
+        open_nofollow(path)
+    }
 }
 
 impl<'a, L: ChunkLocator + ?Sized> LocalChunks<'a, L> {
@@ -166,21 +235,25 @@ impl<'a, L: ChunkLocator + ?Sized> LocalChunks<'a, L> {
             root: root.into(),
             algo,
             locator,
-            verified_dirs: std::sync::Mutex::default(),
+            walked: Mutex::default(),
         }
     }
 
     fn read_at(&self, location: &ChunkLocation) -> Result<Vec<u8>> {
-        let path = {
-            let mut verified = self
-                .verified_dirs
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            checked_path_cached(&self.root, &location.path, false, false, &mut verified)?
+        let (path, file) = {
+            let mut walked = self.walked.lock().unwrap_or_else(PoisonError::into_inner);
+            let path = checked_path_cached(
+                &self.root,
+                &location.path,
+                false,
+                false,
+                &mut walked.verified_dirs,
+            )?;
+            let file = walked.open(&path)?;
+            (path, file)
         };
         // Opened without following a final symlink, then checked through the descriptor: what
         // is read is exactly what was checked.
-        let file = open_nofollow(&path)?;
         if !file.metadata().at_path(&path)?.is_file() {
             return Err(Error::NotFound(format!(
                 "{}: not a regular file",
@@ -208,6 +281,20 @@ impl<L: ChunkLocator + ?Sized> ChunkSource for LocalChunks<'_, L> {
 
     fn origin(&self) -> ChunkOrigin {
         ChunkOrigin::Local
+    }
+
+    fn read_verified(&self, id: &Digest, algo: HashAlgo) -> Result<(Vec<u8>, ChunkOrigin)> {
+        if algo != self.algo {
+            let bytes = self.read_chunk(id)?;
+            if algo.digest(&bytes) != *id {
+                return Err(Error::corrupt(format!(
+                    "chunk {id} from local files does not match its id"
+                )));
+            }
+            return Ok((bytes, ChunkOrigin::Local));
+        }
+        // Every read was checked against `id` under this very algorithm.
+        Ok((self.read_chunk(id)?, ChunkOrigin::Local))
     }
 }
 
@@ -246,5 +333,42 @@ mod tests {
         assert_eq!(layered.read_chunk_from(&b).unwrap().1, ChunkOrigin::Local);
         let none = HashAlgo::Blake3.digest(b"none");
         assert!(layered.read_chunk(&none).is_err());
+    }
+
+    /// Serves the same wrong bytes for every id.
+    struct Lying;
+
+    impl ChunkSource for Lying {
+        fn read_chunk(&self, _id: &Digest) -> Result<Vec<u8>> {
+            Ok(b"not what you asked for".to_vec())
+        }
+    }
+
+    #[test]
+    fn verified_reads_pass_over_a_lying_source_and_report_corruption() {
+        let algo = HashAlgo::Blake3;
+        let store = MemStore::new(algo);
+        let good = store.put_data(b"good bytes").unwrap();
+        let lying = Lying;
+        assert_eq!(
+            lying.read_verified(&good, algo).unwrap_err().kind(),
+            crate::ErrorKind::Corrupt
+        );
+        let layered = Layered::new().local(&lying).remote(&store);
+        assert_eq!(
+            layered.read_verified(&good, algo).unwrap(),
+            (b"good bytes".to_vec(), ChunkOrigin::Remote)
+        );
+        // Nobody has it: the corrupt read is what is reported, not the store's "not found".
+        let missing = algo.digest(b"missing");
+        assert_eq!(
+            layered.read_verified(&missing, algo).unwrap_err().kind(),
+            crate::ErrorKind::Corrupt
+        );
+        let honest = Layered::new().remote(&store);
+        assert_eq!(
+            honest.read_verified(&missing, algo).unwrap_err().kind(),
+            crate::ErrorKind::NotFound
+        );
     }
 }

@@ -19,6 +19,8 @@ use std::thread::Scope;
 
 use super::stat::file_stat;
 use super::HashHook;
+#[cfg(unix)]
+use crate::apply::safety::open_nofollow_at;
 use crate::chunk::{Chunk, Chunker};
 use crate::error::{Error, Result};
 use crate::index::FileStat;
@@ -224,24 +226,7 @@ fn hash_one(
 fn open_job(job: &HashJob) -> std::io::Result<File> {
     #[cfg(unix)]
     if let (Some(parent), Some(name)) = (&job.parent, job.full.file_name()) {
-        use std::os::fd::{AsRawFd, FromRawFd};
-        use std::os::unix::ffi::OsStrExt;
-        let name = std::ffi::CString::new(name.as_bytes())
-            .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
-        // SAFETY: `parent` is an open descriptor and `name` a NUL-terminated string for the
-        // duration of the call; a non-negative result is a new descriptor we own.
-        let fd = unsafe {
-            libc::openat(
-                parent.as_raw_fd(),
-                name.as_ptr(),
-                libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW,
-            )
-        };
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: `fd` was just opened and nothing else owns it.
-        return Ok(unsafe { File::from_raw_fd(fd) });
+        return open_nofollow_at(parent, name);
     }
     let mut options = std::fs::OpenOptions::new();
     options.read(true);

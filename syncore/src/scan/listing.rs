@@ -105,7 +105,7 @@ pub(super) fn list_dir(scanner: &Scanner, dir: PendingDir) -> DirListing {
     listing.on_disk.reserve(children.len());
     // Opening each child by name under this handle walks one path component instead of the
     // whole path (and never through a parent swapped for a symlink since the listing).
-    listing.handle = fs::File::open(&listing.dir.full).ok().map(Arc::new);
+    listing.handle = open_dir(&listing.dir.full).map(Arc::new);
     let has_ignore_file = children.iter().any(|d| d.file_name() == IGNORE_FILE_NAME);
     let rel_str = listing.dir.rel.as_ref().map_or("", RelPath::as_str);
     listing.chain = listing
@@ -116,6 +116,19 @@ pub(super) fn list_dir(scanner: &Scanner, dir: PendingDir) -> DirListing {
         classify_child(scanner, &mut listing, dirent);
     }
     listing
+}
+
+/// The directory held open for its children's opens (`None` where that is not possible).
+fn open_dir(dir: &std::path::Path) -> Option<fs::File> {
+    #[cfg(unix)]
+    {
+        crate::apply::safety::open_dir_nofollow(dir).ok()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
 }
 
 fn read_children(dir: &std::path::Path) -> std::io::Result<Vec<fs::DirEntry>> {
