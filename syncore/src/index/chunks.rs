@@ -11,6 +11,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::sql::{digest_from_blob, map_sql, stored_path, to_i64, to_u64};
+use super::writer::{Statements, Stmt};
 use super::Index;
 use crate::apply::ChunkLocation;
 use crate::chunk::Chunk;
@@ -54,19 +55,17 @@ pub struct GcReport {
 /// A manifest of exactly one chunk names that chunk in its own row (`single_chunk`) instead of
 /// a `manifest_chunks` row: most files are that small, and one row fewer per file is what
 /// keeps a first scan fast. [`chunk_locations`] finds such files through their content id.
-pub(super) fn reference_manifest(conn: &Connection, manifest: &FileManifest) -> Result<()> {
+pub(super) fn reference_manifest(
+    statements: &mut Statements<'_>,
+    manifest: &FileManifest,
+) -> Result<()> {
     let content_id = manifest.content_id();
     let single_chunk = match manifest.chunks() {
         [only] => Some(only.id),
         _ => None,
     };
-    let inserted = conn
-        .prepare_cached(
-            "INSERT INTO manifests (content_id, size, refs, encoded, single_chunk)
-             VALUES (?1, ?2, 1, ?3, ?4)
-             ON CONFLICT (content_id) DO NOTHING",
-        )
-        .map_err(map_sql)?
+    let inserted = statements
+        .get(Stmt::InsertManifest)?
         .execute(params![
             content_id.as_bytes().as_slice(),
             to_i64(manifest.size())?,
@@ -76,23 +75,12 @@ pub(super) fn reference_manifest(conn: &Connection, manifest: &FileManifest) -> 
         .map_err(map_sql)?;
     if inserted == 0 {
         // Already stored, with its chunks counted: only the new reference is taken.
-        return reference_stored_content(conn, &content_id);
+        return reference_stored_content(statements, &content_id);
     }
-    let mut position = conn
-        .prepare_cached(
-            "INSERT INTO manifest_chunks (chunk_id, content_id, idx, offset, len)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .map_err(map_sql)?;
-    let mut count = conn
-        .prepare_cached(
-            "INSERT INTO chunks (chunk_id, len, refs) VALUES (?1, ?2, 1)
-             ON CONFLICT (chunk_id) DO UPDATE SET refs = refs + 1",
-        )
-        .map_err(map_sql)?;
     for (idx, chunk) in manifest.chunks().iter().enumerate() {
         if single_chunk.is_none() {
-            position
+            statements
+                .get(Stmt::InsertPosition)?
                 .execute(params![
                     chunk.id.as_bytes().as_slice(),
                     content_id.as_bytes().as_slice(),
@@ -102,7 +90,8 @@ pub(super) fn reference_manifest(conn: &Connection, manifest: &FileManifest) -> 
                 ])
                 .map_err(map_sql)?;
         }
-        count
+        statements
+            .get(Stmt::CountChunk)?
             .execute(params![chunk.id.as_bytes().as_slice(), chunk.len])
             .map_err(map_sql)?;
     }
@@ -110,10 +99,12 @@ pub(super) fn reference_manifest(conn: &Connection, manifest: &FileManifest) -> 
 }
 
 /// Takes the reference a new history row holds on content the index already stores.
-pub(super) fn reference_stored_content(conn: &Connection, content_id: &Digest) -> Result<()> {
-    let updated = conn
-        .prepare_cached("UPDATE manifests SET refs = refs + 1 WHERE content_id = ?1")
-        .map_err(map_sql)?
+pub(super) fn reference_stored_content(
+    statements: &mut Statements<'_>,
+    content_id: &Digest,
+) -> Result<()> {
+    let updated = statements
+        .get(Stmt::ReferenceManifest)?
         .execute([content_id.as_bytes().as_slice()])
         .map_err(map_sql)?;
     if updated == 0 {

@@ -7,12 +7,13 @@
 //! hand out an entry whose stored columns fail validation: those are
 //! [`ErrorKind::Corrupt`](crate::ErrorKind::Corrupt).
 
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 use super::chunks::{check_quota, reference_manifest, reference_stored_content};
 use super::history::{insert_history, prune_path_versions};
 use super::open::{read_meta_u64, write_meta};
 use super::sql::{map_sql, opt_digest, to_i64, to_u64};
+use super::writer::{Statements, Stmt};
 use super::{now_ns, Index};
 use crate::entry::{Entry, EntryKind};
 use crate::error::{Error, Result};
@@ -292,6 +293,7 @@ impl Index {
         let tx = self.conn.unchecked_transaction().map_err(map_sql)?;
         let next_seq = read_meta_u64(&tx, "next_seq")?.max(1);
         Ok(Batch {
+            statements: Statements::new(&self.conn),
             tx,
             replica: self.replica,
             options: &self.options,
@@ -305,6 +307,9 @@ impl Index {
 /// One transaction's worth of index writes.
 #[derive(Debug)]
 pub struct Batch<'a> {
+    /// Declared before `tx`: the statements are returned to the cache before the transaction
+    /// ends.
+    statements: Statements<'a>,
     tx: Transaction<'a>,
     replica: crate::sync::ReplicaId,
     options: &'a super::IndexOptions,
@@ -361,7 +366,7 @@ impl Batch<'_> {
             racy: change.racy,
         };
         write_version(
-            &self.tx,
+            &mut self.statements,
             &version,
             row,
             self.options.retention.max_versions,
@@ -373,13 +378,7 @@ impl Batch<'_> {
 
     /// Updates the stat of an entry whose content did not change (no new version).
     pub fn refresh(&mut self, path: &RelPath, stat: &FileStat, racy: bool) -> Result<()> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(
-                "UPDATE entries SET size = ?2, mtime_ns = ?3, inode = ?4, ctime_ns = ?5, racy = ?6
-                 WHERE path = ?1",
-            )
-            .map_err(map_sql)?;
+        let stmt = self.statements.get(Stmt::RefreshStat)?;
         stmt.execute(params![
             path.as_str(),
             to_i64(stat.size)?,
@@ -402,18 +401,19 @@ impl Batch<'_> {
     ///
     /// [`ErrorKind::QuotaExceeded`]: crate::ErrorKind::QuotaExceeded
     pub fn commit(self) -> Result<()> {
-        if let Some(quota) = self.options.quota_bytes {
-            check_quota(&self.tx, quota)?;
-        }
-        write_meta(&self.tx, "next_seq", &self.next_seq.to_le_bytes())?;
-        self.tx.commit().map_err(map_sql)
+        let Batch {
+            statements,
+            tx,
+            options,
+            next_seq,
+            ..
+        } = self;
+        drop(statements);
+        commit_batch(tx, options.quota_bytes, next_seq)
     }
 
-    fn previous_version(&self, path: &RelPath) -> Result<Option<VersionVector>> {
-        let mut stmt = self
-            .tx
-            .prepare_cached("SELECT version FROM entries WHERE path = ?1")
-            .map_err(map_sql)?;
+    fn previous_version(&mut self, path: &RelPath) -> Result<Option<VersionVector>> {
+        let stmt = self.statements.get(Stmt::PreviousVersion)?;
         let blob: Option<Vec<u8>> = stmt
             .query_row([path.as_str()], |row| row.get(0))
             .optional()
@@ -435,11 +435,21 @@ pub(super) enum RowWrite {
 }
 
 /// Whether `path` has an entry row (a tombstone counts).
-fn has_row(conn: &Connection, path: &RelPath) -> Result<bool> {
-    conn.prepare_cached("SELECT 1 FROM entries WHERE path = ?1")
-        .map_err(map_sql)?
+fn has_row(statements: &mut Statements<'_>, path: &RelPath) -> Result<bool> {
+    statements
+        .get(Stmt::HasRow)?
         .exists([path.as_str()])
         .map_err(map_sql)
+}
+
+/// Checks `quota` (if any), stores the next sequence number and commits `tx`: how every
+/// batch of versions ends.
+pub(super) fn commit_batch(tx: Transaction<'_>, quota: Option<u64>, next_seq: u64) -> Result<()> {
+    if let Some(quota) = quota {
+        check_quota(&tx, quota)?;
+    }
+    write_meta(&tx, "next_seq", &next_seq.to_le_bytes())?;
+    tx.commit().map_err(map_sql)
 }
 
 /// A new version of a path, as [`write_version`] records it.
@@ -459,7 +469,7 @@ pub(super) struct NewVersion<'a> {
 /// row and keeps at most `max_versions` versions of the path. The one write path of the
 /// scanner's [`Batch`] and of applied changes.
 pub(super) fn write_version(
-    conn: &Connection,
+    statements: &mut Statements<'_>,
     version: &NewVersion<'_>,
     row: RowWrite,
     max_versions: Option<u32>,
@@ -468,28 +478,23 @@ pub(super) fn write_version(
     let entry = version.entry;
     if let Some(content_id) = entry.content_id.as_ref().filter(|_| !entry.deleted) {
         match version.manifest {
-            Some(manifest) => reference_manifest(conn, manifest)?,
-            None => reference_stored_content(conn, content_id)?,
+            Some(manifest) => reference_manifest(statements, manifest)?,
+            None => reference_stored_content(statements, content_id)?,
         }
     }
     let update = match row {
         RowWrite::Insert => false,
         RowWrite::Update => true,
-        RowWrite::Either => has_row(conn, &entry.path)?,
+        RowWrite::Either => has_row(statements, &entry.path)?,
     };
     let encoded_version = entry.version.encode();
-    let sql = if update {
-        "UPDATE entries SET parent = ?2, kind = ?3, size = ?4, mtime_ns = ?5, inode = ?6,
-                 ctime_ns = ?7, executable = ?8, symlink_target = ?9, content_id = ?10,
-                 version = ?11, deleted = ?12, seq = ?13, racy = ?14
-             WHERE path = ?1"
+    let write = if update {
+        Stmt::UpdateEntry
     } else {
-        "INSERT INTO entries (path, parent, kind, size, mtime_ns, inode, ctime_ns,
-                 executable, symlink_target, content_id, version, deleted, seq, racy)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+        Stmt::InsertEntry
     };
-    conn.prepare_cached(sql)
-        .map_err(map_sql)?
+    statements
+        .get(write)?
         .execute(params![
             entry.path.as_str(),
             parent_key(&entry.path),
@@ -507,9 +512,9 @@ pub(super) fn write_version(
             version.racy && !entry.deleted
         ])
         .map_err(map_sql)?;
-    insert_history(conn, entry, &encoded_version, time_ns)?;
+    insert_history(statements, entry, &encoded_version, time_ns)?;
     if let Some(max) = max_versions {
-        prune_path_versions(conn, &entry.path, max)?;
+        prune_path_versions(statements.conn(), &entry.path, max)?;
     }
     Ok(())
 }

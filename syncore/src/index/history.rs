@@ -10,6 +10,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::sql::{map_sql, opt_digest, to_i64, to_u64};
+use super::writer::{Statements, Stmt};
 use super::{now_ns, Index};
 use crate::entry::{Entry, EntryKind};
 use crate::error::{Error, Result};
@@ -68,31 +69,26 @@ fn version_from_row(row: &Row<'_>) -> Result<Version> {
 /// caller has taken the row's reference on its content
 /// ([`write_version`](super::entries::write_version)).
 pub(super) fn insert_history(
-    conn: &Connection,
+    statements: &mut Statements<'_>,
     entry: &Entry,
     encoded_version: &[u8],
     time_ns: i64,
 ) -> Result<()> {
-    let mut stmt = conn
-        .prepare_cached(
-            "INSERT INTO history (path, seq, time_ns, kind, size, executable, symlink_target,
-                 content_id, version, deleted)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )
+    statements
+        .get(Stmt::InsertHistory)?
+        .execute(params![
+            entry.path.as_str(),
+            to_i64(entry.seq)?,
+            time_ns,
+            entry.kind.code(),
+            to_i64(entry.size)?,
+            entry.executable,
+            entry.symlink_target,
+            entry.content_id.as_ref().map(|d| d.as_bytes().as_slice()),
+            encoded_version,
+            entry.deleted
+        ])
         .map_err(map_sql)?;
-    stmt.execute(params![
-        entry.path.as_str(),
-        to_i64(entry.seq)?,
-        time_ns,
-        entry.kind.code(),
-        to_i64(entry.size)?,
-        entry.executable,
-        entry.symlink_target,
-        entry.content_id.as_ref().map(|d| d.as_bytes().as_slice()),
-        encoded_version,
-        entry.deleted
-    ])
-    .map_err(map_sql)?;
     Ok(())
 }
 

@@ -25,6 +25,7 @@ mod peers;
 mod schema;
 mod sql;
 mod view;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

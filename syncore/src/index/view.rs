@@ -13,10 +13,13 @@
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use super::chunks::{check_quota, chunk_locations};
-use super::entries::{entry_from_row, write_version, FileStat, IndexedEntry, NewVersion, RowWrite};
-use super::open::{read_meta_u64, write_meta};
+use super::chunks::chunk_locations;
+use super::entries::{
+    commit_batch, entry_from_row, write_version, FileStat, IndexedEntry, NewVersion, RowWrite,
+};
+use super::open::read_meta_u64;
 use super::sql::{digest_from_blob, map_sql, to_u64};
+use super::writer::Statements;
 use super::{now_ns, Index};
 use crate::apply::{ApplyTarget, ChunkLocation, ChunkLocator, DiskStat};
 use crate::entry::{Entry, EntryKind};
@@ -235,9 +238,12 @@ impl Index {
 
     /// Starts recording applied remote changes in one transaction; see [`AppliedBatch`].
     pub fn applied_batch(&mut self) -> Result<AppliedBatch<'_>> {
-        let tx = self.conn.transaction().map_err(map_sql)?;
+        // `&mut self` keeps the batch the index's only user while it is open.
+        let conn = &self.conn;
+        let tx = conn.unchecked_transaction().map_err(map_sql)?;
         let next_seq = read_meta_u64(&tx, "next_seq")?.max(1);
         Ok(AppliedBatch {
+            statements: Statements::new(conn),
             tx,
             algo: self.options.algo,
             retention: self.options.retention.max_versions,
@@ -327,6 +333,9 @@ impl ChunkLocator for Index {
 /// describe are then seen by the next scan, with the same content, and merge silently).
 #[derive(Debug)]
 pub struct AppliedBatch<'a> {
+    /// Declared before `tx`: the statements are returned to the cache before the transaction
+    /// ends.
+    statements: Statements<'a>,
     tx: Transaction<'a>,
     algo: HashAlgo,
     retention: Option<u32>,
@@ -346,11 +355,15 @@ impl AppliedBatch<'_> {
     /// [`ErrorKind::QuotaExceeded`](crate::ErrorKind::QuotaExceeded) nothing of this batch is
     /// recorded.
     pub fn commit(self) -> Result<()> {
-        if let Some(quota) = self.quota {
-            check_quota(&self.tx, quota)?;
-        }
-        write_meta(&self.tx, "next_seq", &self.next_seq.to_le_bytes())?;
-        self.tx.commit().map_err(map_sql)
+        let AppliedBatch {
+            statements,
+            tx,
+            quota,
+            next_seq,
+            ..
+        } = self;
+        drop(statements);
+        commit_batch(tx, quota, next_seq)
     }
 }
 
@@ -401,7 +414,7 @@ impl ApplyTarget for AppliedBatch<'_> {
             racy: false,
         };
         write_version(
-            &self.tx,
+            &mut self.statements,
             &version,
             RowWrite::Either,
             self.retention,
