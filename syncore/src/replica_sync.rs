@@ -141,9 +141,11 @@ impl Replica {
     }
 
     /// A chunk source reading this replica's own files (every read verified against the
-    /// chunk id): what the application serves a peer's [`Plan::missing_chunks`] from.
+    /// chunk id): what the application serves a peer's [`Plan::missing_chunks`] from. It
+    /// first tries the path and offset the peer's applier names for each chunk (in a sync
+    /// from this replica, the file is at the same path here), then its index.
     pub fn chunk_source(&self) -> LocalChunks<'_, Index> {
-        LocalChunks::new(self.root(), self.index().algo(), self.index())
+        LocalChunks::new(self.root(), self.index().algo(), self.index()).following_hints()
     }
 
     /// Removes temp files a crashed apply left behind (their names start with

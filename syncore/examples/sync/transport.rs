@@ -5,7 +5,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 
-use syncore::apply::{ApplyOptions, ApplyReport, ChunkOrigin, ChunkSource};
+use syncore::apply::{ApplyOptions, ApplyReport, ChunkLocation, ChunkOrigin, ChunkSource};
 use syncore::sync::{Plan, SyncOptions};
 use syncore::{Digest, HashAlgo, Replica, Result};
 
@@ -50,9 +50,14 @@ impl ChunkSource for Counting<'_> {
         Ok((self.count(id, bytes), ChunkOrigin::Remote))
     }
 
-    fn read_verified(&self, id: &Digest, algo: HashAlgo) -> Result<(Vec<u8>, ChunkOrigin)> {
+    fn read_verified(
+        &self,
+        id: &Digest,
+        algo: HashAlgo,
+        hint: Option<&ChunkLocation>,
+    ) -> Result<(Vec<u8>, ChunkOrigin)> {
         // The inner source checks (once) what it serves.
-        let (bytes, _) = self.inner.read_verified(id, algo)?;
+        let (bytes, _) = self.inner.read_verified(id, algo, hint)?;
         Ok((self.count(id, bytes), ChunkOrigin::Remote))
     }
 }

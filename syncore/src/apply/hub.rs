@@ -101,7 +101,7 @@ fn store_chunks(
         if store.has(&chunk.id)? {
             continue;
         }
-        let (bytes, origin) = source.read_verified(&chunk.id, algo)?;
+        let (bytes, origin) = source.read_verified(&chunk.id, algo, None)?;
         if bytes.len() != chunk.len as usize {
             return Err(Error::corrupt(format!(
                 "chunk {} from the source has the wrong length",

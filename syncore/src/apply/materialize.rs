@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::apply::safety::DiskStat;
-use crate::apply::source::{ChunkOrigin, ChunkSource};
+use crate::apply::source::{ChunkLocation, ChunkOrigin, ChunkSource};
 use crate::apply::{AtomicFile, Durability};
 use crate::chunk::Chunk;
 use crate::entry::Entry;
@@ -195,8 +195,13 @@ fn read_verified(
     chunk: &Chunk,
     source: &dyn ChunkSource,
 ) -> Result<(Vec<u8>, ChunkOrigin)> {
+    let place = ChunkLocation {
+        path: entry.path.clone(),
+        offset: chunk.offset,
+        len: chunk.len,
+    };
     let (bytes, origin) = source
-        .read_verified(&chunk.id, manifest.algo())
+        .read_verified(&chunk.id, manifest.algo(), Some(&place))
         .map_err(|e| {
             let what = format!("{}: chunk {}: {e}", entry.path, chunk.id);
             match e.kind() {

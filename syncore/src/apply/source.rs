@@ -47,10 +47,18 @@ pub trait ChunkSource {
     }
 
     /// The bytes of chunk `id`, checked to hash to `id` under `algo`, and where they came
-    /// from; [`Error::Corrupt`] if they do not. This is what the applier calls. A source that
-    /// already checks every read under the same algorithm overrides it to hash only once;
+    /// from; [`Error::Corrupt`] if they do not. This is what the applier calls, with `hint`
+    /// naming where the chunk goes in the file it is building (a source over the sender's own
+    /// tree finds it there without a lookup; every other source ignores it). A source that
+    /// already checks every read under the same algorithm overrides this to hash only once;
     /// wrappers forward it to what they wrap.
-    fn read_verified(&self, id: &Digest, algo: HashAlgo) -> Result<(Vec<u8>, ChunkOrigin)> {
+    fn read_verified(
+        &self,
+        id: &Digest,
+        algo: HashAlgo,
+        hint: Option<&ChunkLocation>,
+    ) -> Result<(Vec<u8>, ChunkOrigin)> {
+        let _ = hint;
         let (bytes, origin) = self.read_chunk_from(id)?;
         if algo.digest(&bytes) != *id {
             return Err(Error::corrupt(format!(
@@ -103,8 +111,13 @@ impl ChunkSource for Layered<'_> {
 
     /// Like the other sources, but a source whose bytes fail the check is passed over for
     /// the next one; if none serves the chunk, a corrupt read is the error reported.
-    fn read_verified(&self, id: &Digest, algo: HashAlgo) -> Result<(Vec<u8>, ChunkOrigin)> {
-        self.first_that_serves(id, |source| Ok(source.read_verified(id, algo)?.0))
+    fn read_verified(
+        &self,
+        id: &Digest,
+        algo: HashAlgo,
+        hint: Option<&ChunkLocation>,
+    ) -> Result<(Vec<u8>, ChunkOrigin)> {
+        self.first_that_serves(id, |source| Ok(source.read_verified(id, algo, hint)?.0))
     }
 }
 
@@ -195,6 +208,7 @@ pub struct LocalChunks<'a, L: ChunkLocator + ?Sized> {
     root: PathBuf,
     algo: HashAlgo,
     locator: &'a L,
+    follows_hints: bool,
     walked: Mutex<Walked>,
 }
 
@@ -235,8 +249,25 @@ impl<'a, L: ChunkLocator + ?Sized> LocalChunks<'a, L> {
             root: root.into(),
             algo,
             locator,
+            follows_hints: false,
             walked: Mutex::default(),
         }
+    }
+
+    /// Also tries the place the applier names for each chunk (the path and offset it has in
+    /// the file being built) before asking the locator: right for a source over the sender's
+    /// own tree, whose files sit where the receiver's plan puts them, so most chunks need no
+    /// lookup. Every read is still verified; a wrong guess costs one read.
+    pub fn following_hints(mut self) -> Self {
+        self.follows_hints = true;
+        self
+    }
+
+    /// The bytes at `location` if they hash to `id` (a file that changed since it was indexed,
+    /// or a wrong hint, simply fails).
+    fn read_checked(&self, location: &ChunkLocation, id: &Digest) -> Option<Vec<u8>> {
+        let bytes = self.read_at(location).ok()?;
+        (self.algo.digest(&bytes) == *id).then_some(bytes)
     }
 
     fn read_at(&self, location: &ChunkLocation) -> Result<Vec<u8>> {
@@ -269,11 +300,8 @@ impl<'a, L: ChunkLocator + ?Sized> LocalChunks<'a, L> {
 impl<L: ChunkLocator + ?Sized> ChunkSource for LocalChunks<'_, L> {
     fn read_chunk(&self, id: &Digest) -> Result<Vec<u8>> {
         for location in self.locator.locate(id)? {
-            // A file that changed since it was indexed simply fails verification.
-            if let Ok(bytes) = self.read_at(&location) {
-                if self.algo.digest(&bytes) == *id {
-                    return Ok(bytes);
-                }
+            if let Some(bytes) = self.read_checked(&location, id) {
+                return Ok(bytes);
             }
         }
         Err(Error::NotFound(format!("chunk {id} in local files")))
@@ -283,7 +311,17 @@ impl<L: ChunkLocator + ?Sized> ChunkSource for LocalChunks<'_, L> {
         ChunkOrigin::Local
     }
 
-    fn read_verified(&self, id: &Digest, algo: HashAlgo) -> Result<(Vec<u8>, ChunkOrigin)> {
+    fn read_verified(
+        &self,
+        id: &Digest,
+        algo: HashAlgo,
+        hint: Option<&ChunkLocation>,
+    ) -> Result<(Vec<u8>, ChunkOrigin)> {
+        if let Some(place) = hint.filter(|_| self.follows_hints && algo == self.algo) {
+            if let Some(bytes) = self.read_checked(place, id) {
+                return Ok((bytes, ChunkOrigin::Local));
+            }
+        }
         if algo != self.algo {
             let bytes = self.read_chunk(id)?;
             if algo.digest(&bytes) != *id {
@@ -335,6 +373,49 @@ mod tests {
         assert!(layered.read_chunk(&none).is_err());
     }
 
+    #[test]
+    fn hints_are_followed_only_when_asked_and_always_verified() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), b"aaaabbbb").unwrap();
+        let algo = HashAlgo::Blake3;
+        let b = algo.digest(b"bbbb");
+        let at = |offset| ChunkLocation {
+            path: RelPath::new("a").unwrap(),
+            offset,
+            len: 4,
+        };
+        // The locator knows nothing: only the hint can find the chunk.
+        let nowhere: HashMap<Digest, Vec<ChunkLocation>> = HashMap::new();
+        let plain = LocalChunks::new(dir.path(), algo, &nowhere);
+        assert_eq!(
+            plain
+                .read_verified(&b, algo, Some(&at(4)))
+                .unwrap_err()
+                .kind(),
+            crate::ErrorKind::NotFound
+        );
+        let hinted = LocalChunks::new(dir.path(), algo, &nowhere).following_hints();
+        assert_eq!(
+            hinted.read_verified(&b, algo, Some(&at(4))).unwrap(),
+            (b"bbbb".to_vec(), ChunkOrigin::Local)
+        );
+        // A wrong hint is checked, not trusted.
+        assert_eq!(
+            hinted
+                .read_verified(&b, algo, Some(&at(0)))
+                .unwrap_err()
+                .kind(),
+            crate::ErrorKind::NotFound
+        );
+        // So is a hint naming a file that is not there.
+        let missing = ChunkLocation {
+            path: RelPath::new("missing/a").unwrap(),
+            offset: 4,
+            len: 4,
+        };
+        assert!(hinted.read_verified(&b, algo, Some(&missing)).is_err());
+    }
+
     /// Serves the same wrong bytes for every id.
     struct Lying;
 
@@ -351,23 +432,29 @@ mod tests {
         let good = store.put_data(b"good bytes").unwrap();
         let lying = Lying;
         assert_eq!(
-            lying.read_verified(&good, algo).unwrap_err().kind(),
+            lying.read_verified(&good, algo, None).unwrap_err().kind(),
             crate::ErrorKind::Corrupt
         );
         let layered = Layered::new().local(&lying).remote(&store);
         assert_eq!(
-            layered.read_verified(&good, algo).unwrap(),
+            layered.read_verified(&good, algo, None).unwrap(),
             (b"good bytes".to_vec(), ChunkOrigin::Remote)
         );
         // Nobody has it: the corrupt read is what is reported, not the store's "not found".
         let missing = algo.digest(b"missing");
         assert_eq!(
-            layered.read_verified(&missing, algo).unwrap_err().kind(),
+            layered
+                .read_verified(&missing, algo, None)
+                .unwrap_err()
+                .kind(),
             crate::ErrorKind::Corrupt
         );
         let honest = Layered::new().remote(&store);
         assert_eq!(
-            honest.read_verified(&missing, algo).unwrap_err().kind(),
+            honest
+                .read_verified(&missing, algo, None)
+                .unwrap_err()
+                .kind(),
             crate::ErrorKind::NotFound
         );
     }
