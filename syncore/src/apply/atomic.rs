@@ -8,12 +8,14 @@
 //! with [`TEMP_PREFIX`] so scanners and stores can recognise (and skip) leftovers of a crash.
 //! This module never decides *what* to write.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::apply::dir::{Dir, Replace};
 use crate::error::{Error, IoResultExt, Result};
 
 /// Every temp file syncore creates starts with this.
@@ -49,16 +51,26 @@ pub struct AtomicFile {
     target: PathBuf,
     temp: PathBuf,
     file: Option<File>,
+    /// The target's directory, held open: the temp file is created, renamed and (if
+    /// abandoned) removed by name inside it.
+    dir: Arc<Dir>,
 }
 
 impl AtomicFile {
     /// Creates a new, uniquely named temp file next to `target` (whose directory must exist).
     pub fn create(target: impl AsRef<Path>) -> Result<Self> {
-        let target = target.as_ref().to_path_buf();
+        let target = target.as_ref();
         let dir = target
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
+        let dir = Dir::open_following(dir).at_path(dir)?;
+        AtomicFile::create_in(Arc::new(dir), target)
+    }
+
+    /// [`AtomicFile::create`] inside `dir`, which the caller holds open and which must be
+    /// `target`'s directory (a writer of many files in one directory opens it once).
+    pub(crate) fn create_in(dir: Arc<Dir>, target: &Path) -> Result<Self> {
         let tag = target
             .file_name()
             .and_then(|n| n.to_str())
@@ -67,13 +79,15 @@ impl AtomicFile {
         let tag: String = tag.chars().take(64).collect();
         let mut attempt = 0;
         loop {
-            let temp = dir.join(temp_name(&tag));
-            match OpenOptions::new().write(true).create_new(true).open(&temp) {
+            let name = temp_name(&tag);
+            let temp = dir.path().join(&name);
+            match dir.create_new(name.as_ref()) {
                 Ok(file) => {
                     return Ok(AtomicFile {
-                        target,
+                        target: target.to_path_buf(),
                         temp,
                         file: Some(file),
+                        dir,
                     })
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < TEMP_ATTEMPTS => {
@@ -141,19 +155,22 @@ impl AtomicFile {
         if durability == Durability::PerFile {
             file.sync_all().at_path(&self.temp)?;
         }
-        match replace {
-            Replace::Anything => fs::rename(&self.temp, &self.target).at_path(&self.target)?,
-            Replace::Nothing => rename_no_replace(&self.temp, &self.target).map_err(|e| {
-                if e.kind() == io::ErrorKind::AlreadyExists {
-                    Error::Conflict(format!(
-                        "{} appeared while it was written; left untouched",
-                        self.target.display()
-                    ))
-                } else {
-                    Error::io(&self.target, e)
-                }
-            })?,
-        }
+        let (Some(temp_name), Some(target_name)) = (self.temp.file_name(), self.target.file_name())
+        else {
+            return Err(Error::invalid(format!(
+                "{}: not a file name",
+                self.target.display()
+            )));
+        };
+        self.dir
+            .rename(temp_name, target_name, replace)
+            .map_err(|e| match (e.kind(), replace) {
+                (io::ErrorKind::AlreadyExists, Replace::Nothing) => Error::Conflict(format!(
+                    "{} appeared while it was written; left untouched",
+                    self.target.display()
+                )),
+                _ => Error::io(&self.target, e),
+            })?;
         // The temp name is gone now; nothing to clean up on drop.
         self.temp = PathBuf::new();
         // Read through the descriptor: the rename changed the inode's ctime, and no path
@@ -161,56 +178,9 @@ impl AtomicFile {
         let meta = file.metadata().at_path(&self.target)?;
         drop(file);
         if durability == Durability::PerFile {
-            if let Some(dir) = self.target.parent().filter(|d| !d.as_os_str().is_empty()) {
-                sync_dir(dir)?;
-            }
+            self.dir.sync().at_path(self.dir.path())?;
         }
         Ok(meta)
-    }
-}
-
-/// What a commit may replace at its target.
-#[derive(Clone, Copy)]
-enum Replace {
-    Anything,
-    Nothing,
-}
-
-/// Renames `from` to `to` unless something exists at `to` (`AlreadyExists` then).
-fn rename_no_replace(from: &Path, to: &Path) -> io::Result<()> {
-    #[cfg(target_os = "linux")]
-    {
-        use std::ffi::CString;
-        use std::os::unix::ffi::OsStrExt;
-        let c_path = |p: &Path| {
-            CString::new(p.as_os_str().as_bytes())
-                .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains NUL"))
-        };
-        let (from_c, to_c) = (c_path(from)?, c_path(to)?);
-        // SAFETY: both pointers are valid NUL-terminated strings for the duration of the call.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_renameat2,
-                libc::AT_FDCWD,
-                from_c.as_ptr(),
-                libc::AT_FDCWD,
-                to_c.as_ptr(),
-                libc::RENAME_NOREPLACE,
-            )
-        };
-        if rc == 0 {
-            return Ok(());
-        }
-        let err = io::Error::last_os_error();
-        // Filesystems (or kernels) without the flag: fall back to check-then-rename.
-        if !matches!(err.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) {
-            return Err(err);
-        }
-    }
-    match fs::symlink_metadata(to) {
-        Ok(_) => Err(io::Error::from(io::ErrorKind::AlreadyExists)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => fs::rename(from, to),
-        Err(e) => Err(e),
     }
 }
 
@@ -232,10 +202,10 @@ impl Write for AtomicFile {
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
-        if !self.temp.as_os_str().is_empty() {
+        if let Some(name) = self.temp.file_name() {
             self.file = None;
             // Best effort: a leftover is recognisable by its prefix and harmless.
-            let _ = fs::remove_file(&self.temp);
+            let _ = self.dir.remove_file(name);
         }
     }
 }

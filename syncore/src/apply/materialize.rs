@@ -9,8 +9,10 @@
 //! plan's and the applier's job) and never writes anywhere but its temp file and target.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::apply::dir::Dir;
 use crate::apply::safety::DiskStat;
 use crate::apply::source::{ChunkLocation, ChunkOrigin, ChunkSource};
 use crate::apply::{AtomicFile, Durability};
@@ -69,7 +71,7 @@ pub(crate) fn write_file(
         count(origin, chunk.len, &mut local_bytes, &mut remote_bytes);
         Ok(bytes)
     });
-    let stat = place_file(path, entry, chunks, finish, before)?;
+    let stat = place_file(path, None, entry, chunks, finish, before)?;
     Ok(Written {
         stat,
         local_bytes,
@@ -108,18 +110,23 @@ pub(crate) fn gather(
 /// sets the entry's mode and mtime, then finishes as `finish` says and returns the placed
 /// file's stat. On any error the temp file is removed and the target is untouched.
 ///
-/// `before` is what was at `path` when the write was decided: with `None` the rename refuses
+/// `dir`, if given, is `path`'s directory held open (a writer of many files passes the same
+/// one). `before` is what was at `path` when the write was decided: with `None` the rename refuses
 /// to replace anything that appeared since (atomically where the platform allows); otherwise
 /// the target must still match `before` just before the rename. Either way a user's file that
 /// changed meanwhile is left alone and the write fails with [`Error::Conflict`].
 pub(crate) fn place_file(
     path: &Path,
+    dir: Option<Arc<Dir>>,
     entry: &Entry,
     chunks: impl IntoIterator<Item = Result<Vec<u8>>>,
     finish: Finish,
     before: Option<DiskStat>,
 ) -> Result<DiskStat> {
-    let mut file = AtomicFile::create(path)?;
+    let mut file = match dir {
+        Some(dir) => AtomicFile::create_in(dir, path)?,
+        None => AtomicFile::create(path)?,
+    };
     for bytes in chunks {
         file.write_all(&bytes?)?;
     }

@@ -36,6 +36,7 @@
 //! ```
 
 mod atomic;
+pub(crate) mod dir;
 mod hub;
 mod materialize;
 mod pipeline;

@@ -9,10 +9,12 @@
 //! index has passed before a job is submitted, and the one check left for the moment before
 //! the rename (the target is still as it was) runs on the placing thread, as it would inline.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 use std::thread::Scope;
 
+use crate::apply::dir::Dir;
 use crate::apply::materialize::{place_file, Finish, Gathered};
 use crate::apply::safety::DiskStat;
 use crate::apply::Durability;
@@ -46,6 +48,14 @@ pub(crate) struct PlaceJob {
     pub durability: Durability,
 }
 
+/// A job as the placing thread receives it.
+struct Queued {
+    job: PlaceJob,
+    /// Which run of writes between two settles it belongs to: other actions (renames,
+    /// removals) happen only between runs, so an open directory is reused within a run only.
+    run: u64,
+}
+
 /// A placed (or refused) file, in submission order.
 pub(crate) struct Placed {
     /// The entry it became.
@@ -60,7 +70,8 @@ pub(crate) struct Placed {
 
 /// The placing thread's two ends, as seen from the applier.
 pub(crate) struct Placer {
-    jobs: Option<SyncSender<PlaceJob>>,
+    jobs: Option<SyncSender<Queued>>,
+    run: u64,
     placed: Receiver<Placed>,
     files_in_flight: usize,
     bytes_in_flight: u64,
@@ -69,17 +80,25 @@ pub(crate) struct Placer {
 impl Placer {
     /// Starts the placing thread inside `scope`; it ends when the placer is dropped.
     pub fn spawn<'scope>(scope: &'scope Scope<'scope, '_>) -> Placer {
-        let (jobs, job_queue) = sync_channel::<PlaceJob>(MAX_FILES_IN_FLIGHT);
+        let (jobs, job_queue) = sync_channel::<Queued>(MAX_FILES_IN_FLIGHT);
         let (done, placed) = sync_channel::<Placed>(MAX_FILES_IN_FLIGHT);
         scope.spawn(move || {
-            for job in job_queue {
-                if done.send(place(job)).is_err() {
+            let mut dir: Option<Arc<Dir>> = None;
+            let mut current_run = 0;
+            for Queued { job, run } in job_queue {
+                if run != current_run {
+                    // Directories may have been renamed or removed since: open afresh.
+                    dir = None;
+                    current_run = run;
+                }
+                if done.send(place(job, &mut dir)).is_err() {
                     return;
                 }
             }
         });
         Placer {
             jobs: Some(jobs),
+            run: 0,
             placed,
             files_in_flight: 0,
             bytes_in_flight: 0,
@@ -101,7 +120,8 @@ impl Placer {
             .jobs
             .as_ref()
             .ok_or_else(|| Error::invalid("the placing thread was stopped"))?;
-        jobs.send(job).map_err(|_| placing_thread_gone())?;
+        jobs.send(Queued { job, run: self.run })
+            .map_err(|_| placing_thread_gone())?;
         self.files_in_flight += 1;
         self.bytes_in_flight += size;
         Ok(finished)
@@ -117,8 +137,10 @@ impl Placer {
         finished
     }
 
-    /// Waits for every file in flight and returns them.
+    /// Waits for every file in flight and returns them; files submitted afterwards belong to
+    /// a new run.
     pub fn settle(&mut self) -> Result<Vec<Placed>> {
+        self.run += 1;
         let mut finished = Vec::with_capacity(self.files_in_flight);
         while self.files_in_flight > 0 {
             finished.push(self.next_blocking()?);
@@ -145,8 +167,9 @@ fn placing_thread_gone() -> Error {
     }
 }
 
-/// Places one file: the placing thread's whole job.
-fn place(job: PlaceJob) -> Placed {
+/// Places one file: the placing thread's whole job. `dir` is the directory of the previous
+/// file, kept open: plans come in path order, so most files go where the last one went.
+fn place(job: PlaceJob, dir: &mut Option<Arc<Dir>>) -> Placed {
     let PlaceJob {
         path,
         entry,
@@ -156,11 +179,29 @@ fn place(job: PlaceJob) -> Placed {
         durability,
     } = job;
     let chunks = content.chunks.into_iter().map(Ok);
-    let result = place_file(&path, &entry, chunks, Finish::Commit(durability), before);
+    let result = place_file(
+        &path,
+        directory_of(&path, dir),
+        &entry,
+        chunks,
+        Finish::Commit(durability),
+        before,
+    );
     Placed {
         local_bytes: content.local_bytes,
         entry,
         manifest,
         result,
     }
+}
+
+/// `path`'s directory, opened unless `cached` already is it (`None` if it cannot be opened:
+/// the file is then placed by full path, which reports the error). The applier checked the
+/// directories under the root before submitting; the root itself may be a symlink.
+fn directory_of(path: &Path, cached: &mut Option<Arc<Dir>>) -> Option<Arc<Dir>> {
+    let parent = path.parent()?;
+    if cached.as_ref().is_none_or(|dir| dir.path() != parent) {
+        *cached = Dir::open_following(parent).ok().map(Arc::new);
+    }
+    cached.clone()
 }

@@ -119,42 +119,6 @@ pub(crate) fn open_nofollow(path: &Path) -> Result<fs::File> {
     options.open(path).at_path(path)
 }
 
-/// Opens `name` inside the open directory `dir` for reading, without following a final
-/// symlink: only the last path component is looked up, and a parent swapped for a symlink
-/// since `dir` was opened cannot redirect the open. Unix only (elsewhere the caller opens
-/// by full path).
-#[cfg(unix)]
-pub(crate) fn open_nofollow_at(dir: &fs::File, name: &std::ffi::OsStr) -> io::Result<fs::File> {
-    use std::os::fd::{AsRawFd, FromRawFd};
-    use std::os::unix::ffi::OsStrExt;
-    let name = std::ffi::CString::new(name.as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "name contains NUL"))?;
-    // SAFETY: `dir` is an open descriptor and `name` a NUL-terminated string for the duration
-    // of the call; a non-negative result is a new descriptor that nothing else owns.
-    let fd = unsafe {
-        libc::openat(
-            dir.as_raw_fd(),
-            name.as_ptr(),
-            libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW,
-        )
-    };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `fd` was just opened and is owned by the returned `File` alone.
-    Ok(unsafe { fs::File::from_raw_fd(fd) })
-}
-
-/// Opens the directory `path` (not through a final symlink) to open its children by name.
-#[cfg(unix)]
-pub(crate) fn open_dir_nofollow(path: &Path) -> io::Result<fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
-        .open(path)
-}
-
 /// Nanoseconds since the Unix epoch (negative before it), saturating.
 pub(crate) fn system_time_ns(t: std::time::SystemTime) -> i64 {
     match t.duration_since(std::time::UNIX_EPOCH) {

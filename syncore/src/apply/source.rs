@@ -13,9 +13,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
+use crate::apply::dir::Dir;
 use crate::apply::safety::{checked_path_cached, open_nofollow};
-#[cfg(unix)]
-use crate::apply::safety::{open_dir_nofollow, open_nofollow_at};
 use crate::error::{Error, IoResultExt, Result};
 use crate::hash::{Digest, HashAlgo};
 use crate::manifest::FileManifest;
@@ -220,22 +219,22 @@ struct Walked {
     verified_dirs: HashSet<PathBuf>,
     /// The directory of the last read, held open: reads come in path order, so most open
     /// their file by name alone instead of walking the whole path again.
-    #[cfg(unix)]
-    last_dir: Option<(PathBuf, std::fs::File)>,
+    last_dir: Option<Dir>,
 }
 
 impl Walked {
     /// Opens the file at `path` (under verified directories) without following a symlink.
     fn open(&mut self, path: &Path) -> Result<std::fs::File> {
-        #[cfg(unix)]
         if let (Some(parent), Some(name)) = (path.parent(), path.file_name()) {
-            if self.last_dir.as_ref().is_none_or(|(dir, _)| dir != parent) {
-                self.last_dir = open_dir_nofollow(parent)
-                    .ok()
-                    .map(|handle| (parent.to_path_buf(), handle));
+            if self
+                .last_dir
+                .as_ref()
+                .is_none_or(|dir| dir.path() != parent)
+            {
+                self.last_dir = Dir::open(parent).ok();
             }
-            if let Some((_, dir)) = &self.last_dir {
-                return open_nofollow_at(dir, name).at_path(path);
+            if let Some(dir) = &self.last_dir {
+                return dir.open_read(name).at_path(path);
             }
         }
         open_nofollow(path)

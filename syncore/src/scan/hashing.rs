@@ -19,8 +19,7 @@ use std::thread::Scope;
 
 use super::stat::file_stat;
 use super::HashHook;
-#[cfg(unix)]
-use crate::apply::safety::open_nofollow_at;
+use crate::apply::dir::Dir;
 use crate::chunk::{Chunk, Chunker};
 use crate::error::{Error, Result};
 use crate::index::FileStat;
@@ -40,7 +39,7 @@ pub struct HashJob {
     /// The stat seen by the walk, before reading.
     pub stat: FileStat,
     /// Its parent directory, if the walk holds it open (else it is opened by full path).
-    pub parent: Option<Arc<File>>,
+    pub parent: Option<Arc<Dir>>,
 }
 
 /// What hashing one file gave.
@@ -224,9 +223,8 @@ fn hash_one(
 /// Opens the job's file for reading: by name under its parent's descriptor where the walk
 /// holds one, never following a final symlink.
 fn open_job(job: &HashJob) -> std::io::Result<File> {
-    #[cfg(unix)]
     if let (Some(parent), Some(name)) = (&job.parent, job.full.file_name()) {
-        return open_nofollow_at(parent, name);
+        return parent.open_read(name);
     }
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
@@ -299,7 +297,7 @@ fn changed_since(file: &File, before: &FileStat, read: u64) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn job(dir: &std::path::Path, name: &str, parent: Option<Arc<File>>) -> HashJob {
+    fn job(dir: &std::path::Path, name: &str, parent: Option<Arc<Dir>>) -> HashJob {
         let full = dir.join(name);
         let meta = std::fs::symlink_metadata(&full).unwrap();
         HashJob {
@@ -313,7 +311,7 @@ mod tests {
     #[test]
     fn the_pool_returns_outcomes_in_submission_order_with_their_tags() {
         let dir = tempfile::tempdir().unwrap();
-        let parent = Arc::new(File::open(dir.path()).unwrap());
+        let parent = Arc::new(Dir::open(dir.path()).unwrap());
         let chunker = Chunker::default();
         let names: Vec<String> = (0..200).map(|i| format!("f{i:03}")).collect();
         for (i, name) in names.iter().enumerate() {
@@ -347,7 +345,7 @@ mod tests {
     #[test]
     fn a_file_swapped_for_a_symlink_or_rewritten_is_retried() {
         let dir = tempfile::tempdir().unwrap();
-        let parent = Some(Arc::new(File::open(dir.path()).unwrap()));
+        let parent = Some(Arc::new(Dir::open(dir.path()).unwrap()));
         let chunker = Chunker::default();
         std::fs::write(dir.path().join("secret"), b"outside").unwrap();
         std::fs::write(dir.path().join("a"), b"listed content").unwrap();

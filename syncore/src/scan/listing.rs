@@ -17,6 +17,7 @@ use super::ignore::{is_default_ignored, IgnoreChain, IGNORE_FILE_NAME};
 use super::report::{SkipReason, Skipped};
 use super::stat::{file_stat, kind_of};
 use super::Scanner;
+use crate::apply::dir::Dir;
 use crate::entry::EntryKind;
 use crate::index::FileStat;
 use crate::path::RelPath;
@@ -31,7 +32,7 @@ pub(super) struct DiskItem {
     /// Its stat.
     pub stat: FileStat,
     /// Its parent directory, held open so the file can be opened by name alone.
-    pub parent: Option<Arc<fs::File>>,
+    pub parent: Option<Arc<Dir>>,
 }
 
 /// A directory waiting to be listed.
@@ -66,7 +67,7 @@ pub(super) struct DirListing {
     pub subdirs: Vec<PendingDir>,
     /// The directory, held open for its children (`None` where it could not be opened; they
     /// are then opened by full path).
-    pub handle: Option<Arc<fs::File>>,
+    pub handle: Option<Arc<Dir>>,
 }
 
 /// Lists every directory under `start` depth-first, sending each listing to `sink`; stops
@@ -105,7 +106,7 @@ pub(super) fn list_dir(scanner: &Scanner, dir: PendingDir) -> DirListing {
     listing.on_disk.reserve(children.len());
     // Opening each child by name under this handle walks one path component instead of the
     // whole path (and never through a parent swapped for a symlink since the listing).
-    listing.handle = open_dir(&listing.dir.full).map(Arc::new);
+    listing.handle = Dir::open(&listing.dir.full).ok().map(Arc::new);
     let has_ignore_file = children.iter().any(|d| d.file_name() == IGNORE_FILE_NAME);
     let rel_str = listing.dir.rel.as_ref().map_or("", RelPath::as_str);
     listing.chain = listing
@@ -116,19 +117,6 @@ pub(super) fn list_dir(scanner: &Scanner, dir: PendingDir) -> DirListing {
         classify_child(scanner, &mut listing, dirent);
     }
     listing
-}
-
-/// The directory held open for its children's opens (`None` where that is not possible).
-fn open_dir(dir: &std::path::Path) -> Option<fs::File> {
-    #[cfg(unix)]
-    {
-        crate::apply::safety::open_dir_nofollow(dir).ok()
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = dir;
-        None
-    }
 }
 
 fn read_children(dir: &std::path::Path) -> std::io::Result<Vec<fs::DirEntry>> {
