@@ -45,6 +45,7 @@ use crate::manifest::FileManifest;
 use crate::path::RelPath;
 use crate::replica::Replica;
 use crate::store::ChunkStore;
+use crate::sync::encode_parts;
 use crate::sync::{
     reconcile, reconcile_encoded, ChangeSet, LocalView, Plan, ReplicaId, SyncOptions,
 };
@@ -52,34 +53,64 @@ use crate::sync::{
 /// The change set of everything `index` recorded after `cursor`: entries sorted by path,
 /// tombstones included, with one manifest per distinct live file content.
 pub fn index_change_set(index: &Index, cursor: u64) -> Result<ChangeSet> {
+    let (entries, cursor, ids) = index_changes(index, cursor)?;
+    let mut manifests = Vec::with_capacity(ids.len());
+    for (id, path) in ids {
+        manifests.push(index.manifest(&id)?.ok_or_else(|| no_manifest(path))?);
+    }
+    Ok(ChangeSet {
+        source: index.replica_id(),
+        since: cursor.0,
+        cursor: cursor.1,
+        entries,
+        manifests,
+    })
+}
+
+/// [`index_change_set`], encoded, with each manifest copied as the index stores it (in the
+/// change-set encoding) instead of decoded and encoded again. The receiver's decode checks
+/// every manifest against the entries that name it, as it does for any peer's bytes.
+pub fn index_change_set_encoded(index: &Index, cursor: u64) -> Result<Vec<u8>> {
+    let (entries, (since, next), ids) = index_changes(index, cursor)?;
+    let mut manifests = Vec::with_capacity(ids.len());
+    for (id, path) in ids {
+        manifests.push(
+            index
+                .encoded_manifest(&id)?
+                .ok_or_else(|| no_manifest(path))?,
+        );
+    }
+    Ok(encode_parts(
+        index.replica_id(),
+        since,
+        next,
+        &entries,
+        manifests.iter().map(Vec::as_slice),
+    ))
+}
+
+/// The entries changed after `cursor`, by path; `(cursor, next cursor)`; and each content id
+/// they name, once, in order of first use (with the path that first names it).
+type IndexChanges = (Vec<Entry>, (u64, u64), Vec<(Digest, RelPath)>);
+
+fn index_changes(index: &Index, cursor: u64) -> Result<IndexChanges> {
     let changes = index.changes_since(cursor)?;
     let mut entries = changes.entries;
     entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
     let mut seen = HashSet::new();
-    let mut manifests = Vec::new();
-    for entry in &entries {
-        if entry.deleted {
-            continue;
-        }
+    let mut ids = Vec::new();
+    for entry in entries.iter().filter(|e| !e.deleted) {
         if let Some(id) = entry.content_id {
             if seen.insert(id) {
-                let manifest = index.manifest(&id)?.ok_or_else(|| {
-                    crate::Error::corrupt(format!(
-                        "index: {}: no manifest for its content",
-                        entry.path
-                    ))
-                })?;
-                manifests.push(manifest);
+                ids.push((id, entry.path.clone()));
             }
         }
     }
-    Ok(ChangeSet {
-        source: index.replica_id(),
-        since: cursor,
-        cursor: changes.cursor.max(cursor),
-        entries,
-        manifests,
-    })
+    Ok((entries, (cursor, changes.cursor.max(cursor)), ids))
+}
+
+fn no_manifest(path: RelPath) -> crate::Error {
+    crate::Error::corrupt(format!("index: {path}: no manifest for its content"))
 }
 
 fn peer_key(peer: ReplicaId) -> String {
@@ -97,7 +128,7 @@ impl Replica {
 
     /// [`change_set`](Replica::change_set), encoded: the bytes the application ships.
     pub fn changes_since_encoded(&self, cursor: u64) -> Result<Vec<u8>> {
-        Ok(self.change_set(cursor)?.encode())
+        index_change_set_encoded(self.index(), cursor)
     }
 
     /// Plans what this replica must do to take in a peer's `changes` (pure: reads the index,
@@ -243,7 +274,7 @@ impl<S: ChunkStore> Hub<S> {
 
     /// [`change_set`](Hub::change_set), encoded.
     pub fn changes_since_encoded(&self, cursor: u64) -> Result<Vec<u8>> {
-        Ok(self.change_set(cursor)?.encode())
+        index_change_set_encoded(self.index(), cursor)
     }
 
     /// How far the hub has taken in `client`'s journal.

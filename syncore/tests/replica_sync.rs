@@ -259,3 +259,31 @@ fn opening_a_replica_removes_temp_files_a_crash_left_outside_its_state_dir() {
         "only the directory is new"
     );
 }
+
+#[test]
+fn encoded_changes_are_the_change_set_encoded_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = open(dir.path());
+    fs::create_dir(dir.path().join("sub")).unwrap();
+    // Several chunks, a one-chunk file, the same content twice, an empty file, a deletion.
+    let big: Vec<u8> = (0..600_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    fs::write(dir.path().join("big.bin"), &big).unwrap();
+    fs::write(dir.path().join("sub/one.txt"), b"one").unwrap();
+    fs::write(dir.path().join("sub/copy.txt"), b"one").unwrap();
+    fs::write(dir.path().join("empty"), b"").unwrap();
+    fs::write(dir.path().join("doomed"), b"soon gone").unwrap();
+    a.scan().unwrap();
+    let middle = a.change_set(0).unwrap().cursor;
+    fs::remove_file(dir.path().join("doomed")).unwrap();
+    fs::write(dir.path().join("sub/one.txt"), b"one, edited").unwrap();
+    a.scan().unwrap();
+    for cursor in [0, middle] {
+        let changes = a.change_set(cursor).unwrap();
+        assert!(!changes.manifests.is_empty());
+        let encoded = a.changes_since_encoded(cursor).unwrap();
+        assert_eq!(encoded, changes.encode(), "cursor {cursor}");
+        assert_eq!(syncore::sync::ChangeSet::decode(&encoded).unwrap(), changes);
+    }
+}

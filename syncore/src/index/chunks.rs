@@ -212,15 +212,7 @@ pub(super) fn check_quota(conn: &Connection, quota: u64) -> Result<()> {
 impl Index {
     /// The stored manifest with `content_id`, if any retained version uses it.
     pub fn manifest(&self, content_id: &Digest) -> Result<Option<FileManifest>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT encoded FROM manifests WHERE content_id = ?1")
-            .map_err(map_sql)?;
-        let encoded: Option<Vec<u8>> = stmt
-            .query_row([content_id.as_bytes().as_slice()], |row| row.get(0))
-            .optional()
-            .map_err(map_sql)?;
-        let Some(encoded) = encoded else {
+        let Some(encoded) = self.encoded_manifest(content_id)? else {
             return Ok(None);
         };
         let manifest = FileManifest::decode(&encoded)?;
@@ -230,6 +222,17 @@ impl Index {
             )));
         }
         Ok(Some(manifest))
+    }
+
+    /// The stored encoding ([`FileManifest::encode`]) of the manifest with `content_id`, not
+    /// decoded or checked (the reader of a change set checks it).
+    pub(crate) fn encoded_manifest(&self, content_id: &Digest) -> Result<Option<Vec<u8>>> {
+        self.conn
+            .prepare_cached("SELECT encoded FROM manifests WHERE content_id = ?1")
+            .map_err(map_sql)?
+            .query_row([content_id.as_bytes().as_slice()], |row| row.get(0))
+            .optional()
+            .map_err(map_sql)
     }
 
     /// The reference count of chunk `id` (0 if unknown or unreferenced).

@@ -120,26 +120,14 @@ impl ChangeSet {
     /// and [`FileManifest::encode`] bytes; then a checksum, the first 8 bytes of the BLAKE3
     /// hash of everything before it.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER_LEN + self.entries.len() * 96);
-        out.extend_from_slice(MAGIC);
-        out.push(FORMAT_VERSION);
-        out.extend_from_slice(&[0, 0, 0]);
-        out.extend_from_slice(self.source.as_bytes());
-        out.extend_from_slice(&self.since.to_le_bytes());
-        out.extend_from_slice(&self.cursor.to_le_bytes());
-        out.extend_from_slice(&count_u32(self.entries.len()).to_le_bytes());
-        out.extend_from_slice(&count_u32(self.manifests.len()).to_le_bytes());
-        for entry in &self.entries {
-            encode_entry(entry, &mut out);
-        }
-        for manifest in &self.manifests {
-            let bytes = manifest.encode();
-            out.extend_from_slice(&count_u32(bytes.len()).to_le_bytes());
-            out.extend_from_slice(&bytes);
-        }
-        let checksum = blake3::hash(&out);
-        out.extend_from_slice(&checksum.as_bytes()[..CHECKSUM_LEN]);
-        out
+        let manifests: Vec<Vec<u8>> = self.manifests.iter().map(FileManifest::encode).collect();
+        encode_parts(
+            self.source,
+            self.since,
+            self.cursor,
+            &self.entries,
+            manifests.iter().map(Vec::as_slice),
+        )
     }
 
     /// Parses bytes made by [`ChangeSet::encode`] and [validates](ChangeSet::validate) them.
@@ -296,6 +284,36 @@ fn count_u32(n: usize) -> u32 {
     // Counts beyond u32::MAX cannot be decoded back; saturating keeps encoding total and the
     // decoder rejects the mismatch rather than misreading it.
     u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// The bytes [`ChangeSet::encode`] makes of a change set with these parts, the manifests given
+/// already encoded ([`FileManifest::encode`]; an index stores them so), in order.
+pub(crate) fn encode_parts<'m>(
+    source: ReplicaId,
+    since: u64,
+    cursor: u64,
+    entries: &[Entry],
+    manifests: impl ExactSizeIterator<Item = &'m [u8]>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(HEADER_LEN + entries.len() * 96 + manifests.len() * 96);
+    out.extend_from_slice(MAGIC);
+    out.push(FORMAT_VERSION);
+    out.extend_from_slice(&[0, 0, 0]);
+    out.extend_from_slice(source.as_bytes());
+    out.extend_from_slice(&since.to_le_bytes());
+    out.extend_from_slice(&cursor.to_le_bytes());
+    out.extend_from_slice(&count_u32(entries.len()).to_le_bytes());
+    out.extend_from_slice(&count_u32(manifests.len()).to_le_bytes());
+    for entry in entries {
+        encode_entry(entry, &mut out);
+    }
+    for bytes in manifests {
+        out.extend_from_slice(&count_u32(bytes.len()).to_le_bytes());
+        out.extend_from_slice(bytes);
+    }
+    let checksum = blake3::hash(&out);
+    out.extend_from_slice(&checksum.as_bytes()[..CHECKSUM_LEN]);
+    out
 }
 
 fn encode_entry(entry: &Entry, out: &mut Vec<u8>) {
