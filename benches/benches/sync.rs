@@ -15,30 +15,29 @@
 //! `rsync` is installed with apt-get if missing. Per-file durability is timed once at full
 //! size (about a minute) unless `SYNCORE_BENCH_PER_FILE=1` puts it in the criterion group.
 //!
-//! Recorded on the 2-core development machine (release; other builds and benchmarks were
-//! running on the same 2 cores, load average 2–3.5, so absolute times are noisy):
+//! Recorded on the 2-core development machine (release, nothing else running; absolute times
+//! drift with the kernel's directory and inode caches, so compare within one run):
 //!
 //! | measurement | syncore | rsync |
 //! |---|---|---|
-//! | plan, 1,000,000 entries, nothing to do: in-memory view | 0.32 s (was 1.10 s) | |
-//! | the same against the SQLite index (change set in memory / from bytes) | 0.67 s / 1.48 s (was 1.43 s / 2.15 s) | |
-//! | 100,000 files, 546.5 MB, into an empty folder: `Durability::None` | 13.5 s first run, 22.1 s mean of 10 (was 28.0 s) | 10.8 s mean of 10 (`-a`) |
-//! | the same, one run each into fresh folders, alternating | 15.3–16.4 s | 7.4–8.4 s |
-//! | the same, `Durability::PerFile` (one run) | 29.9 s (was 68.6 s) | |
-//! | 1% of files (1,000) rewritten, then synced (batched) | 1.10 s mean, 0.85–1.72 s (earlier quieter record 0.78 s) | 1.21–1.39 s |
-//! | bytes moved for that change | 5.3–5.8 MB of chunks | 5.5–5.7 MB literal, 7.9–8.2 MB sent |
+//! | plan, 1,000,000 entries, nothing to do: in-memory view | 0.19 s | |
+//! | the same against the SQLite index (change set in memory / from bytes) | 0.70 s / 1.09 s | |
+//! | 100,000 files, 546.5 MB, into an empty folder: `Durability::None` | 8.60 s mean of 10 (scan of A 2.2–2.8 s of it) | 5.29 s mean of 10 (`-a`) |
+//! | the same, `Durability::Batched` | 11.56 s mean of 10 | |
+//! | the same, `Durability::PerFile` (one run) | 30.2 s | |
+//! | 1% of files (1,000) rewritten, then synced (batched) | 0.83 s mean | 0.75 s mean |
+//! | bytes moved for that change | 5.3–5.8 MB of chunks | 5.1–5.7 MB literal, 7.6–8.2 MB sent |
 //!
-//! Commands: `cargo bench -p syncore-benches --bench sync` (plan group and `sync_full`, then
-//! `-- sync_incremental` while a CI build ran on the same cores; the
-//! run was stopped during `syncore_batched`, whose samples grew past 30 s as the same 100,000
-//! files were deleted and re-created for every sample: ext4 then searches its recently freed
-//! inodes on every create, which slows both contenders sample by sample). The alternating
-//! row used the example's path (open both, scan A, push) into new folders each time.
+//! Command: `cargo bench -p syncore-benches --bench sync`. Every full-sync run writes into
+//! folders of its own and the copies are removed only after the group: creating 100,000 files
+//! right after deleting as many makes ext4 step over its recently freed inodes one by one,
+//! which slowed both contenders sample by sample in earlier versions of this bench.
 //!
-//! Of a full sync, opening and scanning A takes 2.3–3.8 s; the rest is the change set, the
+//! Of a full sync, opening and scanning A takes 2.2–2.8 s; the rest is the change set, the
 //! plan and the apply on B. Apply reads and verifies chunks and records each file in B's
-//! index on one thread while a second thread creates, writes, renames and stats the files,
-//! so on an idle machine the two halves overlap; per-file fsync latency overlaps the same way.
+//! index on one thread while a second thread creates, writes, renames and stats the files
+//! (by name under the open directory), so on an idle machine the two halves overlap; per-file
+//! fsync latency overlaps the same way.
 
 // criterion_group!/criterion_main! generate undocumented functions.
 #![allow(missing_docs)]
@@ -108,10 +107,6 @@ fn rsync(from: &Path, to: &Path, extra: &[&str]) -> String {
         .expect("run rsync");
     assert!(out.status.success(), "rsync failed");
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn drop_caches_free(path: &Path) {
-    let _ = std::fs::remove_dir_all(path);
 }
 
 /// A change set of `n` live files and an index/view that already holds every one of them.
@@ -220,14 +215,17 @@ fn plan_noop(c: &mut Criterion) {
     group.finish();
 }
 
-/// One example-path sync of `a_root` into a fresh, empty `b_root`; returns bytes moved.
-fn sync_into_empty(a_root: &Path, work: &Path, durability: Durability) -> (Duration, u64) {
-    let a_state = work.join("a-state");
-    let b_root = work.join("b");
-    let b_state = work.join("b-state");
-    for dir in [&a_state, &b_root, &b_state] {
-        drop_caches_free(dir);
-    }
+/// One example-path sync of `a_root` into a new, empty folder under `work` (named by `run`,
+/// with fresh state directories); returns the time and the bytes moved.
+fn sync_into_empty(
+    a_root: &Path,
+    work: &Path,
+    run: usize,
+    durability: Durability,
+) -> (Duration, u64) {
+    let a_state = work.join(format!("a-state-{run}"));
+    let b_root = work.join(format!("b-{run}"));
+    let b_state = work.join(format!("b-state-{run}"));
     std::fs::create_dir_all(&b_root).expect("b root");
     let started = Instant::now();
     let mut a = open_replica(a_root, &a_state);
@@ -261,19 +259,28 @@ fn sync_full(c: &mut Criterion) {
         spec.dirs,
         bytes as f64 / 1e6
     );
+    // Every run writes into folders of its own, and nothing is deleted until the group is
+    // done: creating files right after deleting as many makes ext4 skip its recently freed
+    // inodes one by one, which would slow whichever contender comes next.
+    let mut runs = 0usize;
+    let mut next_run = || {
+        runs += 1;
+        runs
+    };
     let mut group = c.benchmark_group("sync_full");
     group.sample_size(10);
+    group.warm_up_time(Duration::from_millis(1));
     group.sampling_mode(SamplingMode::Flat);
     group.throughput(criterion::Throughput::Bytes(bytes));
     group.bench_function(BenchmarkId::new("rsync_a", spec.files), |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let dest = work.path().join("rsync");
-                drop_caches_free(&dest);
+                let dest = work.path().join(format!("rsync-{}", next_run()));
                 let started = Instant::now();
                 rsync(&a_root, &dest, &[]);
                 total += started.elapsed();
+                eprintln!("rsync_a: {:.2?}", started.elapsed());
             }
             total
         })
@@ -282,7 +289,8 @@ fn sync_full(c: &mut Criterion) {
     // the criterion group only with SYNCORE_BENCH_PER_FILE=1.
     let per_file = std::env::var_os("SYNCORE_BENCH_PER_FILE").is_some();
     if !per_file {
-        let (elapsed, moved) = sync_into_empty(&a_root, work.path(), Durability::PerFile);
+        let (elapsed, moved) =
+            sync_into_empty(&a_root, work.path(), next_run(), Durability::PerFile);
         eprintln!("sync_full/syncore_per_file (one run): {elapsed:.2?}, {moved} bytes moved");
     }
     let mut settings = vec![
@@ -297,7 +305,8 @@ fn sync_full(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
-                    let (elapsed, moved) = sync_into_empty(&a_root, work.path(), durability);
+                    let (elapsed, moved) =
+                        sync_into_empty(&a_root, work.path(), next_run(), durability);
                     eprintln!("{name}: {elapsed:.2?}, {moved} bytes moved");
                     total += elapsed;
                 }
@@ -306,6 +315,7 @@ fn sync_full(c: &mut Criterion) {
         });
     }
     group.finish();
+    eprintln!("sync bench: removing {runs} copies");
 }
 
 fn sync_incremental(c: &mut Criterion) {
