@@ -138,13 +138,7 @@ pub(crate) fn place_file(
     set_mode(&file, replaced_mode, entry.executable)?;
     let placed = match finish {
         Finish::Commit(durability) if before.is_some() => file.commit(durability)?,
-        Finish::Commit(durability) => file.commit_new(durability).map_err(|e| match e {
-            Error::Conflict(_) => Error::Conflict(format!(
-                "{}: a file the index does not know appeared while it was written; left untouched",
-                entry.path
-            )),
-            e => e,
-        })?,
+        Finish::Commit(durability) => file.commit_new(durability)?,
         Finish::CrashBeforeRename => {
             // A crash never runs destructors: the temp file stays, the target is untouched.
             std::mem::forget(file);
@@ -239,17 +233,21 @@ fn set_mode(file: &AtomicFile, replaced_mode: Option<u32>, executable: bool) -> 
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let base = replaced_mode.unwrap_or(0o644);
-        let mode = if executable {
-            base | ((base & 0o444) >> 2)
-        } else {
-            base & !0o111
-        };
+        let mode = with_exec_bits(replaced_mode.unwrap_or(0o644), executable);
         file.set_permissions(std::fs::Permissions::from_mode(mode))?;
     }
     #[cfg(not(unix))]
     let _ = (file, replaced_mode, executable);
     Ok(())
+}
+
+/// Permission bits `mode` with the executable bits set (for whoever may read) or cleared.
+pub(crate) fn with_exec_bits(mode: u32, executable: bool) -> u32 {
+    if executable {
+        mode | ((mode & 0o444) >> 2)
+    } else {
+        mode & !0o111
+    }
 }
 
 /// A `SystemTime` for nanoseconds since the Unix epoch.

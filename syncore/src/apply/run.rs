@@ -21,7 +21,7 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-use crate::apply::materialize::{gather, time_of, write_file, Finish};
+use crate::apply::materialize::{gather, time_of, with_exec_bits, write_file, Finish};
 use crate::apply::pipeline::{PlaceJob, Placed, Placer, MAX_PLACED_FILE};
 use crate::apply::safety::{checked_path_cached, open_nofollow, DiskStat};
 use crate::apply::source::{ChunkLocation, ChunkLocator, ChunkSource, Layered, LocalChunks};
@@ -649,23 +649,18 @@ fn check_unchanged(
     }
 }
 
+/// Sets `entry`'s executable bits and mtime on the file at `path`, through one descriptor
+/// opened without following a symlink.
 fn set_metadata(path: &Path, entry: &Entry) -> Result<()> {
+    let file = open_nofollow(path)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = fs::symlink_metadata(path)
-            .at_path(path)?
-            .permissions()
-            .mode()
-            & 0o777;
-        let mode = if entry.executable {
-            mode | ((mode & 0o444) >> 2)
-        } else {
-            mode & !0o111
-        };
-        fs::set_permissions(path, fs::Permissions::from_mode(mode)).at_path(path)?;
+        let mode = file.metadata().at_path(path)?.permissions().mode() & 0o777;
+        let mode = with_exec_bits(mode, entry.executable);
+        file.set_permissions(fs::Permissions::from_mode(mode))
+            .at_path(path)?;
     }
-    let file = open_nofollow(path)?;
     file.set_modified(time_of(entry.mtime_ns)).at_path(path)
 }
 

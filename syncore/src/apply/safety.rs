@@ -109,6 +109,11 @@ impl DiskStat {
 /// Opens `path` for reading without following a final symlink (`O_NOFOLLOW` on Unix), so a
 /// file swapped for a link after it was checked is not read through the link.
 pub(crate) fn open_nofollow(path: &Path) -> Result<fs::File> {
+    open_nofollow_io(path).at_path(path)
+}
+
+/// [`open_nofollow`], with the bare I/O error (for callers that sort errors by kind).
+pub(crate) fn open_nofollow_io(path: &Path) -> io::Result<fs::File> {
     let mut options = fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -116,7 +121,7 @@ pub(crate) fn open_nofollow(path: &Path) -> Result<fs::File> {
         use std::os::unix::fs::OpenOptionsExt;
         options.custom_flags(libc::O_NOFOLLOW);
     }
-    options.open(path).at_path(path)
+    options.open(path)
 }
 
 /// Nanoseconds since the Unix epoch (negative before it), saturating.

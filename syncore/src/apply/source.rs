@@ -59,13 +59,18 @@ pub trait ChunkSource {
     ) -> Result<(Vec<u8>, ChunkOrigin)> {
         let _ = hint;
         let (bytes, origin) = self.read_chunk_from(id)?;
-        if algo.digest(&bytes) != *id {
-            return Err(Error::corrupt(format!(
-                "chunk {id} from the source does not match its id"
-            )));
-        }
-        Ok((bytes, origin))
+        Ok((checked(bytes, id, algo)?, origin))
     }
+}
+
+/// `bytes` if they hash to `id` under `algo`, else [`Error::Corrupt`].
+fn checked(bytes: Vec<u8>, id: &Digest, algo: HashAlgo) -> Result<Vec<u8>> {
+    if algo.digest(&bytes) != *id {
+        return Err(Error::corrupt(format!(
+            "chunk {id} from the source does not match its id"
+        )));
+    }
+    Ok(bytes)
 }
 
 impl<S: ChunkStore + ?Sized> ChunkSource for S {
@@ -316,21 +321,15 @@ impl<L: ChunkLocator + ?Sized> ChunkSource for LocalChunks<'_, L> {
         algo: HashAlgo,
         hint: Option<&ChunkLocation>,
     ) -> Result<(Vec<u8>, ChunkOrigin)> {
-        if let Some(place) = hint.filter(|_| self.follows_hints && algo == self.algo) {
+        if algo != self.algo {
+            return Ok((checked(self.read_chunk(id)?, id, algo)?, ChunkOrigin::Local));
+        }
+        if let Some(place) = hint.filter(|_| self.follows_hints) {
             if let Some(bytes) = self.read_checked(place, id) {
                 return Ok((bytes, ChunkOrigin::Local));
             }
         }
-        if algo != self.algo {
-            let bytes = self.read_chunk(id)?;
-            if algo.digest(&bytes) != *id {
-                return Err(Error::corrupt(format!(
-                    "chunk {id} from local files does not match its id"
-                )));
-            }
-            return Ok((bytes, ChunkOrigin::Local));
-        }
-        // Every read was checked against `id` under this very algorithm.
+        // Every read is checked against `id` under this very algorithm.
         Ok((self.read_chunk(id)?, ChunkOrigin::Local))
     }
 }

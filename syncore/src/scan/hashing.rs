@@ -20,6 +20,7 @@ use std::thread::Scope;
 use super::stat::file_stat;
 use super::HashHook;
 use crate::apply::dir::Dir;
+use crate::apply::safety::open_nofollow_io;
 use crate::chunk::{Chunk, Chunker};
 use crate::error::{Error, Result};
 use crate::index::FileStat;
@@ -223,17 +224,10 @@ fn hash_one(
 /// Opens the job's file for reading: by name under its parent's descriptor where the walk
 /// holds one, never following a final symlink.
 fn open_job(job: &HashJob) -> std::io::Result<File> {
-    if let (Some(parent), Some(name)) = (&job.parent, job.full.file_name()) {
-        return parent.open_read(name);
+    match (&job.parent, job.full.file_name()) {
+        (Some(parent), Some(name)) => parent.open_read(name),
+        _ => open_nofollow_io(&job.full),
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NOFOLLOW);
-    }
-    options.open(&job.full)
 }
 
 /// True for the error of opening a symlink with `O_NOFOLLOW`.

@@ -65,9 +65,6 @@ pub(super) struct DirListing {
     pub error: Option<std::io::Error>,
     /// Subdirectories to walk next.
     pub subdirs: Vec<PendingDir>,
-    /// The directory, held open for its children (`None` where it could not be opened; they
-    /// are then opened by full path).
-    pub handle: Option<Arc<Dir>>,
 }
 
 /// Lists every directory under `start` depth-first, sending each listing to `sink`; stops
@@ -94,7 +91,6 @@ pub(super) fn list_dir(scanner: &Scanner, dir: PendingDir) -> DirListing {
         skipped: Vec::new(),
         error: None,
         subdirs: Vec::new(),
-        handle: None,
     };
     let children = match read_children(&listing.dir.full) {
         Ok(children) => children,
@@ -104,9 +100,9 @@ pub(super) fn list_dir(scanner: &Scanner, dir: PendingDir) -> DirListing {
         }
     };
     listing.on_disk.reserve(children.len());
-    // Opening each child by name under this handle walks one path component instead of the
+    // Opening each child by name under this directory walks one path component instead of the
     // whole path (and never through a parent swapped for a symlink since the listing).
-    listing.handle = Dir::open(&listing.dir.full).ok().map(Arc::new);
+    let dir = Dir::open(&listing.dir.full).ok().map(Arc::new);
     let has_ignore_file = children.iter().any(|d| d.file_name() == IGNORE_FILE_NAME);
     let rel_str = listing.dir.rel.as_ref().map_or("", RelPath::as_str);
     listing.chain = listing
@@ -114,7 +110,7 @@ pub(super) fn list_dir(scanner: &Scanner, dir: PendingDir) -> DirListing {
         .chain
         .enter(&listing.dir.full, rel_str, has_ignore_file);
     for dirent in children {
-        classify_child(scanner, &mut listing, dirent);
+        classify_child(scanner, &mut listing, dir.as_ref(), dirent);
     }
     listing
 }
@@ -123,8 +119,14 @@ fn read_children(dir: &std::path::Path) -> std::io::Result<Vec<fs::DirEntry>> {
     fs::read_dir(dir)?.collect()
 }
 
-/// Sorts one directory entry into "on disk", "ignored" or "skipped".
-fn classify_child(scanner: &Scanner, listing: &mut DirListing, dirent: fs::DirEntry) {
+/// Sorts one directory entry into "on disk", "ignored" or "skipped"; `dir` is the listed
+/// directory held open (`None` where it could not be), kept with each item for its open.
+fn classify_child(
+    scanner: &Scanner,
+    listing: &mut DirListing,
+    dir: Option<&Arc<Dir>>,
+    dirent: fs::DirEntry,
+) {
     let full = dirent.path();
     let os_name = dirent.file_name();
     let Some(name) = os_name.to_str() else {
@@ -177,7 +179,7 @@ fn classify_child(scanner: &Scanner, listing: &mut DirListing, dirent: fs::DirEn
         full,
         kind,
         stat: file_stat(&meta),
-        parent: listing.handle.clone(),
+        parent: dir.cloned(),
     };
     listing.on_disk.insert(key, (rel, item));
 }

@@ -252,7 +252,6 @@ impl<'a> Walk<'a> {
             skipped,
             error,
             subdirs: _,
-            handle: _,
         } = listing;
         self.report.ignored += ignored_count;
         self.report.skipped.extend(skipped);
