@@ -91,12 +91,13 @@ impl PyAtomicFile {
         self.target.clone()
     }
 
-    /// The temp file's path (None once committed or discarded).
+    /// The temp file's path; None while it has no name (on Linux it gets one only when
+    /// committed) and once committed or discarded.
     #[getter]
     fn temp_path(&self) -> Option<PathBuf> {
         lock(&self.file)
             .as_ref()
-            .map(|f| f.temp_path().to_path_buf())
+            .and_then(|f| f.temp_path().map(PathBuf::from))
     }
 
     /// Appends bytes; returns how many were written.

@@ -1,13 +1,18 @@
 //! Writing files so that readers see the old content or the new, never a mix.
 //!
-//! An [`AtomicFile`] is a uniquely named temp file in the target's own directory; the caller
-//! writes it, then [`AtomicFile::commit`] flushes it as the chosen [`Durability`] asks,
-//! renames it over the target and flushes the directory ([`AtomicFile::commit_new`] refuses
-//! to replace anything, atomically where the platform allows). If anything fails, or the value is
-//! dropped uncommitted, the temp file is removed and the target is untouched. Temp names start
-//! with [`TEMP_PREFIX`] so scanners and stores can recognise (and skip) leftovers of a crash.
+//! An [`AtomicFile`] is a temp file in the target's own directory; the caller writes it, then
+//! [`AtomicFile::commit`] flushes it as the chosen [`Durability`] asks, puts it in place of the
+//! target and flushes the directory ([`AtomicFile::commit_new`] refuses to replace anything,
+//! atomically where the platform allows). If anything fails, or the value is dropped
+//! uncommitted, the temp file goes away and the target is untouched.
+//!
+//! On Linux the temp file has no name at all until it is committed (`O_TMPFILE`): a new file
+//! is then one directory insertion instead of a create and a rename, and a crash leaves
+//! nothing behind. Elsewhere, and on filesystems without it, the temp file is named with
+//! [`TEMP_PREFIX`] so scanners and stores can recognise (and skip) leftovers of a crash.
 //! This module never decides *what* to write.
 
+use std::ffi::OsStr;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -18,7 +23,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use crate::apply::dir::{Dir, Replace};
 use crate::error::{Error, IoResultExt, Result};
 
-/// Every temp file syncore creates starts with this.
+/// Every temp file syncore names starts with this.
 pub const TEMP_PREFIX: &str = ".syncore-tmp-";
 
 /// How many names to try before giving up on finding a free temp name.
@@ -34,7 +39,7 @@ pub fn is_temp_name(name: &str) -> bool {
 /// How hard a commit works to survive a power loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Durability {
-    /// fsync each file before its rename and its directory after (the safe default).
+    /// fsync each file before it is put in place and its directory after (the safe default).
     #[default]
     PerFile,
     /// No fsync per file: the caller syncs the filesystem once after a batch, before it
@@ -49,15 +54,17 @@ pub enum Durability {
 #[derive(Debug)]
 pub struct AtomicFile {
     target: PathBuf,
-    temp: PathBuf,
+    /// The temp file's path while it has a name; `None` for an unnamed temp file, and once
+    /// there is nothing left to clean up.
+    temp: Option<PathBuf>,
     file: Option<File>,
-    /// The target's directory, held open: the temp file is created, renamed and (if
+    /// The target's directory, held open: the temp file is created, placed and (if
     /// abandoned) removed by name inside it.
     dir: Arc<Dir>,
 }
 
 impl AtomicFile {
-    /// Creates a new, uniquely named temp file next to `target` (whose directory must exist).
+    /// Creates a new temp file for `target` (whose directory must exist) in its directory.
     pub fn create(target: impl AsRef<Path>) -> Result<Self> {
         let target = target.as_ref();
         let dir = target
@@ -71,36 +78,32 @@ impl AtomicFile {
     /// [`AtomicFile::create`] inside `dir`, which the caller holds open and which must be
     /// `target`'s directory (a writer of many files in one directory opens it once).
     pub(crate) fn create_in(dir: Arc<Dir>, target: &Path) -> Result<Self> {
-        let tag = target
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("file");
-        // Keep names well under common limits even for long targets.
-        let tag: String = tag.chars().take(64).collect();
-        let mut attempt = 0;
-        loop {
-            let name = temp_name(&tag);
-            let temp = dir.path().join(&name);
-            match dir.create_new(name.as_ref()) {
-                Ok(file) => {
-                    return Ok(AtomicFile {
-                        target: target.to_path_buf(),
-                        temp,
-                        file: Some(file),
-                        dir,
-                    })
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < TEMP_ATTEMPTS => {
-                    attempt += 1;
-                }
-                Err(e) => return Err(Error::io(&temp, e)),
-            }
+        match dir.create_unnamed().at_path(dir.path())? {
+            Some(file) => Ok(AtomicFile {
+                target: target.to_path_buf(),
+                temp: None,
+                file: Some(file),
+                dir,
+            }),
+            None => AtomicFile::create_named_in(dir, target),
         }
     }
 
-    /// The temp file's path (for error messages and tests).
-    pub fn temp_path(&self) -> &Path {
-        &self.temp
+    /// [`AtomicFile::create_in`] with a named temp file, wherever the platform could do
+    /// without.
+    fn create_named_in(dir: Arc<Dir>, target: &Path) -> Result<Self> {
+        let (temp, file) = with_temp_name(&dir, target, |name| dir.create_new(name))?;
+        Ok(AtomicFile {
+            target: target.to_path_buf(),
+            temp: Some(temp),
+            file: Some(file),
+            dir,
+        })
+    }
+
+    /// The temp file's path, or `None` while it has no name (Linux) and once committed.
+    pub fn temp_path(&self) -> Option<&Path> {
+        self.temp.as_deref()
     }
 
     /// The path the file will have once committed.
@@ -108,37 +111,51 @@ impl AtomicFile {
         &self.target
     }
 
-    /// Writes all of `data`, naming the temp file on error.
+    /// The path errors name: the temp file's if it has one, else the target's.
+    fn shown(&self) -> &Path {
+        self.temp.as_deref().unwrap_or(&self.target)
+    }
+
+    /// Writes all of `data`, naming the file on error.
     pub fn write_all(&mut self, data: &[u8]) -> Result<()> {
         let file = self
             .file
             .as_mut()
             .ok_or_else(|| Error::invalid("atomic file already closed"))?;
-        file.write_all(data).at_path(&self.temp)
+        let shown = self.temp.as_deref().unwrap_or(&self.target);
+        file.write_all(data).at_path(shown)
     }
 
     /// Sets the permissions the file will have.
     pub fn set_permissions(&self, perm: fs::Permissions) -> Result<()> {
-        self.open_file()?.set_permissions(perm).at_path(&self.temp)
+        self.open_file()?
+            .set_permissions(perm)
+            .at_path(self.shown())
     }
 
     /// Sets the modification time the file will have (call after the last write).
     pub fn set_modified(&self, time: std::time::SystemTime) -> Result<()> {
-        self.open_file()?.set_modified(time).at_path(&self.temp)
+        self.open_file()?.set_modified(time).at_path(self.shown())
     }
 
-    /// Flushes as `durability` asks, renames over the target and flushes the directory.
-    /// Returns the committed file's metadata.
+    /// Flushes as `durability` asks, puts the file in place of the target and flushes the
+    /// directory. Returns the committed file's metadata.
     pub fn commit(self, durability: Durability) -> Result<fs::Metadata> {
         self.finish(durability, Replace::Anything)
     }
 
     /// Like [`commit`](AtomicFile::commit), but fails with [`Error::Conflict`] (and leaves
     /// everything as it was) if anything exists at the target. On Linux the check and the
-    /// rename are one atomic step (`RENAME_NOREPLACE`); elsewhere, and on filesystems without
-    /// it, the target is checked just before the rename.
+    /// placing are one atomic step (`linkat`, or `RENAME_NOREPLACE`); elsewhere, and on
+    /// filesystems without either, the target is checked just before the rename.
     pub fn commit_new(self, durability: Durability) -> Result<fs::Metadata> {
         self.finish(durability, Replace::Nothing)
+    }
+
+    /// Ends the way a crash before the commit would: a named temp file stays behind (as
+    /// leftovers of real crashes do), an unnamed one vanishes. For fault injection.
+    pub(crate) fn abandon_as_crash(mut self) {
+        self.temp = None;
     }
 
     fn open_file(&self) -> Result<&File> {
@@ -153,34 +170,48 @@ impl AtomicFile {
             .take()
             .ok_or_else(|| Error::invalid("atomic file already closed"))?;
         if durability == Durability::PerFile {
-            file.sync_all().at_path(&self.temp)?;
+            file.sync_all().at_path(self.shown())?;
         }
-        let (Some(temp_name), Some(target_name)) = (self.temp.file_name(), self.target.file_name())
-        else {
-            return Err(Error::invalid(format!(
-                "{}: not a file name",
-                self.target.display()
-            )));
+        let target_name = self
+            .target
+            .file_name()
+            .map(OsStr::to_os_string)
+            .ok_or_else(|| Error::invalid(format!("{}: not a file name", self.target.display())))?;
+        let placed = match (self.temp.clone(), replace) {
+            // An unnamed file takes the target's name only if it is free, in one step.
+            (None, Replace::Nothing) => self.dir.link_unnamed(&file, &target_name),
+            (None, Replace::Anything) => {
+                // A link cannot replace: name it, then rename that name over the target.
+                let (temp, ()) = with_temp_name(&self.dir, &self.target, |name| {
+                    self.dir.link_unnamed(&file, name)
+                })?;
+                self.temp = Some(temp.clone());
+                self.rename_over(&temp, &target_name, replace)
+            }
+            (Some(temp), _) => self.rename_over(&temp, &target_name, replace),
         };
-        self.dir
-            .rename(temp_name, target_name, replace)
-            .map_err(|e| match (e.kind(), replace) {
-                (io::ErrorKind::AlreadyExists, Replace::Nothing) => Error::Conflict(format!(
-                    "{} appeared while it was written; left untouched",
-                    self.target.display()
-                )),
-                _ => Error::io(&self.target, e),
-            })?;
+        placed.map_err(|e| match (e.kind(), replace) {
+            (io::ErrorKind::AlreadyExists, Replace::Nothing) => Error::Conflict(format!(
+                "{} appeared while it was written; left untouched",
+                self.target.display()
+            )),
+            _ => Error::io(&self.target, e),
+        })?;
         // The temp name is gone now; nothing to clean up on drop.
-        self.temp = PathBuf::new();
-        // Read through the descriptor: the rename changed the inode's ctime, and no path
-        // lookup can race with another writer here.
+        self.temp = None;
+        // Read through the descriptor: placing the file changed the inode's ctime, and no
+        // path lookup can race with another writer here.
         let meta = file.metadata().at_path(&self.target)?;
         drop(file);
         if durability == Durability::PerFile {
             self.dir.sync().at_path(self.dir.path())?;
         }
         Ok(meta)
+    }
+
+    fn rename_over(&self, temp: &Path, target_name: &OsStr, replace: Replace) -> io::Result<()> {
+        let temp_name = temp.file_name().unwrap_or_default();
+        self.dir.rename(temp_name, target_name, replace)
     }
 }
 
@@ -202,10 +233,38 @@ impl Write for AtomicFile {
 
 impl Drop for AtomicFile {
     fn drop(&mut self) {
-        if let Some(name) = self.temp.file_name() {
-            self.file = None;
+        // Closing an unnamed temp file is all it takes to discard it.
+        self.file = None;
+        if let Some(name) = self.temp.as_deref().and_then(Path::file_name) {
             // Best effort: a leftover is recognisable by its prefix and harmless.
             let _ = self.dir.remove_file(name);
+        }
+    }
+}
+
+/// Runs `make` with fresh temp names for `target` inside `dir` until one is free; returns the
+/// temp file's path and what `make` returned.
+fn with_temp_name<T>(
+    dir: &Dir,
+    target: &Path,
+    mut make: impl FnMut(&OsStr) -> io::Result<T>,
+) -> Result<(PathBuf, T)> {
+    let tag = target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("file");
+    // Keep names well under common limits even for long targets.
+    let tag: String = tag.chars().take(64).collect();
+    let mut attempt = 0;
+    loop {
+        let name = temp_name(&tag);
+        let temp = dir.path().join(&name);
+        match make(name.as_ref()) {
+            Ok(made) => return Ok((temp, made)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < TEMP_ATTEMPTS => {
+                attempt += 1;
+            }
+            Err(e) => return Err(Error::io(&temp, e)),
         }
     }
 }
@@ -234,55 +293,107 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
 mod tests {
     use super::*;
 
+    /// Both kinds of temp file: unnamed where the platform has them, and named.
+    fn both_kinds(target: &Path) -> [AtomicFile; 2] {
+        let dir = Arc::new(Dir::open(target.parent().unwrap()).unwrap());
+        [
+            AtomicFile::create(target).unwrap(),
+            AtomicFile::create_named_in(dir, target).unwrap(),
+        ]
+    }
+
     #[test]
     fn commit_replaces_and_drop_cleans_up() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("a.txt");
         fs::write(&target, b"old").unwrap();
-
-        let mut file = AtomicFile::create(&target).unwrap();
-        file.write_all(b"new").unwrap();
-        assert_eq!(fs::read(&target).unwrap(), b"old");
-        let temp = file.temp_path().to_path_buf();
-        assert!(is_temp_name(temp.file_name().unwrap().to_str().unwrap()));
-        file.commit(Durability::PerFile).unwrap();
-        assert_eq!(fs::read(&target).unwrap(), b"new");
-        assert!(!temp.exists());
-
-        let mut abandoned = AtomicFile::create(&target).unwrap();
-        abandoned.write_all(b"half").unwrap();
-        let temp = abandoned.temp_path().to_path_buf();
-        drop(abandoned);
-        assert!(!temp.exists());
-        assert_eq!(fs::read(&target).unwrap(), b"new");
+        for (round, mut file) in both_kinds(&target).into_iter().enumerate() {
+            let new = format!("new {round}");
+            file.write_all(new.as_bytes()).unwrap();
+            assert_ne!(fs::read(&target).unwrap(), new.as_bytes());
+            let temp = file.temp_path().map(Path::to_path_buf);
+            if let Some(temp) = &temp {
+                assert!(is_temp_name(temp.file_name().unwrap().to_str().unwrap()));
+                assert!(temp.exists());
+            }
+            file.commit(Durability::PerFile).unwrap();
+            assert_eq!(fs::read(&target).unwrap(), new.as_bytes());
+            assert!(temp.is_none_or(|t| !t.exists()));
+        }
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        for mut abandoned in both_kinds(&target) {
+            abandoned.write_all(b"half").unwrap();
+            let temp = abandoned.temp_path().map(Path::to_path_buf);
+            drop(abandoned);
+            assert!(temp.is_none_or(|t| !t.exists()));
+            assert_eq!(fs::read(&target).unwrap(), b"new 1");
+        }
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn on_linux_the_temp_file_has_no_name_until_committed() {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        if unsafe { libc::geteuid() } != 0 {
+            // Without CAP_DAC_READ_SEARCH the kernel may refuse to name unnamed files, and
+            // syncore falls back to named ones (covered by the other tests).
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a.txt");
+        let mut file = AtomicFile::create(&target).unwrap();
+        assert_eq!(file.temp_path(), None);
+        file.write_all(b"abc").unwrap();
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "nothing to see"
+        );
+        file.commit_new(Durability::PerFile).unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"abc");
+
+        // A crash before the commit leaves nothing; a named temp file stays.
+        let [unnamed, named] = both_kinds(&target);
+        let leftover = named.temp_path().unwrap().to_path_buf();
+        unnamed.abandon_as_crash();
+        named.abandon_as_crash();
+        assert!(leftover.exists());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 
     #[test]
     fn commit_new_never_replaces() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("a.txt");
-        let mut file = AtomicFile::create(&target).unwrap();
-        file.write_all(b"first").unwrap();
-        let meta = file.commit_new(Durability::None).unwrap();
+        let sub = dir.path().join("sub");
+        fs::create_dir(&sub).unwrap();
+        let [mut unnamed, mut named] = both_kinds(&target);
+        unnamed.write_all(b"first").unwrap();
+        let meta = unnamed.commit_new(Durability::None).unwrap();
         assert_eq!(meta.len(), 5);
         assert_eq!(fs::read(&target).unwrap(), b"first");
 
-        let mut second = AtomicFile::create(&target).unwrap();
-        second.write_all(b"second").unwrap();
-        let err = second.commit_new(Durability::None).unwrap_err();
+        named.write_all(b"second").unwrap();
+        let err = named.commit_new(Durability::None).unwrap_err();
         assert_eq!(err.kind(), crate::ErrorKind::Conflict);
         assert_eq!(fs::read(&target).unwrap(), b"first");
-        // The refused temp file is gone too.
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        for mut late in both_kinds(&target) {
+            late.write_all(b"late").unwrap();
+            let err = late.commit_new(Durability::None).unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::Conflict);
+        }
+        assert_eq!(fs::read(&target).unwrap(), b"first");
+        // The refused temp files are gone too.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
 
         // A directory in the way is refused the same way.
-        let sub = dir.path().join("sub");
-        fs::create_dir(&sub).unwrap();
-        let third = AtomicFile::create(&sub).unwrap();
-        let err = third.commit_new(Durability::PerFile).unwrap_err();
-        assert_eq!(err.kind(), crate::ErrorKind::Conflict);
-        assert!(sub.is_dir());
+        for blocked in both_kinds(&sub) {
+            let err = blocked.commit_new(Durability::PerFile).unwrap_err();
+            assert_eq!(err.kind(), crate::ErrorKind::Conflict);
+            assert!(sub.is_dir());
+        }
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 
     #[cfg(unix)]
@@ -291,15 +402,21 @@ mod tests {
         use std::os::unix::fs::MetadataExt;
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("a.txt");
-        let mut file = AtomicFile::create(&target).unwrap();
-        file.write_all(b"abc").unwrap();
-        let meta = file.commit(Durability::PerFile).unwrap();
-        let on_disk = fs::symlink_metadata(&target).unwrap();
-        assert_eq!(meta.ino(), on_disk.ino());
-        assert_eq!(
-            (meta.ctime(), meta.ctime_nsec()),
-            (on_disk.ctime(), on_disk.ctime_nsec())
-        );
+        for (round, mut file) in both_kinds(&target).into_iter().enumerate() {
+            file.write_all(b"abc").unwrap();
+            let meta = if round == 0 {
+                file.commit_new(Durability::PerFile).unwrap()
+            } else {
+                file.commit(Durability::PerFile).unwrap()
+            };
+            let on_disk = fs::symlink_metadata(&target).unwrap();
+            assert_eq!(meta.ino(), on_disk.ino());
+            assert_eq!(meta.nlink(), 1);
+            assert_eq!(
+                (meta.ctime(), meta.ctime_nsec()),
+                (on_disk.ctime(), on_disk.ctime_nsec())
+            );
+        }
     }
 
     #[test]

@@ -81,6 +81,42 @@ impl Dir {
         )
     }
 
+    /// Creates a file with no name in the directory (`O_TMPFILE`): it gets one from
+    /// [`Dir::link_unnamed`], and vanishes with its last descriptor before that, so a crash
+    /// leaves nothing behind. `Ok(None)` where the platform, the kernel or the filesystem cannot
+    /// create one, or cannot name it more cheaply than a temp file is renamed.
+    pub fn create_unnamed(&self) -> io::Result<Option<File>> {
+        #[cfg(target_os = "linux")]
+        {
+            if !unnamed::worthwhile() {
+                return Ok(None);
+            }
+            match self.open_at(OsStr::new("."), libc::O_TMPFILE | libc::O_RDWR, 0o666) {
+                Ok(file) => Ok(Some(file)),
+                // Filesystems without it say EOPNOTSUPP; kernels before 3.11 EISDIR or EINVAL.
+                Err(e) if unnamed::unsupported(&e) => Ok(None),
+                Err(e) => Err(e),
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        Ok(None)
+    }
+
+    /// Gives `file`, made by [`Dir::create_unnamed`] on this directory, the name `name`;
+    /// fails with `AlreadyExists` if anything is there (the check and the link are one step).
+    pub fn link_unnamed(&self, file: &File, name: &OsStr) -> io::Result<()> {
+        let name = c_name(name)?;
+        #[cfg(target_os = "linux")]
+        {
+            unnamed::link(file.as_raw_fd(), self.handle.as_raw_fd(), &name)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (file, name);
+            Err(io::Error::from(io::ErrorKind::Unsupported))
+        }
+    }
+
     /// Renames child `from` to child `to`.
     pub fn rename(&self, from: &OsStr, to: &OsStr, replace: Replace) -> io::Result<()> {
         let (from_c, to_c) = (c_name(from)?, c_name(to)?);
@@ -217,6 +253,16 @@ impl Dir {
             .open(self.path.join(name))
     }
 
+    /// Files without a name are a Linux feature; elsewhere temp files are named.
+    pub fn create_unnamed(&self) -> io::Result<Option<File>> {
+        Ok(None)
+    }
+
+    /// See [`Dir::create_unnamed`]: never called here.
+    pub fn link_unnamed(&self, _file: &File, _name: &OsStr) -> io::Result<()> {
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
+
     /// Renames child `from` to child `to`.
     pub fn rename(&self, from: &OsStr, to: &OsStr, replace: Replace) -> io::Result<()> {
         let to = self.path.join(to);
@@ -234,6 +280,92 @@ impl Dir {
     /// Removes child `name` (not a directory).
     pub fn remove_file(&self, name: &OsStr) -> io::Result<()> {
         std::fs::remove_file(self.path.join(name))
+    }
+}
+
+/// Naming `O_TMPFILE` files. `linkat` with `AT_EMPTY_PATH` names the descriptor itself in
+/// one directory insertion, cheaper than creating a named temp file and renaming it. Kernels
+/// may reserve it for processes with `CAP_DAC_READ_SEARCH`; the first refusal is remembered,
+/// the file at hand is named through its `/proc` entry (slower than a rename, so only that
+/// once), and later temp files are named ones.
+#[cfg(target_os = "linux")]
+mod unnamed {
+    use std::ffi::{CStr, CString};
+    use std::io;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::OnceLock;
+
+    /// Set once the kernel refused `AT_EMPTY_PATH` to this process.
+    static EMPTY_PATH_REFUSED: AtomicBool = AtomicBool::new(false);
+
+    /// Whether unnamed files are worth creating: they can be named cheaply, and there is a
+    /// fallback (`/proc`) for the one that finds out they cannot.
+    pub fn worthwhile() -> bool {
+        static PROC_FD: OnceLock<bool> = OnceLock::new();
+        !EMPTY_PATH_REFUSED.load(Ordering::Relaxed)
+            && *PROC_FD.get_or_init(|| std::path::Path::new("/proc/self/fd").is_dir())
+    }
+
+    /// True for the errors that mean "no `O_TMPFILE` here", not "this directory is broken".
+    pub fn unsupported(err: &io::Error) -> bool {
+        matches!(
+            err.raw_os_error(),
+            Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL)
+        )
+    }
+
+    /// Links open file `fd` as `name` in directory `dir`.
+    pub fn link(fd: libc::c_int, dir: libc::c_int, name: &CStr) -> io::Result<()> {
+        if !EMPTY_PATH_REFUSED.load(Ordering::Relaxed) {
+            match link_descriptor(fd, dir, name) {
+                Ok(()) => return Ok(()),
+                // Without the capability the kernel answers ENOENT (EPERM on some versions).
+                Err(e) if !matches!(e.raw_os_error(), Some(libc::ENOENT | libc::EPERM)) => {
+                    return Err(e)
+                }
+                Err(_) => {}
+            }
+        }
+        link_through_proc(fd, dir, name)?;
+        // The refusal was about the flag, not the directory: stop making unnamed files.
+        EMPTY_PATH_REFUSED.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// `linkat(fd, "", dir, name, AT_EMPTY_PATH)`.
+    fn link_descriptor(fd: libc::c_int, dir: libc::c_int, name: &CStr) -> io::Result<()> {
+        // SAFETY: both descriptors are open and both strings NUL-terminated for the call.
+        let rc = unsafe { libc::linkat(fd, c"".as_ptr(), dir, name.as_ptr(), libc::AT_EMPTY_PATH) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
+    /// Links `/proc/self/fd/<fd>`, following it to the open file.
+    pub(super) fn link_through_proc(
+        fd: libc::c_int,
+        dir: libc::c_int,
+        name: &CStr,
+    ) -> io::Result<()> {
+        let proc_path = CString::new(format!("/proc/self/fd/{fd}"))
+            .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+        // SAFETY: as above; AT_FDCWD is not dereferenced because the path is absolute.
+        let rc = unsafe {
+            libc::linkat(
+                libc::AT_FDCWD,
+                proc_path.as_ptr(),
+                dir,
+                name.as_ptr(),
+                libc::AT_SYMLINK_FOLLOW,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
     }
 }
 
@@ -306,5 +438,36 @@ mod tests {
         assert!(dir.open_read(OsStr::new("real")).is_ok());
         assert!(Dir::open(&tmp.path().join("sublink")).is_err());
         assert!(Dir::open(&tmp.path().join("sub")).is_ok());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn unnamed_files_are_named_once_and_never_over_anything() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Dir::open(tmp.path()).unwrap();
+        // ext4, tmpfs, xfs and btrfs all have O_TMPFILE.
+        let mut file = dir.create_unnamed().unwrap().expect("O_TMPFILE here");
+        file.write_all(b"unnamed").unwrap();
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
+        dir.link_unnamed(&file, OsStr::new("a")).unwrap();
+        assert_eq!(std::fs::read(tmp.path().join("a")).unwrap(), b"unnamed");
+        // The fallback for processes the kernel refuses AT_EMPTY_PATH.
+        let mut other = dir.create_unnamed().unwrap().expect("O_TMPFILE here");
+        other.write_all(b"other").unwrap();
+        let b = CString::new("b").unwrap();
+        unnamed::link_through_proc(other.as_raw_fd(), dir.handle.as_raw_fd(), &b).unwrap();
+        assert_eq!(std::fs::read(tmp.path().join("b")).unwrap(), b"other");
+        // Neither way replaces anything.
+        let third = dir.create_unnamed().unwrap().expect("O_TMPFILE here");
+        for name in ["a", "b"] {
+            let err = dir.link_unnamed(&third, OsStr::new(name)).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+            let c = CString::new(name).unwrap();
+            let err = unnamed::link_through_proc(third.as_raw_fd(), dir.handle.as_raw_fd(), &c)
+                .unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        }
+        drop(third);
+        assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 2);
     }
 }

@@ -37,7 +37,8 @@ pub(crate) struct Written {
 pub(crate) enum Finish {
     /// Rename into place.
     Commit(Durability),
-    /// Simulate a crash after the temp file is written: leave it behind, never rename.
+    /// Simulate a crash after the temp file is written: never place it (a named temp file
+    /// stays behind).
     CrashBeforeRename,
 }
 
@@ -140,8 +141,8 @@ pub(crate) fn place_file(
         Finish::Commit(durability) if before.is_some() => file.commit(durability)?,
         Finish::Commit(durability) => file.commit_new(durability)?,
         Finish::CrashBeforeRename => {
-            // A crash never runs destructors: the temp file stays, the target is untouched.
-            std::mem::forget(file);
+            // The target is untouched; a named temp file stays, as after a real crash.
+            file.abandon_as_crash();
             return Err(Error::Io {
                 path: Some(path.to_path_buf()),
                 source: std::io::Error::other("simulated crash before rename"),

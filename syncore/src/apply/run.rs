@@ -72,9 +72,9 @@ impl<T: ApplyTarget + ?Sized> ChunkLocator for TargetLocator<'_, T> {
 /// A fault to inject, for crash-safety tests and the simulation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
-    /// Stop as a crash would after writing the temp file of `path`, before its rename: the
-    /// temp file stays behind, nothing after it is done or recorded, and `apply_plan` returns
-    /// an I/O error.
+    /// Stop as a crash would after writing the temp file of `path`, before it is put in
+    /// place: a named temp file stays behind (an unnamed one, on Linux, vanishes), nothing
+    /// after it is done or recorded, and `apply_plan` returns an I/O error.
     CrashBeforeRename(RelPath),
     /// Stop as a crash would right after `path` is renamed into place, before anything is
     /// recorded: the file is new on disk, the index still describes the old one.
