@@ -3,8 +3,8 @@
 //! This file owns the `manifests`, `manifest_chunks` and `chunks` tables. A manifest is
 //! stored once per content id with its encoding; a multi-chunk manifest also has one row per
 //! chunk (indexed by chunk id, so a chunk can be found inside local files), a single-chunk
-//! manifest names its chunk in its own row. A manifest's count is the number of history rows
-//! using it; a chunk's count is the number of positions it fills across every retained
+//! manifest names its chunk in its own row. A manifest's count is the number of entry and
+//! history rows using it; a chunk's count is the number of positions it fills across every retained
 //! manifest. Counts are taken here and released by schema triggers. It must never
 //! delete a chunk from a store while any retained version still references it.
 
@@ -49,7 +49,7 @@ pub struct GcReport {
     pub deleted_from_store: u64,
 }
 
-/// Takes the reference a new history row holds on `manifest`, storing the manifest first if
+/// Takes the reference a new entry row holds on `manifest`, storing the manifest first if
 /// no retained version uses it yet (its chunks then gain one reference per position).
 ///
 /// A manifest of exactly one chunk names that chunk in its own row (`single_chunk`) instead of
@@ -98,7 +98,7 @@ pub(super) fn reference_manifest(
     Ok(())
 }
 
-/// Takes the reference a new history row holds on content the index already stores.
+/// Takes the reference a new entry row holds on content the index already stores.
 pub(super) fn reference_stored_content(
     statements: &mut Statements<'_>,
     content_id: &Digest,
@@ -298,8 +298,10 @@ impl Index {
         let logical: i64 = self
             .conn
             .query_row(
-                "SELECT COALESCE(SUM(size), 0) FROM history
-                 WHERE deleted = 0 AND content_id IS NOT NULL",
+                "SELECT (SELECT COALESCE(SUM(size), 0) FROM entries
+                         WHERE deleted = 0 AND content_id IS NOT NULL)
+                      + (SELECT COALESCE(SUM(size), 0) FROM history
+                         WHERE deleted = 0 AND content_id IS NOT NULL)",
                 [],
                 |row| row.get(0),
             )

@@ -3,14 +3,14 @@
 //! This file owns the `entries` table: per-directory streaming reads (on the indexed
 //! `parent` column, so a scan never loads the whole index), and the write path that turns a
 //! [`LocalChange`] into a new version — next sequence number, bumped version vector, manifest
-//! stored, history row appended, retention applied — inside one transaction. It must never
+//! stored, superseded version moved into history, retention applied — inside one transaction. It must never
 //! hand out an entry whose stored columns fail validation: those are
 //! [`ErrorKind::Corrupt`](crate::ErrorKind::Corrupt).
 
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 
 use super::chunks::{check_quota, reference_manifest, reference_stored_content};
-use super::history::{insert_history, prune_path_versions};
+use super::history::prune_path_versions;
 use super::open::{read_meta_u64, write_meta};
 use super::sql::{map_sql, opt_digest, to_i64, to_u64};
 use super::writer::{Statements, Stmt};
@@ -429,17 +429,9 @@ pub(super) enum RowWrite {
     Insert,
     /// The path has a row.
     Update,
-    /// Not known: a point lookup decides (cheaper than an upsert, which needs a statement
-    /// journal).
+    /// Not known: moving the current version into history tells (cheaper than an upsert,
+    /// which needs a statement journal).
     Either,
-}
-
-/// Whether `path` has an entry row (a tombstone counts).
-fn has_row(statements: &mut Statements<'_>, path: &RelPath) -> Result<bool> {
-    statements
-        .get(Stmt::HasRow)?
-        .exists([path.as_str()])
-        .map_err(map_sql)
 }
 
 /// Checks `quota` (if any), stores the next sequence number and commits `tx`: how every
@@ -464,10 +456,11 @@ pub(super) struct NewVersion<'a> {
     pub racy: bool,
 }
 
-/// Records `version` as the current version of its path: takes its history row's reference
-/// on its content (storing the manifest if new), writes the entry row, appends the history
-/// row and keeps at most `max_versions` versions of the path. The one write path of the
-/// scanner's [`Batch`] and of applied changes.
+/// Records `version` as the current version of its path: takes its entry row's reference on
+/// its content (storing the manifest if new), moves the version it supersedes (if any) into
+/// history, writes the entry row and keeps at most `max_versions` versions of the path, the
+/// current one included. The one write path of the scanner's [`Batch`] and of applied
+/// changes.
 pub(super) fn write_version(
     statements: &mut Statements<'_>,
     version: &NewVersion<'_>,
@@ -484,8 +477,19 @@ pub(super) fn write_version(
     }
     let update = match row {
         RowWrite::Insert => false,
-        RowWrite::Update => true,
-        RowWrite::Either => has_row(statements, &entry.path)?,
+        RowWrite::Update | RowWrite::Either => {
+            let archived = statements
+                .get(Stmt::ArchiveEntry)?
+                .execute([entry.path.as_str()])
+                .map_err(map_sql)?;
+            if archived == 0 && row == RowWrite::Update {
+                return Err(Error::invalid(format!(
+                    "{}: no current version to supersede",
+                    entry.path
+                )));
+            }
+            archived > 0
+        }
     };
     let encoded_version = entry.version.encode();
     let write = if update {
@@ -509,11 +513,11 @@ pub(super) fn write_version(
             encoded_version,
             entry.deleted,
             to_i64(entry.seq)?,
-            version.racy && !entry.deleted
+            version.racy && !entry.deleted,
+            time_ns
         ])
         .map_err(map_sql)?;
-    insert_history(statements, entry, &encoded_version, time_ns)?;
-    if let Some(max) = max_versions {
+    if let (true, Some(max)) = (update, max_versions) {
         prune_path_versions(statements.conn(), &entry.path, max)?;
     }
     Ok(())

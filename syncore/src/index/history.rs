@@ -1,18 +1,18 @@
 //! History: every recorded version of every path, until retention prunes it.
 //!
-//! This file owns the `history` table: appending a version for each recorded change, listing
-//! a path's versions (deletions included), and pruning by count or age. The current version of
-//! a path is never pruned. Removing a row releases its manifest reference (schema triggers do
-//! the counting). It must never touch entries or the working tree.
+//! This file owns the `history` table: the versions each path's current version (its entry
+//! row) superseded, moved there by the write path. It lists a path's versions, current one
+//! first and deletions included, and prunes by count or age. The current version is never
+//! pruned. Removing a row releases its manifest reference (schema triggers do the counting).
+//! It must never write entries or touch the working tree.
 
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use super::sql::{map_sql, opt_digest, to_i64, to_u64};
-use super::writer::{Statements, Stmt};
 use super::{now_ns, Index};
-use crate::entry::{Entry, EntryKind};
+use crate::entry::EntryKind;
 use crate::error::{Error, Result};
 use crate::hash::Digest;
 use crate::path::RelPath;
@@ -65,53 +65,31 @@ fn version_from_row(row: &Row<'_>) -> Result<Version> {
     })
 }
 
-/// Appends the version `entry` (its vector already encoded) to its path's history; the
-/// caller has taken the row's reference on its content
-/// ([`write_version`](super::entries::write_version)).
-pub(super) fn insert_history(
-    statements: &mut Statements<'_>,
-    entry: &Entry,
-    encoded_version: &[u8],
-    time_ns: i64,
-) -> Result<()> {
-    statements
-        .get(Stmt::InsertHistory)?
-        .execute(params![
-            entry.path.as_str(),
-            to_i64(entry.seq)?,
-            time_ns,
-            entry.kind.code(),
-            to_i64(entry.size)?,
-            entry.executable,
-            entry.symlink_target,
-            entry.content_id.as_ref().map(|d| d.as_bytes().as_slice()),
-            encoded_version,
-            entry.deleted
-        ])
-        .map_err(map_sql)?;
-    Ok(())
-}
-
-/// Keeps only the `max` newest versions of `path` (at least one).
+/// Keeps only the `max` newest versions of `path` (at least one: the current version, which
+/// is its entry row; history holds the `max - 1` before it).
 pub(super) fn prune_path_versions(conn: &Connection, path: &RelPath, max: u32) -> Result<u64> {
-    let keep = i64::from(max.max(1));
+    let superseded_kept = i64::from(max.max(1) - 1);
     let mut stmt = conn
         .prepare_cached(
-            "DELETE FROM history WHERE path = ?1 AND seq < (
-                 SELECT seq FROM history WHERE path = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2)",
+            "DELETE FROM history WHERE path = ?1 AND seq NOT IN (
+                 SELECT seq FROM history WHERE path = ?1 ORDER BY seq DESC LIMIT ?2)",
         )
         .map_err(map_sql)?;
     let removed = stmt
-        .execute(params![path.as_str(), keep - 1])
+        .execute(params![path.as_str(), superseded_kept])
         .map_err(map_sql)?;
     Ok(removed as u64)
 }
 
 impl Index {
-    /// Every retained version of `path`, newest first; deletions included.
+    /// Every retained version of `path`, newest first (the current one, then those it
+    /// superseded); deletions included.
     pub fn history(&self, path: &RelPath) -> Result<Vec<Version>> {
-        let sql =
-            format!("SELECT {VERSION_COLUMNS} FROM history WHERE path = ?1 ORDER BY seq DESC");
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS} FROM entries WHERE path = ?1
+             UNION ALL SELECT {VERSION_COLUMNS} FROM history WHERE path = ?1
+             ORDER BY seq DESC"
+        );
         let mut stmt = self.conn.prepare_cached(&sql).map_err(map_sql)?;
         let mut rows = stmt.query([path.as_str()]).map_err(map_sql)?;
         let mut versions = Vec::new();
@@ -123,7 +101,10 @@ impl Index {
 
     /// The version of `path` recorded with sequence number `seq`, if retained.
     pub fn version(&self, path: &RelPath, seq: u64) -> Result<Option<Version>> {
-        let sql = format!("SELECT {VERSION_COLUMNS} FROM history WHERE path = ?1 AND seq = ?2");
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS} FROM entries WHERE path = ?1 AND seq = ?2
+             UNION ALL SELECT {VERSION_COLUMNS} FROM history WHERE path = ?1 AND seq = ?2"
+        );
         let mut stmt = self.conn.prepare_cached(&sql).map_err(map_sql)?;
         let row = stmt
             .query_row(params![path.as_str(), to_i64(seq)?], |row| {
@@ -146,11 +127,12 @@ impl Index {
         }
         if let Some(max) = retention.max_versions {
             let paths: Vec<String> = {
+                // History holds what the current versions superseded: `max - 1` may stay.
                 let mut stmt = tx
                     .prepare("SELECT path FROM history GROUP BY path HAVING COUNT(*) > ?1")
                     .map_err(map_sql)?;
                 let rows = stmt
-                    .query_map([i64::from(max.max(1))], |row| row.get(0))
+                    .query_map([i64::from(max.max(1) - 1)], |row| row.get(0))
                     .map_err(map_sql)?;
                 rows.collect::<rusqlite::Result<_>>().map_err(map_sql)?
             };
@@ -168,12 +150,9 @@ impl Index {
 fn prune_older_than(conn: &Connection, now_ns: i64, max_age: Duration) -> Result<u64> {
     let age = i64::try_from(max_age.as_nanos()).unwrap_or(i64::MAX);
     let cutoff = now_ns.saturating_sub(age);
+    // Current versions are entry rows, never history rows: age alone decides.
     let removed = conn
-        .execute(
-            "DELETE FROM history WHERE time_ns < ?1 AND NOT EXISTS (
-                 SELECT 1 FROM entries e WHERE e.path = history.path AND e.seq = history.seq)",
-            [cutoff],
-        )
+        .execute("DELETE FROM history WHERE time_ns < ?1", [cutoff])
         .map_err(map_sql)?;
     Ok(removed as u64)
 }

@@ -145,6 +145,7 @@ mod tests {
     use crate::manifest::FileManifest;
     use crate::path::RelPath;
     use crate::Chunker;
+    use rusqlite::OptionalExtension;
 
     fn file_change(path: &str, data: &[u8]) -> LocalChange {
         let manifest = FileManifest::of_slice(&Chunker::default(), data);
@@ -230,5 +231,83 @@ mod tests {
         batch.commit().unwrap();
         assert_eq!(index.chunk_refs(&chunk).unwrap(), 0);
         assert_eq!(index.gc(None).unwrap().unreferenced, vec![chunk]);
+    }
+
+    #[test]
+    fn history_holds_only_superseded_versions_and_keeps_their_references() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = IndexOptions {
+            retention: Retention {
+                max_versions: Some(3),
+                max_age: None,
+            },
+            ..IndexOptions::default()
+        };
+        let mut index = Index::open(dir.path(), options).unwrap();
+        let rows = |index: &Index, table: &str| -> i64 {
+            index
+                .conn
+                .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        let manifest_refs = |index: &Index, data: &[u8]| -> Option<i64> {
+            let id = file_change("x", data).manifest.unwrap().content_id();
+            index
+                .conn
+                .query_row(
+                    "SELECT refs FROM manifests WHERE content_id = ?1",
+                    [id.as_bytes().as_slice()],
+                    |r| r.get(0),
+                )
+                .optional()
+                .unwrap()
+        };
+        let mut batch = index.batch().unwrap();
+        let first = batch.record(&file_change("a", b"v1")).unwrap();
+        batch.commit().unwrap();
+        assert_eq!(
+            rows(&index, "history"),
+            0,
+            "a new path costs no history row"
+        );
+        assert_eq!(index.history(&first.path).unwrap().len(), 1);
+        assert_eq!(
+            index.version(&first.path, first.seq).unwrap().unwrap().seq,
+            1
+        );
+        assert_eq!(manifest_refs(&index, b"v1"), Some(1));
+
+        let mut batch = index.batch().unwrap();
+        for data in [b"v2", b"v1", b"v3", b"v1"] {
+            batch.record(&file_change("a", data)).unwrap();
+        }
+        batch.commit().unwrap();
+        let seqs: Vec<u64> = index
+            .history(&first.path)
+            .unwrap()
+            .iter()
+            .map(|v| v.seq)
+            .collect();
+        assert_eq!(seqs, [5, 4, 3], "current first, at most three versions");
+        assert_eq!(rows(&index, "history"), 2);
+        // v1 is current (seq 5) and retained (seq 3); v3 retained; v2 pruned and released.
+        assert_eq!(manifest_refs(&index, b"v1"), Some(2));
+        assert_eq!(manifest_refs(&index, b"v3"), Some(1));
+        assert_eq!(manifest_refs(&index, b"v2"), None);
+        assert_eq!(index.usage().unwrap().logical_bytes, 6);
+
+        index.set_retention(Retention {
+            max_versions: Some(1),
+            max_age: None,
+        });
+        assert_eq!(index.prune_history().unwrap(), 2);
+        assert_eq!(rows(&index, "history"), 0);
+        assert_eq!(index.history(&first.path).unwrap().len(), 1);
+        assert_eq!(
+            manifest_refs(&index, b"v1"),
+            Some(1),
+            "the current version's"
+        );
+        assert_eq!(manifest_refs(&index, b"v3"), None);
     }
 }

@@ -6,13 +6,19 @@
 //! [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported); an older one is migrated forward
 //! in one transaction. It must never drop or re-create a table that holds data.
 //!
-//! Reference counting: a history row holds one reference to its manifest, and each chunk
-//! position of a stored manifest (a `manifest_chunks` row, or the `single_chunk` column of a
-//! one-chunk manifest) one reference to its chunk. References are taken by the writer (on
-//! the hot path, as plain statements) and released by triggers, so every way of deleting
-//! history keeps counts right: a manifest that loses its last reference is deleted, and each
-//! of its chunk positions drops one reference on its chunk. Chunks whose count reaches zero
-//! stay listed (with `refs = 0`) until garbage collection removes them.
+//! Versions: a path's entry row is its current version, and `history` holds the versions it
+//! superseded (since version 3; before, history held the current version too, which cost
+//! every recorded version a second row).
+//!
+//! Reference counting: an entry or history row with a content id holds one reference to its
+//! manifest, and each chunk position of a stored manifest (a `manifest_chunks` row, or the
+//! `single_chunk` column of a one-chunk manifest) one reference to its chunk. References are
+//! taken by the writer (on the hot path, as plain statements); superseding a version moves
+//! its entry row, reference and all, into history; and triggers release references, so every
+//! way of deleting history keeps counts right: a manifest that loses its last reference is
+//! deleted, and each of its chunk positions drops one reference on its chunk. Chunks whose
+//! count reaches zero stay listed (with `refs = 0`) until garbage collection removes them.
+//! Entry rows are never deleted (a deletion is a tombstone row without content).
 
 use rusqlite::Connection;
 
@@ -20,10 +26,10 @@ use super::sql::map_sql;
 use crate::error::{Error, Result};
 
 /// The schema version this build writes; `PRAGMA user_version` of a current database.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Migration `n` (1-based) brings a database from version `n - 1` to `n`.
-const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2];
+const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2, MIGRATION_3];
 
 const MIGRATION_1: &str = "
 CREATE TABLE meta (
@@ -138,6 +144,20 @@ BEGIN
 END;
 ";
 
+/// Version 3: the entry row is a path's current version (with the time it was recorded) and
+/// holds its manifest reference; history keeps only superseded versions. Each current version's
+/// history row goes, its reference moving to the entry row: counts are raised by the entry rows
+/// first, then the delete trigger takes back one per history row removed.
+const MIGRATION_3: &str = "
+ALTER TABLE entries ADD COLUMN time_ns INTEGER NOT NULL DEFAULT 0;
+UPDATE entries SET time_ns = COALESCE(
+    (SELECT h.time_ns FROM history h WHERE h.path = entries.path AND h.seq = entries.seq), 0);
+UPDATE manifests SET refs = refs + (
+    SELECT COUNT(*) FROM entries e WHERE e.content_id = manifests.content_id);
+DELETE FROM history WHERE EXISTS (
+    SELECT 1 FROM entries e WHERE e.path = history.path AND e.seq = history.seq);
+";
+
 /// Brings `conn` to [`SCHEMA_VERSION`], or refuses a database from a newer build.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
     let found = user_version(conn)?;
@@ -227,6 +247,60 @@ mod tests {
         conn.execute("DELETE FROM manifests WHERE content_id = x'bb'", [])
             .unwrap();
         assert_eq!((refs(&conn, "01"), refs(&conn, "02")), (0, 0));
+    }
+
+    #[test]
+    fn version_3_moves_current_versions_out_of_history_keeping_counts() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATION_1).unwrap();
+        conn.execute_batch(MIGRATION_2).unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        // "f" was x'aa' (seq 1), then x'bb' (seq 2, current); "g" is x'bb' (seq 3, current);
+        // "d" was deleted (seq 4, current tombstone) after holding x'aa' (seq 0).
+        conn.execute_batch(
+            "INSERT INTO chunks VALUES (x'01', 5, 1), (x'02', 9, 1);
+             INSERT INTO manifests VALUES (x'aa', 5, 2, x'00', x'01'), (x'bb', 9, 2, x'00', x'02');
+             INSERT INTO entries VALUES
+                 ('f', '', 0, 9, 0, 0, 0, 0, NULL, x'bb', x'00', 0, 2, 0),
+                 ('g', '', 0, 9, 0, 0, 0, 0, NULL, x'bb', x'00', 0, 3, 0),
+                 ('d', '', 0, 0, 0, 0, 0, 0, NULL, NULL, x'00', 1, 4, 0);
+             INSERT INTO history VALUES
+                 ('f', 1, 100, 0, 5, 0, NULL, x'aa', x'00', 0),
+                 ('f', 2, 200, 0, 9, 0, NULL, x'bb', x'00', 0),
+                 ('g', 3, 300, 0, 9, 0, NULL, x'bb', x'00', 0),
+                 ('d', 0, 50, 0, 5, 0, NULL, x'aa', x'00', 0),
+                 ('d', 4, 400, 0, 0, 0, NULL, NULL, x'00', 1);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let number = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(
+            number("SELECT COUNT(*) FROM history"),
+            2,
+            "only superseded versions stay"
+        );
+        assert_eq!(
+            number("SELECT COUNT(*) FROM history WHERE seq IN (1, 0)"),
+            2
+        );
+        assert_eq!(number("SELECT time_ns FROM entries WHERE path = 'f'"), 200);
+        assert_eq!(number("SELECT time_ns FROM entries WHERE path = 'd'"), 400);
+        assert_eq!(
+            (
+                number("SELECT refs FROM manifests WHERE content_id = x'aa'"),
+                number("SELECT refs FROM manifests WHERE content_id = x'bb'")
+            ),
+            (2, 2),
+            "every reference kept: two history rows hold x'aa', two entry rows x'bb'"
+        );
+        conn.execute("DELETE FROM history", []).unwrap();
+        assert_eq!(
+            number("SELECT COUNT(*) FROM manifests"),
+            1,
+            "x'aa' released"
+        );
+        assert_eq!(number("SELECT refs FROM chunks WHERE chunk_id = x'01'"), 0);
+        assert_eq!(number("SELECT refs FROM chunks WHERE chunk_id = x'02'"), 1);
     }
 
     #[test]

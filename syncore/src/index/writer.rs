@@ -25,20 +25,19 @@ pub(super) enum Stmt {
     CountChunk,
     /// Writes a new entry row.
     InsertEntry,
+    /// Moves a path's current version (with its content reference) into its history, just
+    /// before its entry row is rewritten.
+    ArchiveEntry,
     /// Rewrites an existing entry row.
     UpdateEntry,
-    /// Whether a path has an entry row.
-    HasRow,
     /// The version vector of a path's entry.
     PreviousVersion,
     /// Updates the stat columns of an unchanged entry.
     RefreshStat,
-    /// Appends a version to a path's history.
-    InsertHistory,
 }
 
 impl Stmt {
-    const COUNT: usize = 10;
+    const COUNT: usize = 9;
 
     fn sql(self) -> &'static str {
         match self {
@@ -58,25 +57,26 @@ impl Stmt {
             }
             Stmt::InsertEntry => {
                 "INSERT INTO entries (path, parent, kind, size, mtime_ns, inode, ctime_ns,
-                     executable, symlink_target, content_id, version, deleted, seq, racy)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                     executable, symlink_target, content_id, version, deleted, seq, racy, time_ns)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+            }
+            Stmt::ArchiveEntry => {
+                "INSERT INTO history (path, seq, time_ns, kind, size, executable,
+                     symlink_target, content_id, version, deleted)
+                 SELECT path, seq, time_ns, kind, size, executable,
+                     symlink_target, content_id, version, deleted
+                 FROM entries WHERE path = ?1"
             }
             Stmt::UpdateEntry => {
                 "UPDATE entries SET parent = ?2, kind = ?3, size = ?4, mtime_ns = ?5, inode = ?6,
                      ctime_ns = ?7, executable = ?8, symlink_target = ?9, content_id = ?10,
-                     version = ?11, deleted = ?12, seq = ?13, racy = ?14
+                     version = ?11, deleted = ?12, seq = ?13, racy = ?14, time_ns = ?15
                  WHERE path = ?1"
             }
-            Stmt::HasRow => "SELECT 1 FROM entries WHERE path = ?1",
             Stmt::PreviousVersion => "SELECT version FROM entries WHERE path = ?1",
             Stmt::RefreshStat => {
                 "UPDATE entries SET size = ?2, mtime_ns = ?3, inode = ?4, ctime_ns = ?5, racy = ?6
                  WHERE path = ?1"
-            }
-            Stmt::InsertHistory => {
-                "INSERT INTO history (path, seq, time_ns, kind, size, executable,
-                     symlink_target, content_id, version, deleted)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
             }
         }
     }
@@ -138,11 +138,10 @@ mod tests {
             Stmt::InsertPosition,
             Stmt::CountChunk,
             Stmt::InsertEntry,
+            Stmt::ArchiveEntry,
             Stmt::UpdateEntry,
-            Stmt::HasRow,
             Stmt::PreviousVersion,
             Stmt::RefreshStat,
-            Stmt::InsertHistory,
         ];
         assert_eq!(all.len(), Stmt::COUNT);
         for which in all {
