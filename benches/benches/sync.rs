@@ -16,16 +16,17 @@
 //! size (about a minute) unless `SYNCORE_BENCH_PER_FILE=1` puts it in the criterion group.
 //!
 //! Recorded on the 2-core development machine (release, nothing else running; absolute times
-//! drift with the kernel's directory and inode caches, so compare within one run):
+//! drift by a quarter between runs with the machine's load and the kernel's directory and inode
+//! caches, so compare within one run):
 //!
 //! | measurement | syncore | rsync |
 //! |---|---|---|
-//! | plan, 1,000,000 entries, nothing to do: in-memory view | 0.19 s | |
-//! | the same against the SQLite index (change set in memory / from bytes) | 0.70 s / 1.09 s | |
-//! | 100,000 files, 546.5 MB, into an empty folder: `Durability::None` | 8.60 s mean of 10 (scan of A 2.2–2.8 s of it) | 5.29 s mean of 10 (`-a`) |
-//! | the same, `Durability::Batched` | 11.56 s mean of 10 | |
-//! | the same, `Durability::PerFile` (one run) | 30.2 s | |
-//! | 1% of files (1,000) rewritten, then synced (batched) | 0.83 s mean | 0.75 s mean |
+//! | plan, 1,000,000 entries, nothing to do: in-memory view | 0.25 s | |
+//! | the same against the SQLite index (change set in memory / from bytes) | 0.88 s / 1.53 s | |
+//! | 100,000 files, 546.5 MB, into an empty folder: `Durability::None` | 9.27 s mean of 10 (**1.40x**; scan of A 2.2–2.9 s of it) | 6.64 s mean of 10 (`-a`) |
+//! | the same, `Durability::Batched` | 10.71 s mean of 10 | |
+//! | the same, `Durability::PerFile` (one run) | 26.4 s | |
+//! | 1% of files (1,000) rewritten, then synced (batched) | 0.72 s mean | 0.86 s mean |
 //! | bytes moved for that change | 5.3–5.8 MB of chunks | 5.1–5.7 MB literal, 7.6–8.2 MB sent |
 //!
 //! Command: `cargo bench -p syncore-benches --bench sync`. Every full-sync run writes into
@@ -35,9 +36,9 @@
 //!
 //! Of a full sync, opening and scanning A takes 2.2–2.8 s; the rest is the change set, the
 //! plan and the apply on B. Apply reads and verifies chunks and records each file in B's
-//! index on one thread while a second thread creates, writes, renames and stats the files
-//! (by name under the open directory), so on an idle machine the two halves overlap; per-file
-//! fsync latency overlaps the same way.
+//! index on one thread while a second thread creates, writes, names and stats the files
+//! (by name under the open directory; on Linux an unnamed `O_TMPFILE` linked into place), so
+//! on an idle machine the two halves overlap; per-file fsync latency overlaps the same way.
 
 // criterion_group!/criterion_main! generate undocumented functions.
 #![allow(missing_docs)]
