@@ -89,8 +89,8 @@ impl AtomicFile {
         }
     }
 
-    /// [`AtomicFile::create_in`] with a named temp file, wherever the platform could do
-    /// without.
+    /// [`AtomicFile::create_in`] with a named temp file: where unnamed ones are unavailable
+    /// (and in tests of that path).
     fn create_named_in(dir: Arc<Dir>, target: &Path) -> Result<Self> {
         let (temp, file) = with_temp_name(&dir, target, |name| dir.create_new(name))?;
         Ok(AtomicFile {

@@ -4,9 +4,10 @@
 //! ([`AtomicFile`]), every chunk read from a [`ChunkSource`] and checked against its id and
 //! length, mode and mtime set, then commit with the requested [`Durability`]. Reading
 //! ([`gather`]) and placing ([`place_file`]) are separate steps so that small files can be
-//! placed on another thread; [`write_file`] streams both for files of any size. Any failure drops the temp file and leaves the
-//! target exactly as it was. It never decides whether a file should be written (that is the
-//! plan's and the applier's job) and never writes anywhere but its temp file and target.
+//! placed on another thread; [`write_file`] streams both for files of any size. Any failure
+//! drops the temp file and leaves the target exactly as it was. It never decides whether a
+//! file should be written (that is the plan's and the applier's job) and never writes
+//! anywhere but its temp file and target.
 
 use std::path::Path;
 use std::sync::Arc;

@@ -1,13 +1,13 @@
 //! Performing a [`Plan`] on a working tree: [`apply_plan`].
 //!
 //! This module owns the order of operations and the safety checks of applying: every path is
-//! re-validated and walked on disk ([`checked_path`](crate::apply::checked_path)); before anything is overwritten, renamed
-//! or deleted, what is on disk must still match what the index recorded (the
-//! [`ApplyTarget`]'s stat, or the expected entry's size and mtime); each applied change is
-//! reported to [`ApplyTarget::record_applied`] so the index stores it without echoing it back
-//! as a local change. A failing action is reported and the others continue; nothing is ever
-//! half-written. It never decides what should change (the plan did) and never deletes a
-//! directory's contents recursively.
+//! re-validated and walked on disk ([`checked_path`](crate::apply::checked_path)); before
+//! anything is overwritten, renamed or deleted, what is on disk must still match what the
+//! index recorded (the [`ApplyTarget`]'s stat, or the expected entry's size and mtime); each
+//! applied change is reported to [`ApplyTarget::record_applied`] so the index stores it
+//! without echoing it back as a local change. A failing action is reported and the others
+//! continue; nothing is ever half-written. It never decides what should change (the plan did)
+//! and never deletes a directory's contents recursively.
 //!
 //! **User changed a file between plan and apply.** The action is skipped, the user's file is
 //! left exactly as it is, nothing is recorded, and the path is reported in

@@ -3,8 +3,8 @@
 //! This file owns the `entries` table: per-directory streaming reads (on the indexed
 //! `parent` column, so a scan never loads the whole index), and the write path that turns a
 //! [`LocalChange`] into a new version — next sequence number, bumped version vector, manifest
-//! stored, superseded version moved into history, retention applied — inside one transaction. It must never
-//! hand out an entry whose stored columns fail validation: those are
+//! stored, superseded version moved into history, retention applied — inside one transaction.
+//! It must never hand out an entry whose stored columns fail validation: those are
 //! [`ErrorKind::Corrupt`](crate::ErrorKind::Corrupt).
 
 use rusqlite::{params, OptionalExtension, Row, Transaction};
