@@ -3,10 +3,11 @@
 //! This file owns the `manifests`, `manifest_chunks` and `chunks` tables. A manifest is
 //! stored once per content id with its encoding; a multi-chunk manifest also has one row per
 //! chunk (indexed by chunk id, so a chunk can be found inside local files), a single-chunk
-//! manifest names its chunk in its own row. A manifest's count is the number of entry and
-//! history rows using it; a chunk's count is the number of positions it fills across every retained
-//! manifest. Counts are taken here and released by schema triggers. It must never
-//! delete a chunk from a store while any retained version still references it.
+//! manifest names its chunk in its own row (and, in the index's algorithm, leaves out its
+//! encoding, which that determines). A manifest's count is the number of entry and history
+//! rows using it; a chunk's count is the number of positions it fills across every retained
+//! manifest. Counts are taken here and released by schema triggers. It must never delete a
+//! chunk from a store while any retained version still references it.
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -55,21 +56,28 @@ pub struct GcReport {
 /// A manifest of exactly one chunk names that chunk in its own row (`single_chunk`) instead of
 /// a `manifest_chunks` row: most files are that small, and one row fewer per file is what
 /// keeps a first scan fast. [`chunk_locations`] finds such files through their content id.
+/// In the index's own algorithm (`index_algo`) such a manifest is also stored without its
+/// encoding, which its size and chunk id determine ([`Index::encoded_manifest`] rebuilds it).
 pub(super) fn reference_manifest(
     statements: &mut Statements<'_>,
     manifest: &FileManifest,
+    index_algo: HashAlgo,
 ) -> Result<()> {
     let content_id = manifest.content_id();
     let single_chunk = match manifest.chunks() {
         [only] => Some(only.id),
         _ => None,
     };
+    let encoded = match single_chunk {
+        Some(_) if manifest.algo() == index_algo => Vec::new(),
+        _ => manifest.encode(),
+    };
     let inserted = statements
         .get(Stmt::InsertManifest)?
         .execute(params![
             content_id.as_bytes().as_slice(),
             to_i64(manifest.size())?,
-            manifest.encode(),
+            encoded,
             single_chunk.as_ref().map(|id| id.as_bytes().as_slice())
         ])
         .map_err(map_sql)?;
@@ -96,6 +104,29 @@ pub(super) fn reference_manifest(
             .map_err(map_sql)?;
     }
     Ok(())
+}
+
+/// The one-chunk manifest of `size` bytes whose chunk is `chunk` under `algo`, which must have
+/// content id `content_id`.
+fn single_chunk_manifest(
+    algo: HashAlgo,
+    content_id: &Digest,
+    size: i64,
+    chunk: &[u8],
+) -> Result<FileManifest> {
+    let corrupt = |what: &str| Error::corrupt(format!("index manifest {content_id}: {what}"));
+    let len = u32::try_from(size).map_err(|_| corrupt("one chunk cannot hold its size"))?;
+    let chunk = Chunk {
+        id: digest_from_blob(chunk)?,
+        offset: 0,
+        len,
+    };
+    let manifest =
+        FileManifest::from_chunks(algo, vec![chunk]).map_err(|e| corrupt(&e.to_string()))?;
+    if manifest.content_id() != *content_id {
+        return Err(corrupt("its size and chunk give a different content id"));
+    }
+    Ok(manifest)
 }
 
 /// Takes the reference a new entry row holds on content the index already stores.
@@ -224,15 +255,32 @@ impl Index {
         Ok(Some(manifest))
     }
 
-    /// The stored encoding ([`FileManifest::encode`]) of the manifest with `content_id`, not
-    /// decoded or checked (the reader of a change set checks it).
+    /// The encoding ([`FileManifest::encode`]) of the manifest with `content_id`: as stored,
+    /// not decoded or checked (the reader of a change set checks it), or rebuilt from the size
+    /// and chunk id of a one-chunk manifest stored without it (and checked against its id).
     pub(crate) fn encoded_manifest(&self, content_id: &Digest) -> Result<Option<Vec<u8>>> {
-        self.conn
-            .prepare_cached("SELECT encoded FROM manifests WHERE content_id = ?1")
+        let row: Option<(Vec<u8>, i64, Option<Vec<u8>>)> = self
+            .conn
+            .prepare_cached(
+                "SELECT encoded, size, single_chunk FROM manifests WHERE content_id = ?1",
+            )
             .map_err(map_sql)?
-            .query_row([content_id.as_bytes().as_slice()], |row| row.get(0))
+            .query_row([content_id.as_bytes().as_slice()], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
             .optional()
-            .map_err(map_sql)
+            .map_err(map_sql)?;
+        match row {
+            None => Ok(None),
+            Some((encoded, _, _)) if !encoded.is_empty() => Ok(Some(encoded)),
+            Some((_, size, Some(chunk))) => {
+                single_chunk_manifest(self.options.algo, content_id, size, &chunk)
+                    .map(|manifest| Some(manifest.encode()))
+            }
+            Some((_, _, None)) => Err(Error::corrupt(format!(
+                "index manifest {content_id} has neither an encoding nor a single chunk"
+            ))),
+        }
     }
 
     /// The reference count of chunk `id` (0 if unknown or unreferenced).
@@ -355,5 +403,94 @@ impl Index {
         }
         tx.commit().map_err(map_sql)?;
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Index, IndexOptions, LocalChange};
+    use super::*;
+    use crate::chunk::{Chunker, ChunkerConfig};
+
+    fn stored_encoding_len(index: &Index, id: &Digest) -> usize {
+        let len: i64 = index
+            .conn
+            .query_row(
+                "SELECT length(encoded) FROM manifests WHERE content_id = ?1",
+                [id.as_bytes().as_slice()],
+                |r| r.get(0),
+            )
+            .unwrap();
+        usize::try_from(len).unwrap()
+    }
+
+    fn record(index: &mut Index, path: &str, manifest: FileManifest) {
+        let mut change = LocalChange::deletion(RelPath::new(path).unwrap(), crate::EntryKind::File);
+        change.deleted = false;
+        change.stat.size = manifest.size();
+        change.manifest = Some(manifest);
+        let mut batch = index.batch().unwrap();
+        batch.record(&change).unwrap();
+        batch.commit().unwrap();
+    }
+
+    #[test]
+    fn one_chunk_manifests_leave_out_their_encoding_and_read_back_identical() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = Index::open(dir.path(), IndexOptions::default()).unwrap();
+        let data: Vec<u8> = (0..300_000u32).map(|i| ((i * 7919) >> 5) as u8).collect();
+        let one = FileManifest::of_slice(&Chunker::default(), b"small file");
+        let many = FileManifest::of_slice(&Chunker::default(), &data);
+        assert!(many.chunks().len() > 1);
+        let sha = Chunker::new(ChunkerConfig::default(), HashAlgo::Sha256).unwrap();
+        let foreign = FileManifest::of_slice(&sha, b"small file");
+        for (path, manifest) in [("one", &one), ("many", &many), ("foreign", &foreign)] {
+            record(&mut index, path, manifest.clone());
+        }
+        assert_eq!(stored_encoding_len(&index, &one.content_id()), 0);
+        assert_eq!(
+            stored_encoding_len(&index, &many.content_id()),
+            many.encode().len()
+        );
+        assert_eq!(
+            stored_encoding_len(&index, &foreign.content_id()),
+            foreign.encode().len(),
+            "another algorithm's manifest keeps its encoding"
+        );
+        for manifest in [&one, &many, &foreign] {
+            let id = manifest.content_id();
+            assert_eq!(
+                index.encoded_manifest(&id).unwrap(),
+                Some(manifest.encode())
+            );
+            assert_eq!(index.manifest(&id).unwrap().as_ref(), Some(manifest));
+        }
+    }
+
+    #[test]
+    fn a_one_chunk_row_that_does_not_match_its_id_is_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = Index::open(dir.path(), IndexOptions::default()).unwrap();
+        let one = FileManifest::of_slice(&Chunker::default(), b"small file");
+        record(&mut index, "one", one.clone());
+        let id = one.content_id();
+        index
+            .conn
+            .execute(
+                "UPDATE manifests SET size = size + 1 WHERE content_id = ?1",
+                [id.as_bytes().as_slice()],
+            )
+            .unwrap();
+        let err = index.encoded_manifest(&id).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Corrupt);
+        index
+            .conn
+            .execute(
+                "UPDATE manifests SET single_chunk = NULL WHERE content_id = ?1",
+                [id.as_bytes().as_slice()],
+            )
+            .unwrap();
+        let err = index.manifest(&id).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Corrupt);
     }
 }

@@ -17,6 +17,7 @@ use super::writer::{Statements, Stmt};
 use super::{now_ns, Index};
 use crate::entry::{Entry, EntryKind};
 use crate::error::{Error, Result};
+use crate::hash::HashAlgo;
 use crate::manifest::FileManifest;
 use crate::path::RelPath;
 use crate::sync::VersionVector;
@@ -371,6 +372,7 @@ impl Batch<'_> {
             row,
             self.options.retention.max_versions,
             self.time_ns,
+            self.options.algo,
         )?;
         self.recorded += 1;
         Ok(entry)
@@ -467,11 +469,12 @@ pub(super) fn write_version(
     row: RowWrite,
     max_versions: Option<u32>,
     time_ns: i64,
+    index_algo: HashAlgo,
 ) -> Result<()> {
     let entry = version.entry;
     if let Some(content_id) = entry.content_id.as_ref().filter(|_| !entry.deleted) {
         match version.manifest {
-            Some(manifest) => reference_manifest(statements, manifest)?,
+            Some(manifest) => reference_manifest(statements, manifest, index_algo)?,
             None => reference_stored_content(statements, content_id)?,
         }
     }

@@ -26,10 +26,10 @@ use super::sql::map_sql;
 use crate::error::{Error, Result};
 
 /// The schema version this build writes; `PRAGMA user_version` of a current database.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Migration `n` (1-based) brings a database from version `n - 1` to `n`.
-const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2, MIGRATION_3];
+const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4];
 
 const MIGRATION_1: &str = "
 CREATE TABLE meta (
@@ -157,6 +157,12 @@ UPDATE manifests SET refs = refs + (
 DELETE FROM history WHERE EXISTS (
     SELECT 1 FROM entries e WHERE e.path = history.path AND e.seq = history.seq);
 ";
+
+/// Version 4: a one-chunk manifest in the index's own hash algorithm may be stored with an
+/// empty `encoded` column, its encoding being a function of its size and `single_chunk`.
+/// Nothing to convert (stored encodings stay valid); the version only keeps builds that would
+/// read an empty encoding as corrupt from opening such a database.
+const MIGRATION_4: &str = "-- format change only: one-chunk manifests may omit their encoding";
 
 /// Brings `conn` to [`SCHEMA_VERSION`], or refuses a database from a newer build.
 pub fn migrate(conn: &mut Connection) -> Result<()> {

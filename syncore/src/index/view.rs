@@ -419,6 +419,7 @@ impl ApplyTarget for AppliedBatch<'_> {
             RowWrite::Either,
             self.retention,
             self.time_ns,
+            self.algo,
         )?;
         self.recorded += 1;
         Ok(())
