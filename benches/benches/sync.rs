@@ -21,13 +21,13 @@
 //!
 //! | measurement | syncore | rsync |
 //! |---|---|---|
-//! | plan, 1,000,000 entries, nothing to do: in-memory view | 0.25 s | |
-//! | the same against the SQLite index (change set in memory / from bytes) | 0.88 s / 1.53 s | |
-//! | 100,000 files, 546.5 MB, into an empty folder: `Durability::None` | 9.27 s mean of 10 (**1.40x**; scan of A 2.2–2.9 s of it) | 6.64 s mean of 10 (`-a`) |
-//! | the same, `Durability::Batched` | 10.71 s mean of 10 | |
-//! | the same, `Durability::PerFile` (one run) | 26.4 s | |
-//! | 1% of files (1,000) rewritten, then synced (batched) | 0.72 s mean | 0.86 s mean |
-//! | bytes moved for that change | 5.3–5.8 MB of chunks | 5.1–5.7 MB literal, 7.6–8.2 MB sent |
+//! | plan, 1,000,000 entries, nothing to do: in-memory view | 0.16 s | |
+//! | the same against the SQLite index (change set in memory / from bytes) | 0.64 s / 1.20 s | |
+//! | 100,000 files, 546.5 MB, into an empty folder: `Durability::None` | 7.08 s mean of 10 (**1.27x**; scan of A 1.5–2.4 s of it) | 5.59 s mean of 10 (`-a`) |
+//! | the same, `Durability::Batched` | 7.83 s mean of 10 | |
+//! | the same, `Durability::PerFile` (one run) | 24.2 s | |
+//! | 1% of files (1,000) rewritten, then synced (batched) | 0.66 s mean | 0.74 s mean |
+//! | bytes moved for that change | 5.3–5.8 MB of chunks | 5.0–5.7 MB literal, 7.5–8.1 MB sent |
 //!
 //! Command: `cargo bench -p syncore-benches --bench sync`. Every full-sync run writes into
 //! folders of its own and the copies are removed only after the group: creating 100,000 files
