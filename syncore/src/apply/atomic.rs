@@ -118,12 +118,12 @@ impl AtomicFile {
 
     /// Writes all of `data`, naming the file on error.
     pub fn write_all(&mut self, data: &[u8]) -> Result<()> {
-        let file = self
+        let written = self
             .file
             .as_mut()
-            .ok_or_else(|| Error::invalid("atomic file already closed"))?;
-        let shown = self.temp.as_deref().unwrap_or(&self.target);
-        file.write_all(data).at_path(shown)
+            .ok_or_else(|| Error::invalid("atomic file already closed"))?
+            .write_all(data);
+        written.at_path(self.shown())
     }
 
     /// Sets the permissions the file will have.

@@ -106,6 +106,13 @@ pub(super) fn reference_manifest(
     Ok(())
 }
 
+/// A manifest row as read: its stored encoding, or a one-chunk manifest rebuilt (and
+/// checked) because none was stored.
+enum StoredManifest {
+    Encoded(Vec<u8>),
+    Rebuilt(FileManifest),
+}
+
 /// The one-chunk manifest of `size` bytes whose chunk is `chunk` under `algo`, which must have
 /// content id `content_id`.
 fn single_chunk_manifest(
@@ -243,22 +250,37 @@ pub(super) fn check_quota(conn: &Connection, quota: u64) -> Result<()> {
 impl Index {
     /// The stored manifest with `content_id`, if any retained version uses it.
     pub fn manifest(&self, content_id: &Digest) -> Result<Option<FileManifest>> {
-        let Some(encoded) = self.encoded_manifest(content_id)? else {
-            return Ok(None);
-        };
-        let manifest = FileManifest::decode(&encoded)?;
-        if manifest.content_id() != *content_id {
-            return Err(Error::corrupt(format!(
-                "index manifest {content_id} decodes to a different content id"
-            )));
+        match self.stored_manifest(content_id)? {
+            None => Ok(None),
+            Some(StoredManifest::Rebuilt(manifest)) => Ok(Some(manifest)),
+            Some(StoredManifest::Encoded(encoded)) => {
+                let manifest = FileManifest::decode(&encoded)?;
+                if manifest.content_id() != *content_id {
+                    return Err(Error::corrupt(format!(
+                        "index manifest {content_id} decodes to a different content id"
+                    )));
+                }
+                Ok(Some(manifest))
+            }
         }
-        Ok(Some(manifest))
     }
 
     /// The encoding ([`FileManifest::encode`]) of the manifest with `content_id`: as stored,
-    /// not decoded or checked (the reader of a change set checks it), or rebuilt from the size
-    /// and chunk id of a one-chunk manifest stored without it (and checked against its id).
+    /// not decoded or checked (the reader of a change set checks it), or that of the
+    /// manifest rebuilt from a one-chunk row stored without it.
     pub(crate) fn encoded_manifest(&self, content_id: &Digest) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .stored_manifest(content_id)?
+            .map(|stored| match stored {
+                StoredManifest::Encoded(encoded) => encoded,
+                StoredManifest::Rebuilt(manifest) => manifest.encode(),
+            }))
+    }
+
+    /// The manifest row of `content_id`: its stored encoding, or (for a one-chunk manifest
+    /// stored without one) the manifest rebuilt from its size and chunk and checked against
+    /// its id.
+    fn stored_manifest(&self, content_id: &Digest) -> Result<Option<StoredManifest>> {
         let row: Option<(Vec<u8>, i64, Option<Vec<u8>>)> = self
             .conn
             .prepare_cached(
@@ -272,10 +294,12 @@ impl Index {
             .map_err(map_sql)?;
         match row {
             None => Ok(None),
-            Some((encoded, _, _)) if !encoded.is_empty() => Ok(Some(encoded)),
+            Some((encoded, _, _)) if !encoded.is_empty() => {
+                Ok(Some(StoredManifest::Encoded(encoded)))
+            }
             Some((_, size, Some(chunk))) => {
                 single_chunk_manifest(self.options.algo, content_id, size, &chunk)
-                    .map(|manifest| Some(manifest.encode()))
+                    .map(|manifest| Some(StoredManifest::Rebuilt(manifest)))
             }
             Some((_, _, None)) => Err(Error::corrupt(format!(
                 "index manifest {content_id} has neither an encoding nor a single chunk"
@@ -474,23 +498,19 @@ mod tests {
         let one = FileManifest::of_slice(&Chunker::default(), b"small file");
         record(&mut index, "one", one.clone());
         let id = one.content_id();
-        index
-            .conn
-            .execute(
-                "UPDATE manifests SET size = size + 1 WHERE content_id = ?1",
-                [id.as_bytes().as_slice()],
-            )
-            .unwrap();
-        let err = index.encoded_manifest(&id).unwrap_err();
-        assert_eq!(err.kind(), crate::ErrorKind::Corrupt);
-        index
-            .conn
-            .execute(
-                "UPDATE manifests SET single_chunk = NULL WHERE content_id = ?1",
-                [id.as_bytes().as_slice()],
-            )
-            .unwrap();
-        let err = index.manifest(&id).unwrap_err();
-        assert_eq!(err.kind(), crate::ErrorKind::Corrupt);
+        let tamper = |set: &str| {
+            let sql = format!("UPDATE manifests SET {set} WHERE content_id = ?1");
+            index
+                .conn
+                .execute(&sql, [id.as_bytes().as_slice()])
+                .unwrap();
+        };
+        tamper("size = size + 1");
+        let corrupt = |err: crate::Error| assert_eq!(err.kind(), crate::ErrorKind::Corrupt);
+        corrupt(index.encoded_manifest(&id).unwrap_err());
+        corrupt(index.manifest(&id).unwrap_err());
+        tamper("size = size - 1, single_chunk = NULL");
+        corrupt(index.encoded_manifest(&id).unwrap_err());
+        corrupt(index.manifest(&id).unwrap_err());
     }
 }
