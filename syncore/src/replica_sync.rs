@@ -30,7 +30,6 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use crate::apply::{
@@ -53,16 +52,17 @@ use crate::sync::{
 /// The change set of everything `index` recorded after `cursor`: entries sorted by path,
 /// tombstones included, with one manifest per distinct live file content.
 pub fn index_change_set(index: &Index, cursor: u64) -> Result<ChangeSet> {
-    let (entries, cursor, ids) = index_changes(index, cursor)?;
-    let mut manifests = Vec::with_capacity(ids.len());
-    for (id, path) in ids {
-        manifests.push(index.manifest(&id)?.ok_or_else(|| no_manifest(path))?);
-    }
+    let journal = index.journal_with_manifests(cursor)?;
+    let manifests = journal
+        .manifests
+        .into_iter()
+        .map(|(id, stored)| stored.into_manifest(&id))
+        .collect::<Result<Vec<_>>>()?;
     Ok(ChangeSet {
         source: index.replica_id(),
-        since: cursor.0,
-        cursor: cursor.1,
-        entries,
+        since: cursor,
+        cursor: journal.cursor,
+        entries: journal.entries,
         manifests,
     })
 }
@@ -71,46 +71,19 @@ pub fn index_change_set(index: &Index, cursor: u64) -> Result<ChangeSet> {
 /// change-set encoding) instead of decoded and encoded again. The receiver's decode checks
 /// every manifest against the entries that name it, as it does for any peer's bytes.
 pub fn index_change_set_encoded(index: &Index, cursor: u64) -> Result<Vec<u8>> {
-    let (entries, (since, next), ids) = index_changes(index, cursor)?;
-    let mut manifests = Vec::with_capacity(ids.len());
-    for (id, path) in ids {
-        manifests.push(
-            index
-                .encoded_manifest(&id)?
-                .ok_or_else(|| no_manifest(path))?,
-        );
-    }
+    let journal = index.journal_with_manifests(cursor)?;
+    let manifests: Vec<Vec<u8>> = journal
+        .manifests
+        .into_iter()
+        .map(|(_, stored)| stored.into_encoded())
+        .collect();
     Ok(encode_parts(
         index.replica_id(),
-        since,
-        next,
-        &entries,
+        cursor,
+        journal.cursor,
+        &journal.entries,
         manifests.iter().map(Vec::as_slice),
     ))
-}
-
-/// The entries changed after `cursor`, by path; `(cursor, next cursor)`; and each content id
-/// they name, once, in order of first use (with the path that first names it).
-type IndexChanges = (Vec<Entry>, (u64, u64), Vec<(Digest, RelPath)>);
-
-fn index_changes(index: &Index, cursor: u64) -> Result<IndexChanges> {
-    let changes = index.changes_since(cursor)?;
-    let mut entries = changes.entries;
-    entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
-    let mut seen = HashSet::new();
-    let mut ids = Vec::new();
-    for entry in entries.iter().filter(|e| !e.deleted) {
-        if let Some(id) = entry.content_id {
-            if seen.insert(id) {
-                ids.push((id, entry.path.clone()));
-            }
-        }
-    }
-    Ok((entries, (cursor, changes.cursor.max(cursor)), ids))
-}
-
-fn no_manifest(path: RelPath) -> crate::Error {
-    crate::Error::corrupt(format!("index: {path}: no manifest for its content"))
 }
 
 fn peer_key(peer: ReplicaId) -> String {

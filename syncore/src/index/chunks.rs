@@ -57,7 +57,7 @@ pub struct GcReport {
 /// a `manifest_chunks` row: most files are that small, and one row fewer per file is what
 /// keeps a first scan fast. [`chunk_locations`] finds such files through their content id.
 /// In the index's own algorithm (`index_algo`) such a manifest is also stored without its
-/// encoding, which its size and chunk id determine ([`Index::encoded_manifest`] rebuilds it).
+/// encoding, which its size and chunk id determine (reading it rebuilds and checks it).
 pub(super) fn reference_manifest(
     statements: &mut Statements<'_>,
     manifest: &FileManifest,
@@ -108,9 +108,58 @@ pub(super) fn reference_manifest(
 
 /// A manifest row as read: its stored encoding, or a one-chunk manifest rebuilt (and
 /// checked) because none was stored.
-enum StoredManifest {
+pub(crate) enum StoredManifest {
     Encoded(Vec<u8>),
     Rebuilt(FileManifest),
+}
+
+impl StoredManifest {
+    /// Interprets the columns `encoded, size, single_chunk` of the manifest row of
+    /// `content_id` in an index whose algorithm is `algo`.
+    pub(super) fn from_columns(
+        algo: HashAlgo,
+        content_id: &Digest,
+        encoded: Vec<u8>,
+        size: i64,
+        single_chunk: Option<&[u8]>,
+    ) -> Result<Self> {
+        if !encoded.is_empty() {
+            return Ok(StoredManifest::Encoded(encoded));
+        }
+        match single_chunk {
+            Some(chunk) => {
+                single_chunk_manifest(algo, content_id, size, chunk).map(StoredManifest::Rebuilt)
+            }
+            None => Err(Error::corrupt(format!(
+                "index manifest {content_id} has neither an encoding nor a single chunk"
+            ))),
+        }
+    }
+
+    /// The manifest, decoded and checked to be `content_id`'s.
+    pub(crate) fn into_manifest(self, content_id: &Digest) -> Result<FileManifest> {
+        match self {
+            StoredManifest::Rebuilt(manifest) => Ok(manifest),
+            StoredManifest::Encoded(encoded) => {
+                let manifest = FileManifest::decode(&encoded)?;
+                if manifest.content_id() != *content_id {
+                    return Err(Error::corrupt(format!(
+                        "index manifest {content_id} decodes to a different content id"
+                    )));
+                }
+                Ok(manifest)
+            }
+        }
+    }
+
+    /// The manifest's encoding ([`FileManifest::encode`]): as stored, not decoded or checked
+    /// (the reader of a change set checks it), or that of the rebuilt manifest.
+    pub(crate) fn into_encoded(self) -> Vec<u8> {
+        match self {
+            StoredManifest::Encoded(encoded) => encoded,
+            StoredManifest::Rebuilt(manifest) => manifest.encode(),
+        }
+    }
 }
 
 /// The one-chunk manifest of `size` bytes whose chunk is `chunk` under `algo`, which must have
@@ -250,31 +299,9 @@ pub(super) fn check_quota(conn: &Connection, quota: u64) -> Result<()> {
 impl Index {
     /// The stored manifest with `content_id`, if any retained version uses it.
     pub fn manifest(&self, content_id: &Digest) -> Result<Option<FileManifest>> {
-        match self.stored_manifest(content_id)? {
-            None => Ok(None),
-            Some(StoredManifest::Rebuilt(manifest)) => Ok(Some(manifest)),
-            Some(StoredManifest::Encoded(encoded)) => {
-                let manifest = FileManifest::decode(&encoded)?;
-                if manifest.content_id() != *content_id {
-                    return Err(Error::corrupt(format!(
-                        "index manifest {content_id} decodes to a different content id"
-                    )));
-                }
-                Ok(Some(manifest))
-            }
-        }
-    }
-
-    /// The encoding ([`FileManifest::encode`]) of the manifest with `content_id`: as stored,
-    /// not decoded or checked (the reader of a change set checks it), or that of the
-    /// manifest rebuilt from a one-chunk row stored without it.
-    pub(crate) fn encoded_manifest(&self, content_id: &Digest) -> Result<Option<Vec<u8>>> {
-        Ok(self
-            .stored_manifest(content_id)?
-            .map(|stored| match stored {
-                StoredManifest::Encoded(encoded) => encoded,
-                StoredManifest::Rebuilt(manifest) => manifest.encode(),
-            }))
+        self.stored_manifest(content_id)?
+            .map(|stored| stored.into_manifest(content_id))
+            .transpose()
     }
 
     /// The manifest row of `content_id`: its stored encoding, or (for a one-chunk manifest
@@ -292,19 +319,16 @@ impl Index {
             })
             .optional()
             .map_err(map_sql)?;
-        match row {
-            None => Ok(None),
-            Some((encoded, _, _)) if !encoded.is_empty() => {
-                Ok(Some(StoredManifest::Encoded(encoded)))
-            }
-            Some((_, size, Some(chunk))) => {
-                single_chunk_manifest(self.options.algo, content_id, size, &chunk)
-                    .map(|manifest| Some(StoredManifest::Rebuilt(manifest)))
-            }
-            Some((_, _, None)) => Err(Error::corrupt(format!(
-                "index manifest {content_id} has neither an encoding nor a single chunk"
-            ))),
-        }
+        row.map(|(encoded, size, chunk)| {
+            StoredManifest::from_columns(
+                self.options.algo,
+                content_id,
+                encoded,
+                size,
+                chunk.as_deref(),
+            )
+        })
+        .transpose()
     }
 
     /// The reference count of chunk `id` (0 if unknown or unreferenced).
@@ -448,6 +472,17 @@ mod tests {
         usize::try_from(len).unwrap()
     }
 
+    /// The encoding a change set carries for `id` (read through the journal).
+    fn journal_encoding(index: &Index, id: &Digest) -> Result<Vec<u8>> {
+        let journal = index.journal_with_manifests(0)?;
+        let (_, stored) = journal
+            .manifests
+            .into_iter()
+            .find(|(found, _)| found == id)
+            .expect("the journal names the content");
+        Ok(stored.into_encoded())
+    }
+
     fn record(index: &mut Index, path: &str, manifest: FileManifest) {
         let mut change = LocalChange::deletion(RelPath::new(path).unwrap(), crate::EntryKind::File);
         change.deleted = false;
@@ -483,10 +518,7 @@ mod tests {
         );
         for manifest in [&one, &many, &foreign] {
             let id = manifest.content_id();
-            assert_eq!(
-                index.encoded_manifest(&id).unwrap(),
-                Some(manifest.encode())
-            );
+            assert_eq!(journal_encoding(&index, &id).unwrap(), manifest.encode());
             assert_eq!(index.manifest(&id).unwrap().as_ref(), Some(manifest));
         }
     }
@@ -507,10 +539,10 @@ mod tests {
         };
         tamper("size = size + 1");
         let corrupt = |err: crate::Error| assert_eq!(err.kind(), crate::ErrorKind::Corrupt);
-        corrupt(index.encoded_manifest(&id).unwrap_err());
+        corrupt(index.journal_with_manifests(0).err().unwrap());
         corrupt(index.manifest(&id).unwrap_err());
         tamper("size = size - 1, single_chunk = NULL");
-        corrupt(index.encoded_manifest(&id).unwrap_err());
+        corrupt(index.journal_with_manifests(0).err().unwrap());
         corrupt(index.manifest(&id).unwrap_err());
     }
 }

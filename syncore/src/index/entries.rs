@@ -107,7 +107,7 @@ impl LocalChange {
     }
 }
 
-const ENTRY_COLUMNS: &str = "path, kind, size, mtime_ns, inode, ctime_ns, executable, \
+pub(super) const ENTRY_COLUMNS: &str = "path, kind, size, mtime_ns, inode, ctime_ns, executable, \
      symlink_target, content_id, version, deleted, seq, racy";
 
 /// Decodes one row selected with [`ENTRY_COLUMNS`].

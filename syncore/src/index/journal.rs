@@ -3,13 +3,19 @@
 //! Every recorded change carries the next local sequence number and overwrites its path's
 //! entry, so "entries with `seq > cursor`" is exactly the set of paths changed since the
 //! cursor, each at its latest state. A deletion has its own sequence number: it is returned to
-//! a cursor below it and never again once the cursor has passed it. This file never writes.
+//! a cursor below it and never again once the cursor has passed it. A change set reads the
+//! same journal together with the manifest of every live file in it, in one query
+//! ([`Index::journal_with_manifests`]). This file never writes.
 
-use super::entries::entry_from_row;
+use std::collections::HashSet;
+
+use super::chunks::StoredManifest;
+use super::entries::{entry_from_row, ENTRY_COLUMNS};
 use super::sql::{map_sql, to_i64};
 use super::Index;
 use crate::entry::Entry;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::hash::Digest;
 
 /// The entries changed after a cursor and the cursor to use next time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +28,81 @@ pub struct Changes {
     pub more: bool,
 }
 
+/// The journal after a cursor, by path, with the manifests its live files name: what a change
+/// set is made of.
+pub(crate) struct JournalRead {
+    /// Changed entries sorted by path, tombstones included.
+    pub entries: Vec<Entry>,
+    /// The cursor to use next time.
+    pub cursor: u64,
+    /// Each content id a live entry names, once, in order of first use, with its manifest row.
+    pub manifests: Vec<(Digest, StoredManifest)>,
+}
+
 impl Index {
+    /// Every entry changed after `cursor` sorted by path, with the stored manifest of each
+    /// distinct live content, read in one pass: from a cursor at or below half the journal
+    /// (a first sync, a peer far behind) the whole table is read in path order, which costs
+    /// less than reaching each changed row through the sequence index and sorting them; from
+    /// a later cursor only the changed rows are read.
+    pub(crate) fn journal_with_manifests(&self, cursor: u64) -> Result<JournalRead> {
+        let last = self.last_seq()?;
+        let most_changed = cursor <= last / 2;
+        let sql = journal_sql(most_changed);
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(map_sql)?;
+        let mut rows = stmt.query([to_i64(cursor)?]).map_err(map_sql)?;
+        let first_manifest_column = ENTRY_COLUMNS.split(", ").count();
+        let mut read = Vec::new();
+        while let Some(row) = rows.next().map_err(map_sql)? {
+            let entry = entry_from_row(row)?.entry;
+            let manifest = match entry.content_id.filter(|_| !entry.deleted) {
+                None => None,
+                Some(content_id) => {
+                    let column = |i: usize| row.get_ref(first_manifest_column + i);
+                    let encoded = column(0).map_err(map_sql)?;
+                    if encoded.data_type() == rusqlite::types::Type::Null {
+                        return Err(Error::corrupt(format!(
+                            "index: {}: no manifest for its content",
+                            entry.path
+                        )));
+                    }
+                    Some(StoredManifest::from_columns(
+                        self.options.algo,
+                        &content_id,
+                        encoded.as_blob().map_err(map_sql_value)?.to_vec(),
+                        column(1)
+                            .map_err(map_sql)?
+                            .as_i64()
+                            .map_err(map_sql_value)?,
+                        column(2)
+                            .map_err(map_sql)?
+                            .as_blob_or_null()
+                            .map_err(map_sql_value)?,
+                    )?)
+                }
+            };
+            read.push((entry, manifest));
+        }
+        // Already in path order when the table was read whole: then this is one pass.
+        read.sort_unstable_by(|a, b| a.0.path.cmp(&b.0.path));
+        let mut seen = HashSet::new();
+        let mut manifests = Vec::new();
+        let mut entries = Vec::with_capacity(read.len());
+        for (entry, manifest) in read {
+            if let (Some(id), Some(manifest)) = (entry.content_id, manifest) {
+                if seen.insert(id) {
+                    manifests.push((id, manifest));
+                }
+            }
+            entries.push(entry);
+        }
+        Ok(JournalRead {
+            entries,
+            cursor: last.max(cursor),
+            manifests,
+        })
+    }
+
     /// Every entry changed after `cursor` (sequence number > `cursor`), with the new cursor.
     pub fn changes_since(&self, cursor: u64) -> Result<Changes> {
         self.changes_page(cursor, usize::MAX)
@@ -54,5 +134,157 @@ impl Index {
             cursor,
             more,
         })
+    }
+}
+
+/// The query of [`Index::journal_with_manifests`]: the entry columns ([`ENTRY_COLUMNS`]), then
+/// the manifest row's `encoded, size, single_chunk`. With `whole_table` the table itself is
+/// read in path order (`+e.seq` keeps SQLite from the sequence index); otherwise the changed
+/// rows are found through the sequence index.
+fn journal_sql(whole_table: bool) -> String {
+    let columns: Vec<String> = ENTRY_COLUMNS
+        .split(", ")
+        .map(|column| format!("e.{column}"))
+        .collect();
+    format!(
+        "SELECT {}, m.encoded, m.size, m.single_chunk
+         FROM entries e LEFT JOIN manifests m
+             ON m.content_id = e.content_id AND e.deleted = 0
+         WHERE {}e.seq > ?1",
+        columns.join(", "),
+        if whole_table { "+" } else { "" }
+    )
+}
+
+/// A column of the wrong type is a corrupt index.
+fn map_sql_value(e: rusqlite::types::FromSqlError) -> Error {
+    Error::corrupt(format!("index manifest row: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::EntryKind;
+    use crate::index::{FileStat, IndexOptions, LocalChange};
+    use crate::manifest::FileManifest;
+    use crate::path::RelPath;
+    use crate::Chunker;
+
+    fn change(path: &str, data: Option<&[u8]>) -> LocalChange {
+        let path = RelPath::new(path).unwrap();
+        let Some(data) = data else {
+            return LocalChange::deletion(path, EntryKind::File);
+        };
+        LocalChange {
+            path,
+            kind: EntryKind::File,
+            stat: FileStat {
+                size: data.len() as u64,
+                ..FileStat::default()
+            },
+            symlink_target: None,
+            manifest: Some(FileManifest::of_slice(&Chunker::default(), data)),
+            deleted: false,
+            racy: false,
+        }
+    }
+
+    fn record(index: &mut Index, changes: &[LocalChange]) {
+        let mut batch = index.batch().unwrap();
+        for change in changes {
+            batch.record(change).unwrap();
+        }
+        batch.commit().unwrap();
+    }
+
+    fn paths(read: &JournalRead) -> Vec<&str> {
+        read.entries.iter().map(|e| e.path.as_str()).collect()
+    }
+
+    fn manifest_ids(read: &JournalRead) -> Vec<Digest> {
+        read.manifests.iter().map(|(id, _)| *id).collect()
+    }
+
+    #[test]
+    fn a_read_is_by_path_with_each_live_content_once_from_any_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = Index::open(dir.path(), IndexOptions::default()).unwrap();
+        let big: Vec<u8> = (0..300_000u32).map(|i| ((i * 7919) >> 5) as u8).collect();
+        record(
+            &mut index,
+            &[
+                change("z", Some(b"same")),
+                change("m/big", Some(&big)),
+                change("a", Some(b"same")),
+                change("gone", Some(b"soon deleted")),
+                change("b", Some(b"other")),
+            ],
+        );
+        record(&mut index, &[change("gone", None)]);
+        let same = FileManifest::of_slice(&Chunker::default(), b"same").content_id();
+        let other = FileManifest::of_slice(&Chunker::default(), b"other").content_id();
+        let big_id = FileManifest::of_slice(&Chunker::default(), &big).content_id();
+
+        // From 0 the whole table is read in path order.
+        let all = index.journal_with_manifests(0).unwrap();
+        assert_eq!(paths(&all), ["a", "b", "gone", "m/big", "z"]);
+        assert_eq!(all.cursor, 6);
+        assert_eq!(manifest_ids(&all), [same, other, big_id]);
+        assert!(all.entries[2].deleted);
+
+        // From a late cursor only the changed rows, still by path.
+        record(
+            &mut index,
+            &[change("y", Some(b"new")), change("c", Some(b"same"))],
+        );
+        let late = index.journal_with_manifests(6).unwrap();
+        assert_eq!(paths(&late), ["c", "y"]);
+        assert_eq!(late.cursor, 8);
+        let new = FileManifest::of_slice(&Chunker::default(), b"new").content_id();
+        assert_eq!(manifest_ids(&late), [same, new]);
+
+        // Both ways agree with the journal itself, and manifests read back whole.
+        for cursor in 0..=8 {
+            let read = index.journal_with_manifests(cursor).unwrap();
+            let mut expected = index.changes_since(cursor).unwrap().entries;
+            expected.sort_by(|a, b| a.path.cmp(&b.path));
+            assert_eq!(read.entries, expected, "cursor {cursor}");
+            for (id, stored) in read.manifests {
+                assert_eq!(stored.into_manifest(&id).unwrap().content_id(), id);
+            }
+        }
+    }
+
+    #[test]
+    fn the_whole_table_is_scanned_and_a_few_changes_are_found_by_sequence() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = Index::open(dir.path(), IndexOptions::default()).unwrap();
+        let plan = |whole_table: bool| -> String {
+            let sql = format!("EXPLAIN QUERY PLAN {}", journal_sql(whole_table));
+            let mut stmt = index.conn.prepare(&sql).unwrap();
+            let rows = stmt.query_map([0], |row| row.get::<_, String>(3)).unwrap();
+            rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+        };
+        let whole = plan(true);
+        assert!(whole.starts_with("SCAN e"), "{whole}");
+        let few = plan(false);
+        assert!(few.starts_with("SEARCH e USING INDEX"), "{few}");
+        for plan in [whole, few] {
+            assert!(plan.contains("SEARCH m USING PRIMARY KEY"), "{plan}");
+        }
+    }
+
+    #[test]
+    fn a_live_file_without_its_manifest_row_is_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = Index::open(dir.path(), IndexOptions::default()).unwrap();
+        record(&mut index, &[change("a", Some(b"content"))]);
+        index
+            .conn
+            .execute_batch("PRAGMA foreign_keys = OFF; DELETE FROM manifests;")
+            .unwrap();
+        let err = index.journal_with_manifests(0).err().unwrap();
+        assert_eq!(err.kind(), crate::ErrorKind::Corrupt);
+        assert!(err.to_string().contains("a: no manifest"), "{err}");
     }
 }
