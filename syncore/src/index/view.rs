@@ -453,11 +453,14 @@ impl ApplyTarget for Index {
 }
 
 /// The index for one planning run, with the live paths' case-fold keys loaded once (on the
-/// first [`LocalView::case_fold_matches`] call) instead of walking the index per new path.
+/// first [`LocalView::case_fold_matches`] call) instead of walking the index per new path,
+/// and whether the index counts any chunk at all asked once (an empty replica taking in a
+/// whole tree then needs no lookup per chunk to know it has none of them).
 #[derive(Debug)]
 pub struct PlanningView<'a> {
     index: &'a Index,
     folds: std::cell::OnceCell<std::collections::HashMap<String, Vec<RelPath>>>,
+    counts_chunks: std::cell::OnceCell<bool>,
 }
 
 impl<'a> PlanningView<'a> {
@@ -466,7 +469,25 @@ impl<'a> PlanningView<'a> {
         PlanningView {
             index,
             folds: std::cell::OnceCell::new(),
+            counts_chunks: std::cell::OnceCell::new(),
         }
+    }
+
+    /// Whether any retained version references a chunk (if none does, no live file holds one).
+    fn counts_chunks(&self) -> Result<bool> {
+        if let Some(&counts) = self.counts_chunks.get() {
+            return Ok(counts);
+        }
+        let counts = self
+            .index
+            .conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM chunks WHERE refs > 0)",
+                [],
+                |row| row.get(0),
+            )
+            .map_err(map_sql)?;
+        Ok(*self.counts_chunks.get_or_init(|| counts))
     }
 
     fn folds(&self) -> Result<&std::collections::HashMap<String, Vec<RelPath>>> {
@@ -506,7 +527,7 @@ impl LocalView for PlanningView<'_> {
         self.index.visit_entries_at(paths, f)
     }
     fn has_chunk(&self, id: &Digest) -> Result<bool> {
-        self.index.has_live_chunk(id)
+        Ok(self.counts_chunks()? && self.index.has_live_chunk(id)?)
     }
     fn live_entry_count(&self) -> Result<u64> {
         self.index.live_count()
@@ -590,5 +611,46 @@ mod tests {
         // finish the batch.
         assert_eq!(probe(&["p0999", "p0000", "zzz", "p0500", "a", "p0500"]), 4);
         assert_eq!(probe(&[]), 0);
+    }
+
+    #[test]
+    fn a_planning_view_finds_live_chunks_and_asks_an_index_without_chunks_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = Index::open(dir.path(), IndexOptions::default()).unwrap();
+        let manifest = FileManifest::of_slice(&crate::Chunker::default(), b"held here");
+        let chunk = manifest.chunks()[0].id;
+        let elsewhere = crate::HashAlgo::Blake3.digest(b"not held");
+        {
+            let empty = PlanningView::new(&index);
+            assert!(!empty.has_chunk(&chunk).unwrap());
+            assert_eq!(empty.counts_chunks.get(), Some(&false));
+        }
+        let mut version = VersionVector::new();
+        version.bump(ReplicaId::from_bytes([3; 16]));
+        let file = Entry {
+            kind: EntryKind::File,
+            size: manifest.size(),
+            content_id: Some(manifest.content_id()),
+            ..dir_entry("file", &version)
+        };
+        let mut batch = index.applied_batch().unwrap();
+        batch.record_applied(&file, Some(&manifest), None).unwrap();
+        batch.commit().unwrap();
+        let view = PlanningView::new(&index);
+        assert!(view.has_chunk(&chunk).unwrap());
+        assert!(!view.has_chunk(&elsewhere).unwrap());
+        // A deleted file's chunk is still counted (history keeps it) but held by no live file.
+        version.bump(ReplicaId::from_bytes([3; 16]));
+        let deleted = Entry {
+            deleted: true,
+            content_id: None,
+            ..file.clone()
+        };
+        let mut batch = index.applied_batch().unwrap();
+        batch.record_applied(&deleted, None, None).unwrap();
+        batch.commit().unwrap();
+        let view = PlanningView::new(&index);
+        assert!(!view.has_chunk(&chunk).unwrap());
+        assert_eq!(view.counts_chunks.get(), Some(&true));
     }
 }
