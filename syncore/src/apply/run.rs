@@ -24,7 +24,7 @@ use std::path::Path;
 use crate::apply::materialize::{gather, time_of, with_exec_bits, write_file, Finish};
 use crate::apply::pipeline::{PlaceJob, Placed, Placer, MAX_PLACED_FILE};
 use crate::apply::safety::{checked_path_cached, open_nofollow, DiskStat};
-use crate::apply::source::{ChunkLocation, ChunkLocator, ChunkSource, Layered, LocalChunks};
+use crate::apply::source::{ChunkLocation, ChunkLocator, ChunkSource, FetchFirst, LocalChunks};
 use crate::apply::{is_temp_name, sync_dir, Durability};
 use crate::entry::{Entry, EntryKind};
 use crate::error::{Error, ErrorKind, IoResultExt, Result};
@@ -169,6 +169,7 @@ pub fn apply_plan(
             wrote: false,
             done: HashSet::new(),
             verified_dirs: HashSet::new(),
+            fetched_twice: chunks_fetched_twice(plan),
             // Injected faults stop at an exact point: keep every write inline then.
             placer: options.fault.is_none().then(|| Placer::spawn(scope)),
         };
@@ -193,6 +194,13 @@ pub fn apply_plan(
         run.flush(target)?;
         Ok(run.report)
     })
+}
+
+/// A file write of the plan, as the applier takes it.
+struct FileWrite<'p> {
+    entry: &'p Entry,
+    manifest: &'p FileManifest,
+    missing_chunks: &'p [Digest],
 }
 
 /// How far an action got.
@@ -228,6 +236,25 @@ struct Run<'a> {
     verified_dirs: HashSet<std::path::PathBuf>,
     /// The thread placing small files, if this run uses one.
     placer: Option<Placer>,
+    /// Chunks the plan fetches for more than one file: once the first is written, the others
+    /// may find them locally.
+    fetched_twice: HashSet<Digest>,
+}
+
+/// The chunks listed as missing by more than one file write of `plan`.
+fn chunks_fetched_twice(plan: &Plan) -> HashSet<Digest> {
+    let mut listed = HashSet::new();
+    let mut twice = HashSet::new();
+    for action in &plan.actions {
+        if let Action::WriteFile { missing_chunks, .. } = action {
+            for id in missing_chunks {
+                if !listed.insert(id) {
+                    twice.insert(*id);
+                }
+            }
+        }
+    }
+    twice
 }
 
 impl Run<'_> {
@@ -304,11 +331,16 @@ impl Run<'_> {
             entry,
             manifest,
             expected,
-            ..
+            missing_chunks,
         } = action
         {
             if manifest.size() <= MAX_PLACED_FILE && self.placer.is_some() {
-                return self.place_small_file(entry, manifest, expected.as_ref(), target);
+                let write = FileWrite {
+                    entry,
+                    manifest,
+                    missing_chunks,
+                };
+                return self.place_small_file(write, expected.as_ref(), target);
             }
         }
         self.settle().map_err(Outcome::Fatal)?;
@@ -323,7 +355,7 @@ impl Run<'_> {
                 entry,
                 manifest,
                 expected,
-                ..
+                missing_chunks,
             } => {
                 let (path, disk) = self.make_room(entry, expected.as_ref(), target)?;
                 let finish = match &self.options.fault {
@@ -335,7 +367,7 @@ impl Run<'_> {
                 let crash = matches!(finish, Finish::CrashBeforeRename);
                 let rel = &entry.path;
                 let written = self
-                    .with_sources(target, manifest, |source| {
+                    .with_sources(target, manifest, missing_chunks, |source| {
                         write_file(&path, entry, manifest, source, finish, disk)
                     })
                     .map_err(|e| match e.kind() {
@@ -483,11 +515,15 @@ impl Run<'_> {
     /// A small file write: checked and read here, then placed on the placing thread.
     fn place_small_file(
         &mut self,
-        entry: &Entry,
-        manifest: &FileManifest,
+        write: FileWrite<'_>,
         expected: Option<&Entry>,
         target: &mut impl ApplyTarget,
     ) -> Result<Progress, Outcome> {
+        let FileWrite {
+            entry,
+            manifest,
+            missing_chunks,
+        } = write;
         let (path, disk) = if expected.is_none_or(|e| e.deleted) {
             // Nothing of the user's is expected there: the placing thread's rename refuses to
             // replace whatever may have appeared, which also covers the time until then.
@@ -496,7 +532,9 @@ impl Run<'_> {
             self.make_room(entry, expected, target)?
         };
         let content = self
-            .with_sources(target, manifest, |source| gather(entry, manifest, source))
+            .with_sources(target, manifest, missing_chunks, |source| {
+                gather(entry, manifest, source)
+            })
             .map_err(|e| failed(&entry.path, e))?;
         let job = PlaceJob {
             path,
@@ -537,16 +575,22 @@ impl Run<'_> {
     }
 
     /// Runs `read` with the chunk source of a file write: chunks already in local files
-    /// first, the caller's source for the rest.
+    /// first, the caller's source for the rest, except that the chunks the plan found in no
+    /// local file (`missing_chunks`) are asked of the caller's source first, unless another
+    /// write of this plan brings them too.
     fn with_sources<R>(
         &self,
         target: &impl ApplyTarget,
         manifest: &FileManifest,
+        missing_chunks: &[Digest],
         read: impl FnOnce(&dyn ChunkSource) -> R,
     ) -> R {
         let locator = TargetLocator(target);
         let local = LocalChunks::new(self.root, manifest.algo(), &locator);
-        read(&Layered::new().local(&local).remote(self.source))
+        let sources = FetchFirst::new(&local, self.source, |id: &Digest| {
+            missing_chunks.contains(id) && !self.fetched_twice.contains(id)
+        });
+        read(&sources)
     }
 
     /// Accounts for and records a file written.

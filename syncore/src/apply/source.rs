@@ -125,6 +125,58 @@ impl ChunkSource for Layered<'_> {
     }
 }
 
+/// The sources of one file write, ordered per chunk: a chunk `fetch_first` picks (one the plan
+/// found in no local file) is asked of `remote` first, since looking for it locally would only
+/// miss; every other chunk is looked for locally first. Either way the other source is the
+/// fallback, so a wrong guess costs time, never the chunk.
+pub(crate) struct FetchFirst<'a, F: Fn(&Digest) -> bool> {
+    local_first: Layered<'a>,
+    remote_first: Layered<'a>,
+    fetch_first: F,
+}
+
+impl<'a, F: Fn(&Digest) -> bool> FetchFirst<'a, F> {
+    /// `local` (reuse) and `remote` (transfer), ordered per chunk by `fetch_first`.
+    pub(crate) fn new(
+        local: &'a dyn ChunkSource,
+        remote: &'a dyn ChunkSource,
+        fetch_first: F,
+    ) -> Self {
+        FetchFirst {
+            local_first: Layered::new().local(local).remote(remote),
+            remote_first: Layered::new().remote(remote).local(local),
+            fetch_first,
+        }
+    }
+
+    fn ordered_for(&self, id: &Digest) -> &Layered<'a> {
+        if (self.fetch_first)(id) {
+            &self.remote_first
+        } else {
+            &self.local_first
+        }
+    }
+}
+
+impl<F: Fn(&Digest) -> bool> ChunkSource for FetchFirst<'_, F> {
+    fn read_chunk(&self, id: &Digest) -> Result<Vec<u8>> {
+        self.ordered_for(id).read_chunk(id)
+    }
+
+    fn read_chunk_from(&self, id: &Digest) -> Result<(Vec<u8>, ChunkOrigin)> {
+        self.ordered_for(id).read_chunk_from(id)
+    }
+
+    fn read_verified(
+        &self,
+        id: &Digest,
+        algo: HashAlgo,
+        hint: Option<&ChunkLocation>,
+    ) -> Result<(Vec<u8>, ChunkOrigin)> {
+        self.ordered_for(id).read_verified(id, algo, hint)
+    }
+}
+
 impl Layered<'_> {
     fn first_that_serves(
         &self,
@@ -369,6 +421,52 @@ mod tests {
         assert_eq!(layered.read_chunk_from(&b).unwrap().1, ChunkOrigin::Local);
         let none = HashAlgo::Blake3.digest(b"none");
         assert!(layered.read_chunk(&none).is_err());
+    }
+
+    /// A store that counts the chunks it was asked for.
+    struct Asked<'a> {
+        store: &'a MemStore,
+        asked: std::cell::Cell<usize>,
+    }
+
+    impl ChunkSource for Asked<'_> {
+        fn read_chunk(&self, id: &Digest) -> Result<Vec<u8>> {
+            self.asked.set(self.asked.get() + 1);
+            self.store.get(id)
+        }
+    }
+
+    #[test]
+    fn fetch_first_asks_the_remote_first_only_for_the_chunks_it_picks() {
+        let algo = HashAlgo::Blake3;
+        let (near, far) = (MemStore::new(algo), MemStore::new(algo));
+        let both = near.put_data(b"in both").unwrap();
+        let only_far = far.put_data(b"only far").unwrap();
+        far.put_data(b"in both").unwrap();
+        let only_near = near.put_data(b"only near").unwrap();
+        let local = Asked {
+            store: &near,
+            asked: Default::default(),
+        };
+        let remote = Asked {
+            store: &far,
+            asked: Default::default(),
+        };
+        let picked = [both, only_near];
+        let sources = FetchFirst::new(&local, &remote, |id: &Digest| picked.contains(id));
+        let read = |id: &Digest| sources.read_verified(id, algo, None).unwrap();
+        // Picked and served remotely: the local source is never asked.
+        assert_eq!(read(&both), (b"in both".to_vec(), ChunkOrigin::Remote));
+        assert_eq!((local.asked.get(), remote.asked.get()), (0, 1));
+        // Not picked: local first, remote as the fallback.
+        assert_eq!(read(&only_far), (b"only far".to_vec(), ChunkOrigin::Remote));
+        assert_eq!((local.asked.get(), remote.asked.get()), (1, 2));
+        // Picked wrongly: the remote misses, the local source still serves it.
+        assert_eq!(
+            read(&only_near),
+            (b"only near".to_vec(), ChunkOrigin::Local)
+        );
+        assert_eq!((local.asked.get(), remote.asked.get()), (2, 3));
     }
 
     #[test]
