@@ -23,7 +23,7 @@ use std::path::Path;
 
 use crate::apply::materialize::{gather, time_of, with_exec_bits, write_file, Finish};
 use crate::apply::pipeline::{PlaceJob, Placed, Placer, MAX_PLACED_FILE};
-use crate::apply::safety::{checked_path_cached, open_nofollow, DiskStat};
+use crate::apply::safety::{checked_path_cached, open_nofollow, DiskStat, VerifiedDirs};
 use crate::apply::source::{ChunkLocation, ChunkLocator, ChunkSource, FetchFirst, LocalChunks};
 use crate::apply::{is_temp_name, sync_dir, Durability};
 use crate::entry::{Entry, EntryKind};
@@ -167,8 +167,8 @@ pub fn apply_plan(
             report: ApplyReport::default(),
             pending: Vec::new(),
             wrote: false,
-            done: HashSet::new(),
-            verified_dirs: HashSet::new(),
+            done: HashSet::default(),
+            verified_dirs: VerifiedDirs::default(),
             fetched_twice: chunks_fetched_twice(plan),
             // Injected faults stop at an exact point: keep every write inline then.
             placer: options.fault.is_none().then(|| Placer::spawn(scope)),
@@ -230,10 +230,10 @@ struct Run<'a> {
     pending: Vec<(Entry, Option<FileManifest>, Option<DiskStat>)>,
     wrote: bool,
     /// Paths whose actions completed.
-    done: HashSet<RelPath>,
+    done: HashSet<RelPath, foldhash::fast::RandomState>,
     /// Directories verified (real, not symlinks) during this run. Cleared whenever an action
     /// removes or replaces something that could be a directory.
-    verified_dirs: HashSet<std::path::PathBuf>,
+    verified_dirs: VerifiedDirs,
     /// The thread placing small files, if this run uses one.
     placer: Option<Placer>,
     /// Chunks the plan fetches for more than one file: once the first is written, the others

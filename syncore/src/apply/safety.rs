@@ -170,8 +170,19 @@ pub fn checked_path(
     create_parents: bool,
     strict_names: bool,
 ) -> Result<PathBuf> {
-    checked_path_cached(root, rel, create_parents, strict_names, &mut HashSet::new())
+    checked_path_cached(
+        root,
+        rel,
+        create_parents,
+        strict_names,
+        &mut VerifiedDirs::default(),
+    )
 }
+
+/// Directories already walked without meeting a symlink (absolute paths), so that a writer of
+/// many files checks each parent once. Looked up for every path an apply touches: hashed
+/// with a fast hasher.
+pub(crate) type VerifiedDirs = HashSet<PathBuf, foldhash::fast::RandomState>;
 
 /// [`checked_path`], skipping parents already verified in `verified` during the same apply
 /// run (and adding the ones it verifies). The root counts as verified once checked.
@@ -180,7 +191,7 @@ pub(crate) fn checked_path_cached(
     rel: &RelPath,
     create_parents: bool,
     strict_names: bool,
-    verified: &mut HashSet<PathBuf>,
+    verified: &mut VerifiedDirs,
 ) -> Result<PathBuf> {
     if !verified.contains(root) {
         check_root(root)?;

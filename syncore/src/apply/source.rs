@@ -9,12 +9,11 @@
 //! write, and they never return bytes that do not hash to the requested id (the applier checks
 //! again anyway).
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
 use crate::apply::dir::Dir;
-use crate::apply::safety::{checked_path_cached, open_nofollow};
+use crate::apply::safety::{checked_path_cached, open_nofollow, VerifiedDirs};
 use crate::error::{Error, IoResultExt, Result};
 use crate::hash::{Digest, HashAlgo};
 use crate::manifest::FileManifest;
@@ -201,19 +200,26 @@ impl Layered<'_> {
     }
 }
 
-/// Fills `buf` from `file` at `offset` (one positioned read where the platform has it).
-fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
-    }
-    #[cfg(not(unix))]
-    {
-        use std::io::{Read, Seek, SeekFrom};
-        let mut file = file;
+/// The `len` bytes of `file` at `offset` (the file is read from its current position, which
+/// must be the start: it was just opened). The buffer is filled by the read itself, not
+/// zeroed first; a file shorter than the range is an `UnexpectedEof` error.
+fn read_range(mut file: &std::fs::File, offset: u64, len: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    if offset != 0 {
         file.seek(SeekFrom::Start(offset))?;
-        file.read_exact(buf)
     }
+    let mut bytes = Vec::with_capacity(len);
+    file.take(len as u64).read_to_end(&mut bytes)?;
+    if bytes.len() != len {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!(
+                "the file ends {} bytes into a {len}-byte chunk",
+                bytes.len()
+            ),
+        ));
+    }
+    Ok(bytes)
 }
 
 /// Where a chunk's bytes sit inside a local file.
@@ -273,7 +279,7 @@ pub struct LocalChunks<'a, L: ChunkLocator + ?Sized> {
 struct Walked {
     /// Directories already walked without meeting a symlink, so each is checked once per
     /// source rather than once per chunk (every read is verified against its id anyway).
-    verified_dirs: HashSet<PathBuf>,
+    verified_dirs: VerifiedDirs,
     /// The directory of the last read, held open: reads come in path order, so most open
     /// their file by name alone instead of walking the whole path again.
     last_dir: Option<Dir>,
@@ -347,9 +353,7 @@ impl<'a, L: ChunkLocator + ?Sized> LocalChunks<'a, L> {
                 location.path
             )));
         }
-        let mut bytes = vec![0u8; location.len as usize];
-        read_exact_at(&file, &mut bytes, location.offset).at_path(&path)?;
-        Ok(bytes)
+        read_range(&file, location.offset, location.len as usize).at_path(&path)
     }
 }
 
@@ -421,6 +425,22 @@ mod tests {
         assert_eq!(layered.read_chunk_from(&b).unwrap().1, ChunkOrigin::Local);
         let none = HashAlgo::Blake3.digest(b"none");
         assert!(layered.read_chunk(&none).is_err());
+    }
+
+    #[test]
+    fn a_range_is_read_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"0123456789").unwrap();
+        let open = || std::fs::File::open(&path).unwrap();
+        assert_eq!(read_range(&open(), 0, 4).unwrap(), b"0123");
+        assert_eq!(read_range(&open(), 6, 4).unwrap(), b"6789");
+        let short = read_range(&open(), 8, 4).unwrap_err();
+        assert_eq!(short.kind(), std::io::ErrorKind::UnexpectedEof);
+        assert!(
+            short.to_string().contains("2 bytes into a 4-byte chunk"),
+            "{short}"
+        );
     }
 
     /// A store that counts the chunks it was asked for.
