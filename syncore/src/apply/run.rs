@@ -288,8 +288,8 @@ impl Run<'_> {
         } = placed;
         match result {
             Ok(stat) => {
-                self.wrote_file(&entry, &manifest, local_bytes, stat);
-                self.done.insert(entry.path);
+                self.done.insert(entry.path.clone());
+                self.wrote_file(entry, manifest, local_bytes, stat);
             }
             Err(e) if e.kind() == ErrorKind::Conflict => {
                 self.report
@@ -381,7 +381,12 @@ impl Run<'_> {
                         source: io::Error::other("simulated crash after rename"),
                     }));
                 }
-                self.wrote_file(entry, manifest, written.local_bytes, written.stat);
+                self.wrote_file(
+                    entry.clone(),
+                    manifest.clone(),
+                    written.local_bytes,
+                    written.stat,
+                );
             }
             Action::MakeDir { entry, expected } => {
                 let path = self.path(&entry.path, true)?;
@@ -596,8 +601,8 @@ impl Run<'_> {
     /// Accounts for and records a file written.
     fn wrote_file(
         &mut self,
-        entry: &Entry,
-        manifest: &FileManifest,
+        entry: Entry,
+        manifest: FileManifest,
         local_bytes: u64,
         stat: DiskStat,
     ) {
@@ -605,7 +610,7 @@ impl Run<'_> {
         self.report.files_written += 1;
         self.report.bytes_written += manifest.size();
         self.report.bytes_reused_locally += local_bytes;
-        self.record(entry, Some(manifest), Some(stat));
+        self.pending.push((entry, Some(manifest), Some(stat)));
     }
 
     fn sync_parent(&self, path: &Path, rel: &RelPath) -> Result<(), Outcome> {
