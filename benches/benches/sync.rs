@@ -273,6 +273,53 @@ fn sync_full(c: &mut Criterion) {
     group.warm_up_time(Duration::from_millis(1));
     group.sampling_mode(SamplingMode::Flat);
     group.throughput(criterion::Throughput::Bytes(bytes));
+    // Pairs first: each iteration runs rsync and syncore back to back (alternating which goes
+    // first), so both meet the same filesystem state; the measured time is syncore's and the
+    // per-pair ratios are printed. The groups below time each contender in a block of its
+    // own, where the filesystem drifts between blocks.
+    let mut ratios: Vec<f64> = Vec::new();
+    group.bench_function(BenchmarkId::new("paired_syncore_none", spec.files), |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let rsync_first = ratios.len() % 2 == 0;
+                let time_rsync = |run: usize| {
+                    let dest = work.path().join(format!("rsync-{run}"));
+                    let started = Instant::now();
+                    rsync(&a_root, &dest, &[]);
+                    started.elapsed()
+                };
+                let (ours, theirs) = if rsync_first {
+                    let theirs = time_rsync(next_run());
+                    let (ours, _) =
+                        sync_into_empty(&a_root, work.path(), next_run(), Durability::None);
+                    (ours, theirs)
+                } else {
+                    let (ours, _) =
+                        sync_into_empty(&a_root, work.path(), next_run(), Durability::None);
+                    (ours, time_rsync(next_run()))
+                };
+                let ratio = ours.as_secs_f64() / theirs.as_secs_f64();
+                ratios.push(ratio);
+                eprintln!("pair: syncore_none {ours:.2?}, rsync_a {theirs:.2?}: {ratio:.2}x");
+                total += ours;
+            }
+            total
+        })
+    });
+    if !ratios.is_empty() {
+        let geometric = (ratios.iter().map(|r| r.ln()).sum::<f64>() / ratios.len() as f64).exp();
+        let mut sorted = ratios.clone();
+        sorted.sort_by(f64::total_cmp);
+        eprintln!(
+            "paired: syncore_none / rsync_a over {} pairs: geometric mean {geometric:.2}x, \
+             median {:.2}x, range {:.2}x-{:.2}x",
+            ratios.len(),
+            sorted[sorted.len() / 2],
+            sorted[0],
+            sorted[sorted.len() - 1]
+        );
+    }
     group.bench_function(BenchmarkId::new("rsync_a", spec.files), |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;

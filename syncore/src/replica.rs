@@ -52,7 +52,7 @@ pub struct ReplicaOptions {
     pub threads: Option<usize>,
     /// Files modified within this of a scan's start are re-hashed by the next scan.
     pub timestamp_granularity: Duration,
-    /// Run SQLite's integrity check on open.
+    /// Check the index database on open (damaged pages, dangling manifest references).
     pub check_integrity: bool,
     /// Remove the temp files a crashed apply left under the root when opening (default on;
     /// the state directory is left alone). It walks the directories of the tree once; turn

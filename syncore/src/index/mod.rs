@@ -69,7 +69,8 @@ pub struct IndexOptions {
     pub quota_bytes: Option<u64>,
     /// How long to wait for a lock held by another connection before failing with `Busy`.
     pub busy_timeout: Duration,
-    /// Run SQLite's `quick_check` when opening (detects damaged pages; costs a full read).
+    /// Check the database when opening: SQLite's `quick_check` (damaged pages; costs a full
+    /// read) and its `foreign_key_check` (rows naming a manifest the index does not hold).
     pub check_integrity: bool,
 }
 

@@ -24,6 +24,9 @@ const CACHE_KIB: i64 = 32 * 1024;
 /// WAL pages between automatic checkpoints.
 const WAL_CHECKPOINT_PAGES: i64 = 8192;
 
+/// Whether SQLite checks every reference as rows are written (debug builds only).
+const ENFORCE_REFERENCES_PER_ROW: bool = cfg!(debug_assertions);
+
 /// The first 16 bytes of every SQLite 3 database file.
 const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
 
@@ -102,7 +105,11 @@ fn take_exclusive_lock(conn: &Connection) -> Result<()> {
     // Statement journals (needed by triggers and upserts) stay in memory.
     conn.pragma_update(None, "temp_store", "MEMORY")
         .map_err(map_sql)?;
-    conn.pragma_update(None, "foreign_keys", "ON")
+    // References are counted by the write path and released by triggers (see the schema);
+    // SQLite's per-row foreign-key check repeats a lookup the writer has just made. Debug
+    // builds (every test and the simulation) keep it as a cross-check of those counts;
+    // release builds skip it, and `check_integrity` verifies the references on open instead.
+    conn.pragma_update(None, "foreign_keys", ENFORCE_REFERENCES_PER_ROW)
         .map_err(map_sql)?;
     // Query-planner stability: without it SQLite re-parses a statement every time a new value
     // is bound to a parameter its plan looked at (every `LIMIT ?`), on the hot paths.
@@ -112,16 +119,27 @@ fn take_exclusive_lock(conn: &Connection) -> Result<()> {
         .map_err(map_sql)
 }
 
+/// SQLite's `quick_check` (damaged pages), then `foreign_key_check` (an entry or history row
+/// naming a manifest the index does not hold).
 fn check_integrity(conn: &Connection) -> Result<()> {
     let verdict: String = conn
         .query_row("PRAGMA quick_check(1)", [], |row| row.get(0))
         .map_err(map_sql)?;
-    if verdict == "ok" {
-        Ok(())
-    } else {
-        Err(Error::corrupt(format!(
+    if verdict != "ok" {
+        return Err(Error::corrupt(format!(
             "the index database failed its integrity check: {verdict}"
-        )))
+        )));
+    }
+    let dangling: Option<String> = conn
+        .query_row("PRAGMA foreign_key_check", [], |row| row.get(0))
+        .optional()
+        .map_err(map_sql)?;
+    match dangling {
+        None => Ok(()),
+        Some(table) => Err(Error::corrupt(format!(
+            "the index database failed its integrity check: a row of {table} names a \
+             manifest the index does not hold"
+        ))),
     }
 }
 
@@ -187,5 +205,58 @@ pub(super) fn read_meta_u64(conn: &Connection, key: &str) -> Result<u64> {
             .try_into()
             .map(u64::from_le_bytes)
             .map_err(|_| Error::corrupt(format!("the index holds a malformed {key}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entry::EntryKind;
+    use crate::index::{FileStat, LocalChange};
+    use crate::manifest::FileManifest;
+    use crate::path::RelPath;
+    use crate::Chunker;
+
+    #[test]
+    fn references_are_enforced_per_row_in_debug_builds_and_checked_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut index = open_index(dir.path(), IndexOptions::default()).unwrap();
+            let enforced: bool = index
+                .conn
+                .query_row("PRAGMA foreign_keys", [], |row| row.get(0))
+                .unwrap();
+            assert_eq!(enforced, cfg!(debug_assertions));
+            let mut batch = index.batch().unwrap();
+            batch
+                .record(&LocalChange {
+                    path: RelPath::new("a").unwrap(),
+                    kind: EntryKind::File,
+                    stat: FileStat::default(),
+                    symlink_target: None,
+                    manifest: Some(FileManifest::of_slice(&Chunker::default(), b"a")),
+                    deleted: false,
+                    racy: false,
+                })
+                .unwrap();
+            batch.commit().unwrap();
+            // A damaged index: the entry's manifest row is gone.
+            index
+                .conn
+                .execute_batch("PRAGMA foreign_keys = OFF; DELETE FROM manifests;")
+                .unwrap();
+        }
+        let unchecked = IndexOptions {
+            check_integrity: false,
+            ..IndexOptions::default()
+        };
+        drop(open_index(dir.path(), unchecked).unwrap());
+        let err = open_index(dir.path(), IndexOptions::default()).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Corrupt);
+        assert!(
+            err.to_string()
+                .contains("a row of entries names a manifest"),
+            "{err}"
+        );
     }
 }
