@@ -21,8 +21,14 @@ use crate::sync::ReplicaId;
 /// SQLite page cache size, in KiB.
 const CACHE_KIB: i64 = 32 * 1024;
 
-/// WAL pages between automatic checkpoints.
-const WAL_CHECKPOINT_PAGES: i64 = 8192;
+/// Page size of a new index database. Rows keyed by digests land at random places in their
+/// B-trees; 16 KiB pages keep those trees a level shallower than SQLite's default 4 KiB and
+/// split less often. Measured on a 100,000-file first sync: the same bytes through the WAL in
+/// a quarter of the writes, and about 3% fewer instructions on the indexing threads.
+const PAGE_SIZE: i64 = 16 * 1024;
+
+/// WAL bytes between automatic checkpoints.
+const WAL_CHECKPOINT_BYTES: i64 = 32 << 20;
 
 /// Whether SQLite checks every reference as rows are written (debug builds only).
 const ENFORCE_REFERENCES_PER_ROW: bool = cfg!(debug_assertions);
@@ -42,6 +48,9 @@ pub(super) fn open_index(state_dir: &Path, options: IndexOptions) -> Result<Inde
     )
     .map_err(map_sql)?;
     conn.busy_timeout(options.busy_timeout).map_err(map_sql)?;
+    // Only a new, empty database takes this; an existing one keeps the page size it has.
+    conn.pragma_update(None, "page_size", PAGE_SIZE)
+        .map_err(map_sql)?;
     take_exclusive_lock(&conn)?;
     if options.check_integrity {
         check_integrity(&conn)?;
@@ -99,9 +108,17 @@ fn take_exclusive_lock(conn: &Connection) -> Result<()> {
     // MiB keeps that in memory; it bounds RSS whatever the index size.
     conn.pragma_update(None, "cache_size", -CACHE_KIB)
         .map_err(map_sql)?;
-    // Checkpoint (and fsync) every few tens of MiB of WAL rather than every 4 MiB.
-    conn.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)
+    // Checkpoint (and fsync) every few tens of MiB of WAL rather than every 1,000 pages,
+    // whatever page size the database has.
+    let page_size: i64 = conn
+        .query_row("PRAGMA page_size", [], |row| row.get(0))
         .map_err(map_sql)?;
+    conn.pragma_update(
+        None,
+        "wal_autocheckpoint",
+        WAL_CHECKPOINT_BYTES / page_size.max(512),
+    )
+    .map_err(map_sql)?;
     // Statement journals (needed by triggers and upserts) stay in memory.
     conn.pragma_update(None, "temp_store", "MEMORY")
         .map_err(map_sql)?;
@@ -227,6 +244,15 @@ mod tests {
                 .query_row("PRAGMA foreign_keys", [], |row| row.get(0))
                 .unwrap();
             assert_eq!(enforced, cfg!(debug_assertions));
+            let pragma = |name: &str| -> i64 {
+                let sql = format!("PRAGMA {name}");
+                index.conn.query_row(&sql, [], |row| row.get(0)).unwrap()
+            };
+            assert_eq!(pragma("page_size"), PAGE_SIZE);
+            assert_eq!(
+                pragma("wal_autocheckpoint"),
+                WAL_CHECKPOINT_BYTES / PAGE_SIZE
+            );
             let mut batch = index.batch().unwrap();
             batch
                 .record(&LocalChange {
