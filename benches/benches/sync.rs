@@ -7,7 +7,10 @@
 //! - `sync_full`: a 100,000-file tree (`SYNCORE_BENCH_FILES`, about 550 MB at full size) into
 //!   an empty folder: the sync example's path (scan A, change set, plan on B, chunks read
 //!   from A's files, apply) under each [`Durability`] setting, next to `rsync -a` of the
-//!   same tree.
+//!   same tree. It opens with `paired_syncore_none`: rsync and syncore back to back in each
+//!   iteration (alternating which goes first), so that both meet the same filesystem state;
+//!   the per-pair ratios and their geometric mean are printed. The blocks after it time each
+//!   contender on its own, and the filesystem drifts between blocks as copies accumulate.
 //! - `sync_incremental`: 1% of the files rewritten, then the example's path again (rescan A,
 //!   push to B), next to `rsync -a`; the bytes each moved are printed (`rsync --stats`,
 //!   delta transfer forced with `--no-whole-file`).
@@ -17,24 +20,26 @@
 //!
 //! Recorded on the 2-core development machine (release, nothing else running; absolute times
 //! drift by a quarter between runs with the machine's load and the kernel's directory and inode
-//! caches, so compare within one run):
+//! caches, and within a run as the copies fill the filesystem, so compare within one run and
+//! prefer the paired figure):
 //!
 //! | measurement | syncore | rsync |
 //! |---|---|---|
-//! | plan, 1,000,000 entries, nothing to do: in-memory view | 0.16 s | |
-//! | the same against the SQLite index (change set in memory / from bytes) | 0.64 s / 1.20 s | |
-//! | 100,000 files, 546.5 MB, into an empty folder: `Durability::None` | 7.08 s mean of 10 (**1.27x**; scan of A 1.5–2.4 s of it) | 5.59 s mean of 10 (`-a`) |
-//! | the same, `Durability::Batched` | 7.83 s mean of 10 | |
-//! | the same, `Durability::PerFile` (one run) | 24.2 s | |
-//! | 1% of files (1,000) rewritten, then synced (batched) | 0.66 s mean | 0.74 s mean |
-//! | bytes moved for that change | 5.3–5.8 MB of chunks | 5.0–5.7 MB literal, 7.5–8.1 MB sent |
+//! | plan, 1,000,000 entries, nothing to do: in-memory view | 0.17 s | |
+//! | the same against the SQLite index (change set in memory / from bytes) | 0.59 s / 1.00 s | |
+//! | 100,000 files, 546.5 MB, into an empty folder, in pairs: `Durability::None` against `-a` | **1.17x** geometric mean of 11 pairs (median 1.13x, 0.83x–1.80x) | |
+//! | the same in blocks: `Durability::None` | 6.00 s mean of 10 (1.01x; scan of A 1.4–2.2 s of it) | 5.94 s mean of 10 (`-a`) |
+//! | the same, `Durability::Batched` | 7.89 s mean of 10 | |
+//! | the same, `Durability::PerFile` (one run) | 21.1 s | |
+//! | 1% of files (1,000) rewritten, then synced (batched) | 0.63 s mean | 0.74 s mean |
+//! | bytes moved for that change | 5.3–5.8 MB of chunks | 5.1–5.7 MB literal, 7.6–8.2 MB sent |
 //!
 //! Command: `cargo bench -p syncore-benches --bench sync`. Every full-sync run writes into
 //! folders of its own and the copies are removed only after the group: creating 100,000 files
 //! right after deleting as many makes ext4 step over its recently freed inodes one by one,
 //! which slowed both contenders sample by sample in earlier versions of this bench.
 //!
-//! Of a full sync, opening and scanning A takes 2.2–2.8 s; the rest is the change set, the
+//! Of a full sync, opening and scanning A takes 1.4–2.2 s; the rest is the change set, the
 //! plan and the apply on B. Apply reads and verifies chunks and records each file in B's
 //! index on one thread while a second thread creates, writes, names and stats the files
 //! (by name under the open directory; on Linux an unnamed `O_TMPFILE` linked into place), so
