@@ -287,7 +287,7 @@ fn sync_full(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let rsync_first = ratios.len() % 2 == 0;
+                let rsync_first = ratios.len().is_multiple_of(2);
                 let time_rsync = |run: usize| {
                     let dest = work.path().join(format!("rsync-{run}"));
                     let started = Instant::now();
