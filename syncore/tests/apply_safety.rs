@@ -118,6 +118,39 @@ fn two_folders_sync_with_local_reuse_and_no_echo() {
 }
 
 #[test]
+fn a_chunk_listed_missing_but_held_locally_is_still_found_when_the_source_lacks_it() {
+    let mut a = Side::new(1);
+    let mut b = Side::new(2);
+    let content = b"the same bytes on both sides, under two names";
+    a.write("new.txt", content);
+    a.scan();
+    b.write("old.txt", content);
+    b.scan();
+    let mut plan = b.plan_from(&a);
+    // Claim every chunk of the write is missing here, as a stale or hand-made plan may.
+    let mut listed = 0;
+    for action in &mut plan.actions {
+        if let Action::WriteFile {
+            manifest,
+            missing_chunks,
+            ..
+        } = action
+        {
+            *missing_chunks = manifest.chunks().iter().map(|c| c.id).collect();
+            listed += missing_chunks.len();
+        }
+    }
+    assert!(listed > 0, "{plan:#?}");
+    // The caller's source has nothing: the local file must serve the chunk.
+    let empty = syncore::store::MemStore::new(HashAlgo::Blake3);
+    let options = ApplyOptions::default();
+    let report = apply_plan(b.dir.path(), &plan, &empty, &mut b.target, &options).unwrap();
+    assert!(report.is_complete(), "{report:#?}");
+    assert_eq!(report.bytes_reused_locally, content.len() as u64);
+    assert_eq!(fs::read(b.root().join("new.txt")).unwrap(), content);
+}
+
+#[test]
 fn hostile_paths_are_rejected_at_decode() {
     let mut a = Side::new(1);
     a.write("abcdefghij", b"x");

@@ -148,8 +148,9 @@ impl ApplyReport {
 }
 
 /// Performs `plan` under `root`, reading chunks from local files first (located through
-/// [`ApplyTarget::locate_chunk`]) and from `source` otherwise, and recording each applied change
-/// in `target`. Per-action failures and conflicts are reported in the [`ApplyReport`]; only
+/// [`ApplyTarget::locate_chunk`]) and from `source` otherwise (a chunk the plan lists as
+/// missing, and fetches for that one file only, is asked of `source` first and of local
+/// files after), and recording each applied change in `target`. Per-action failures and conflicts are reported in the [`ApplyReport`]; only
 /// failures of the target itself (the index), of the final filesystem sync, or an injected
 /// crash, are returned as errors.
 pub fn apply_plan(
@@ -238,13 +239,13 @@ struct Run<'a> {
     placer: Option<Placer>,
     /// Chunks the plan fetches for more than one file: once the first is written, the others
     /// may find them locally.
-    fetched_twice: HashSet<Digest>,
+    fetched_twice: HashSet<Digest, foldhash::fast::RandomState>,
 }
 
 /// The chunks listed as missing by more than one file write of `plan`.
-fn chunks_fetched_twice(plan: &Plan) -> HashSet<Digest> {
-    let mut listed = HashSet::new();
-    let mut twice = HashSet::new();
+fn chunks_fetched_twice(plan: &Plan) -> HashSet<Digest, foldhash::fast::RandomState> {
+    let mut listed: HashSet<&Digest, foldhash::fast::RandomState> = HashSet::default();
+    let mut twice = HashSet::default();
     for action in &plan.actions {
         if let Action::WriteFile { missing_chunks, .. } = action {
             for id in missing_chunks {
