@@ -57,35 +57,19 @@ impl Index {
             let entry = entry_from_row(row)?.entry;
             let manifest = match entry.content_id.filter(|_| !entry.deleted) {
                 None => None,
-                Some(content_id) => {
-                    let column = |i: usize| row.get_ref(first_manifest_column + i);
-                    let encoded = column(0).map_err(map_sql)?;
-                    if encoded.data_type() == rusqlite::types::Type::Null {
-                        return Err(Error::corrupt(format!(
-                            "index: {}: no manifest for its content",
-                            entry.path
-                        )));
-                    }
-                    Some(StoredManifest::from_columns(
-                        self.options.algo,
-                        &content_id,
-                        encoded.as_blob().map_err(map_sql_value)?.to_vec(),
-                        column(1)
-                            .map_err(map_sql)?
-                            .as_i64()
-                            .map_err(map_sql_value)?,
-                        column(2)
-                            .map_err(map_sql)?
-                            .as_blob_or_null()
-                            .map_err(map_sql_value)?,
-                    )?)
-                }
+                Some(content_id) => Some(manifest_columns(
+                    row,
+                    first_manifest_column,
+                    self.options.algo,
+                    &entry,
+                    &content_id,
+                )?),
             };
             read.push((entry, manifest));
         }
         // Already in path order when the table was read whole: then this is one pass.
         read.sort_unstable_by(|a, b| a.0.path.cmp(&b.0.path));
-        let mut seen = HashSet::new();
+        let mut seen: HashSet<Digest, foldhash::fast::RandomState> = HashSet::default();
         let mut manifests = Vec::new();
         let mut entries = Vec::with_capacity(read.len());
         for (entry, manifest) in read {
@@ -153,6 +137,32 @@ fn journal_sql(whole_table: bool) -> String {
          WHERE {}e.seq > ?1",
         columns.join(", "),
         if whole_table { "+" } else { "" }
+    )
+}
+
+/// The manifest row joined to a live file's `entry` (content `content_id`), from the columns
+/// starting at `first`: `encoded, size, single_chunk`, all null if the row is missing.
+fn manifest_columns(
+    row: &rusqlite::Row<'_>,
+    first: usize,
+    algo: crate::hash::HashAlgo,
+    entry: &Entry,
+    content_id: &Digest,
+) -> Result<StoredManifest> {
+    let column = |i: usize| row.get_ref(first + i).map_err(map_sql);
+    let encoded = column(0)?;
+    if encoded.data_type() == rusqlite::types::Type::Null {
+        return Err(Error::corrupt(format!(
+            "index: {}: no manifest for its content",
+            entry.path
+        )));
+    }
+    StoredManifest::from_columns(
+        algo,
+        content_id,
+        encoded.as_blob().map_err(map_sql_value)?.to_vec(),
+        column(1)?.as_i64().map_err(map_sql_value)?,
+        column(2)?.as_blob_or_null().map_err(map_sql_value)?,
     )
 }
 
