@@ -19,6 +19,9 @@
 //! deleted, and each of its chunk positions drops one reference on its chunk. Chunks whose
 //! count reaches zero stay listed (with `refs = 0`) until garbage collection removes them.
 //! Entry rows are never deleted (a deletion is a tombstone row without content).
+//! The `REFERENCES` clauses document those links; SQLite enforces them per row only in debug
+//! builds (a cross-check of the counts in every test), and an integrity check on open looks
+//! for rows naming a missing manifest.
 
 use rusqlite::Connection;
 
