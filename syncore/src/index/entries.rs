@@ -12,7 +12,7 @@ use rusqlite::{params, OptionalExtension, Row, Transaction};
 use super::chunks::{check_quota, reference_manifest, reference_stored_content};
 use super::history::prune_path_versions;
 use super::open::{read_meta_u64, write_meta};
-use super::sql::{map_sql, opt_digest, to_i64, to_u64};
+use super::sql::{digest_from_blob, map_sql, stored_path, to_i64, to_u64};
 use super::writer::{Statements, Stmt};
 use super::{now_ns, Index};
 use crate::entry::{Entry, EntryKind};
@@ -113,25 +113,32 @@ pub(super) const ENTRY_COLUMNS: &str = "path, kind, size, mtime_ns, inode, ctime
 /// Decodes one row selected with [`ENTRY_COLUMNS`].
 pub(super) fn entry_from_row(row: &Row<'_>) -> Result<IndexedEntry> {
     let get = |e: rusqlite::Error| map_sql(e);
-    let path: String = row.get(0).map_err(get)?;
+    // Text and blob columns are read in place (no copy but the path's own).
+    let blob = |i: usize| -> Result<Option<&[u8]>> {
+        row.get_ref(i)
+            .map_err(get)?
+            .as_blob_or_null()
+            .map_err(|e| Error::corrupt(format!("index entry column {i}: {e}")))
+    };
+    let path = stored_path(row.get_ref(0).map_err(get)?)?;
     let kind: i64 = row.get(1).map_err(get)?;
     let kind = u8::try_from(kind)
         .ok()
         .and_then(EntryKind::from_code)
-        .ok_or_else(|| Error::corrupt(format!("index entry {path:?} has unknown kind {kind}")))?;
+        .ok_or_else(|| Error::corrupt(format!("index entry {path} has unknown kind {kind}")))?;
     let size = to_u64(row.get(2).map_err(get)?)?;
     let mtime_ns: i64 = row.get(3).map_err(get)?;
     let inode = to_u64(row.get(4).map_err(get)?)?;
     let ctime_ns: i64 = row.get(5).map_err(get)?;
     let executable: bool = row.get(6).map_err(get)?;
     let symlink_target: Option<String> = row.get(7).map_err(get)?;
-    let content_id = opt_digest(row.get(8).map_err(get)?)?;
-    let version: Vec<u8> = row.get(9).map_err(get)?;
+    let content_id = blob(8)?.map(digest_from_blob).transpose()?;
+    let version =
+        blob(9)?.ok_or_else(|| Error::corrupt(format!("index entry {path} has no version")))?;
+    let version = VersionVector::decode(version)?;
     let deleted: bool = row.get(10).map_err(get)?;
     let seq = to_u64(row.get(11).map_err(get)?)?;
     let racy: bool = row.get(12).map_err(get)?;
-    let path = RelPath::new(&path)
-        .map_err(|e| Error::corrupt(format!("index holds an invalid path: {e}")))?;
     Ok(IndexedEntry {
         entry: Entry {
             path,
@@ -141,7 +148,7 @@ pub(super) fn entry_from_row(row: &Row<'_>) -> Result<IndexedEntry> {
             executable,
             symlink_target,
             content_id,
-            version: VersionVector::decode(&version)?,
+            version,
             deleted,
             seq,
         },
