@@ -7,7 +7,8 @@
 //! same journal together with the manifest of every live file in it, in one query
 //! ([`Index::journal_with_manifests`]). This file never writes.
 
-use std::collections::HashSet;
+use std::collections::hash_map::Entry as Slot;
+use std::collections::HashMap;
 
 use super::chunks::StoredManifest;
 use super::entries::{entry_from_row, ENTRY_COLUMNS};
@@ -52,34 +53,34 @@ impl Index {
         let mut stmt = self.conn.prepare_cached(&sql).map_err(map_sql)?;
         let mut rows = stmt.query([to_i64(cursor)?]).map_err(map_sql)?;
         let first_manifest_column = ENTRY_COLUMNS.split(", ").count();
-        let mut read = Vec::new();
+        // Each distinct content is decoded once, from the first row that names it.
+        let mut stored: HashMap<Digest, StoredManifest, foldhash::fast::RandomState> =
+            HashMap::default();
+        let mut entries = Vec::new();
         while let Some(row) = rows.next().map_err(map_sql)? {
             let entry = entry_from_row(row)?.entry;
-            let manifest = match entry.content_id.filter(|_| !entry.deleted) {
-                None => None,
-                Some(content_id) => Some(manifest_columns(
-                    row,
-                    first_manifest_column,
-                    self.options.algo,
-                    &entry,
-                    &content_id,
-                )?),
-            };
-            read.push((entry, manifest));
-        }
-        // Already in path order when the table was read whole: then this is one pass.
-        read.sort_unstable_by(|a, b| a.0.path.cmp(&b.0.path));
-        let mut seen: HashSet<Digest, foldhash::fast::RandomState> = HashSet::default();
-        let mut manifests = Vec::new();
-        let mut entries = Vec::with_capacity(read.len());
-        for (entry, manifest) in read {
-            if let (Some(id), Some(manifest)) = (entry.content_id, manifest) {
-                if seen.insert(id) {
-                    manifests.push((id, manifest));
+            if let Some(content_id) = entry.content_id.filter(|_| !entry.deleted) {
+                if let Slot::Vacant(slot) = stored.entry(content_id) {
+                    slot.insert(manifest_columns(
+                        row,
+                        first_manifest_column,
+                        self.options.algo,
+                        &entry,
+                        &content_id,
+                    )?);
                 }
             }
             entries.push(entry);
         }
+        // Already in path order when the table was read whole: then this is one pass.
+        entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
+        // Manifests in order of first use by path (each leaves the map when first used).
+        let manifests = entries
+            .iter()
+            .filter(|entry| !entry.deleted)
+            .filter_map(|entry| entry.content_id)
+            .filter_map(|id| stored.remove(&id).map(|manifest| (id, manifest)))
+            .collect();
         Ok(JournalRead {
             entries,
             cursor: last.max(cursor),
