@@ -141,13 +141,14 @@ impl<T: Send + 'static> HashPool<T> {
         ready
     }
 
-    /// Waits for every job in flight; returns their outcomes in submission order.
-    pub fn settle(&mut self) -> Result<Vec<Hashed<T>>> {
-        let mut all = Vec::new();
-        while self.returned < self.submitted {
-            all.push(self.next_blocking()?);
+    /// Waits for the next `max` jobs in flight (fewer if fewer are left); returns their
+    /// outcomes in submission order, empty once every job has returned.
+    pub fn settle_some(&mut self, max: usize) -> Result<Vec<Hashed<T>>> {
+        let mut some = Vec::new();
+        while self.returned < self.submitted && some.len() < max {
+            some.push(self.next_blocking()?);
         }
-        Ok(all)
+        Ok(some)
     }
 
     fn next_blocking(&mut self) -> Result<Hashed<T>> {
@@ -319,7 +320,15 @@ mod tests {
                 let parent = (i % 2 == 0).then(|| Arc::clone(&parent));
                 outcomes.extend(pool.submit(job(dir.path(), name, parent), i).unwrap());
             }
-            outcomes.extend(pool.settle().unwrap());
+            // Settled a few at a time, as a paged scan does.
+            loop {
+                let some = pool.settle_some(3).unwrap();
+                assert!(some.len() <= 3);
+                if some.is_empty() {
+                    break;
+                }
+                outcomes.extend(some);
+            }
         });
         assert_eq!(outcomes.len(), names.len());
         for (i, (job, tag, outcome)) in outcomes.into_iter().enumerate() {

@@ -154,6 +154,34 @@ impl Scanner {
         walk::Walk::new(self, index)?.run_full()
     }
 
+    /// [`scan`](Scanner::scan), committing every `page` recorded changes and calling
+    /// `on_page` after each commit (the last one included) on the scanning thread, with the
+    /// index holding everything committed so far. A caller can read the journal there (e.g.
+    /// [`index_change_set_encoded`](crate::replica_sync::index_change_set_encoded) since its
+    /// last page) and hand it to a peer while the scan goes on; only committed changes are
+    /// ever visible, so a page never shows a change the index could still roll back. An
+    /// error from `on_page` stops the scan (committed pages stay recorded).
+    ///
+    /// Small pages cost the scan more commits, each rewriting the index pages it dirtied. A
+    /// quota failure rolls back only the page that exceeded it. Deletions are recorded as the
+    /// walk finds them, so a page may hold only part of a scan's deletions: a receiver that
+    /// guards against mass deletion must not apply deletions page by page (see
+    /// [`Replica::scan_in_pages`](crate::Replica::scan_in_pages)).
+    pub fn scan_in_pages(
+        &self,
+        index: &mut Index,
+        page: usize,
+        on_page: &mut dyn FnMut(&Index) -> Result<()>,
+    ) -> Result<ScanReport> {
+        self.check_algo(index)?;
+        if page == 0 {
+            return Err(Error::invalid(
+                "scan_in_pages: a page must hold at least one change",
+            ));
+        }
+        walk::Walk::paged(self, index, page, Some(on_page))?.run_full()
+    }
+
     /// Scans only `paths` (a directory path covers its whole subtree) and records their
     /// changes; a path that no longer exists becomes a tombstone.
     pub fn rescan(&self, index: &mut Index, paths: &[RelPath]) -> Result<ScanReport> {

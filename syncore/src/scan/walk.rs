@@ -22,10 +22,14 @@ use crate::hash::Digest;
 use crate::index::{now_ns, Batch, FileStat, Index, IndexedEntry, LocalChange};
 use crate::path::RelPath;
 
-/// Changes per committed transaction: large, because every commit rewrites the pages it
-/// dirtied and digests scatter writes over whole B-trees; a crash loses at most this many
-/// recorded changes, which the next scan finds again.
+/// Changes per committed transaction of a plain scan: large, because every commit rewrites
+/// the pages it dirtied and digests scatter writes over whole B-trees; a crash loses at most
+/// this many recorded changes, which the next scan finds again.
 const COMMIT_EVERY: usize = 100_000;
+
+/// Called on the scanning thread after each commit, with the index holding everything
+/// committed so far.
+pub(super) type OnCommit<'a> = &'a mut dyn FnMut(&Index) -> Result<()>;
 
 /// Directory listings the lister thread may read ahead of the comparison.
 const LISTING_QUEUE: usize = 16;
@@ -92,8 +96,12 @@ pub(super) struct Walk<'a> {
     /// True while scanning given paths: a directory found there is walked whole. (During a
     /// walk the lister thread descends on its own.)
     descend_into_dirs: bool,
-    /// The open transaction; committed every [`COMMIT_EVERY`] changes and at the end.
+    /// The open transaction; committed every `commit_every` changes and at the end.
     batch: Option<Batch<'a>>,
+    /// Recorded changes per transaction.
+    commit_every: usize,
+    /// What to call after each commit.
+    on_commit: Option<OnCommit<'a>>,
     started_ns: i64,
     granularity_ns: i64,
     dirs: Vec<PendingDir>,
@@ -108,6 +116,17 @@ pub(super) struct Walk<'a> {
 
 impl<'a> Walk<'a> {
     pub(super) fn new(scanner: &'a Scanner, index: &'a Index) -> Result<Self> {
+        Self::paged(scanner, index, COMMIT_EVERY, None)
+    }
+
+    /// A scan that commits every `commit_every` recorded changes and calls `on_commit` after
+    /// each commit (the last one included).
+    pub(super) fn paged(
+        scanner: &'a Scanner,
+        index: &'a Index,
+        commit_every: usize,
+        on_commit: Option<OnCommit<'a>>,
+    ) -> Result<Self> {
         let granularity_ns =
             i64::try_from(scanner.options.timestamp_granularity.as_nanos()).unwrap_or(i64::MAX);
         Ok(Walk {
@@ -115,6 +134,8 @@ impl<'a> Walk<'a> {
             scanner,
             index,
             batch: None,
+            commit_every,
+            on_commit,
             descend_into_dirs: false,
             started_ns: now_ns(),
             granularity_ns,
@@ -229,9 +250,7 @@ impl<'a> Walk<'a> {
                 self.scan_dir(listing)?;
                 let ready = self.pool()?.ready();
                 self.take_hashed(ready);
-                if self.pending.len() >= self.scanner.options.batch_size {
-                    self.write_pending()?;
-                }
+                self.write_pending_if_due()?;
             }
             Ok(())
         })
@@ -571,10 +590,30 @@ impl<'a> Walk<'a> {
             .ok_or_else(|| Error::invalid("scan: the hashing threads are not running"))
     }
 
-    /// Waits for every file being hashed and queues the resulting changes.
+    /// Waits for every file being hashed, queueing the resulting changes and writing them as
+    /// they pile up (so a paged scan keeps committing pages while the last files hash).
     fn settle_hashing(&mut self) -> Result<()> {
-        let all = self.pool()?.settle()?;
-        self.take_hashed(all);
+        loop {
+            let every = self.write_every();
+            let some = self.pool()?.settle_some(every)?;
+            if some.is_empty() {
+                return Ok(());
+            }
+            self.take_hashed(some);
+            self.write_pending_if_due()?;
+        }
+    }
+
+    /// Queued changes worth a write: a batch, or a page if pages are smaller.
+    fn write_every(&self) -> usize {
+        self.scanner.options.batch_size.min(self.commit_every)
+    }
+
+    /// Writes the queued changes once there are [`write_every`](Self::write_every) of them.
+    fn write_pending_if_due(&mut self) -> Result<()> {
+        if self.pending.len() >= self.write_every() {
+            self.write_pending()?;
+        }
         Ok(())
     }
 
@@ -615,18 +654,15 @@ impl<'a> Walk<'a> {
         );
     }
 
-    /// Writes queued changes into the open transaction, committing every
-    /// [`COMMIT_EVERY`] changes.
+    /// Writes queued changes into the open transaction, committing each time it holds
+    /// `commit_every` recorded changes (so no page is larger).
     fn write_pending(&mut self) -> Result<()> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
         let pending = std::mem::take(&mut self.pending);
-        let batch = match &mut self.batch {
-            Some(batch) => batch,
-            None => self.batch.insert(self.index.shared_batch()?),
-        };
         for item in &pending {
+            let batch = match &mut self.batch {
+                Some(batch) => batch,
+                None => self.batch.insert(self.index.shared_batch()?),
+            };
             match item {
                 Pending::Record { change, new_path } => {
                     if *new_path {
@@ -637,17 +673,21 @@ impl<'a> Walk<'a> {
                 }
                 Pending::Refresh(path, stat, racy) => batch.refresh(path, stat, *racy)?,
             }
-        }
-        if batch.recorded() >= COMMIT_EVERY {
-            self.commit()?;
+            if batch.recorded() >= self.commit_every {
+                self.commit()?;
+            }
         }
         Ok(())
     }
 
-    /// Commits the open transaction, if any.
+    /// Commits the open transaction, if any, and tells the caller's hook.
     fn commit(&mut self) -> Result<()> {
-        match self.batch.take() {
-            Some(batch) => batch.commit(),
+        let Some(batch) = self.batch.take() else {
+            return Ok(());
+        };
+        batch.commit()?;
+        match &mut self.on_commit {
+            Some(on_commit) => on_commit(self.index),
             None => Ok(()),
         }
     }
