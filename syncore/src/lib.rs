@@ -32,6 +32,7 @@ pub mod index;
 pub mod manifest;
 pub mod path;
 pub mod replica;
+pub mod replica_pages;
 pub mod replica_sync;
 pub mod scan;
 pub mod store;

@@ -167,6 +167,22 @@ impl Replica {
         Ok(report)
     }
 
+    /// Scans the whole tree like [`scan`](Replica::scan), committing every `page` recorded
+    /// changes and calling `on_page` with the index after each commit (the last one
+    /// included), on the scanning thread: see [`Scanner::scan_in_pages`], and
+    /// [`replica_pages`](crate::replica_pages) for streaming the pages to a peer.
+    pub fn scan_in_pages(
+        &mut self,
+        page: usize,
+        mut on_page: impl FnMut(&Index) -> Result<()>,
+    ) -> Result<ScanReport> {
+        let report = self
+            .scanner
+            .scan_in_pages(&mut self.index, page, &mut on_page)?;
+        self.apply_retention()?;
+        Ok(report)
+    }
+
     /// Scans only `paths` (directories recursively), e.g. those a watcher reported.
     pub fn rescan(&mut self, paths: &[RelPath]) -> Result<ScanReport> {
         let report = self.scanner.rescan(&mut self.index, paths)?;

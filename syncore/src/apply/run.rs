@@ -145,6 +145,33 @@ impl ApplyReport {
     pub fn is_complete(&self) -> bool {
         self.conflicts.is_empty() && self.failed.is_empty()
     }
+
+    /// Adds what `other` (a later apply of the same exchange) did to this report.
+    pub fn absorb(&mut self, other: ApplyReport) {
+        // Destructured, so that a new field cannot be forgotten here.
+        let ApplyReport {
+            files_written,
+            bytes_written,
+            bytes_reused_locally,
+            dirs_created,
+            symlinks_created,
+            deleted,
+            renamed,
+            recorded,
+            conflicts,
+            failed,
+        } = other;
+        self.files_written += files_written;
+        self.bytes_written += bytes_written;
+        self.bytes_reused_locally += bytes_reused_locally;
+        self.dirs_created += dirs_created;
+        self.symlinks_created += symlinks_created;
+        self.deleted += deleted;
+        self.renamed += renamed;
+        self.recorded += recorded;
+        self.conflicts.extend(conflicts);
+        self.failed.extend(failed);
+    }
 }
 
 /// Performs `plan` under `root`, reading chunks from local files first (located through

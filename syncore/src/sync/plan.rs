@@ -201,6 +201,11 @@ pub struct PlanSummary {
 pub struct Plan {
     /// The replica whose change set was planned.
     pub source: ReplicaId,
+    /// The cursor that change set started after (its [`ChangeSet::since`]): the plan takes
+    /// the receiver from there to [`cursor`](Plan::cursor).
+    ///
+    /// [`ChangeSet::since`]: crate::sync::ChangeSet::since
+    pub since: u64,
     /// The cursor to remember for `source`, once the plan has been applied completely
     /// ([`ApplyReport::is_complete`](crate::apply::ApplyReport::is_complete)); otherwise
     /// re-plan from the old cursor (actions already done are then no-ops).

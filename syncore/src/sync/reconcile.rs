@@ -149,6 +149,7 @@ fn reconcile_checked(
         manifests,
         plan: Plan {
             source: changes.source,
+            since: changes.since,
             cursor: changes.cursor,
             ..Plan::default()
         },

@@ -1,0 +1,189 @@
+//! Streaming an exchange in pages while the sender is still scanning.
+//!
+//! A first sync of a large tree is a scan of the sender followed by a plan and an apply on
+//! the receiver; done one after the other, half of the machine idles through each. Here the
+//! sender scans with [`Replica::scan_in_pages`], which commits every few thousand changes and
+//! hands the caller each committed page of its journal, and the receiver takes the pages in
+//! with a [`PageIntake`] as they come (on a thread of the application's, or across its
+//! network), so the receiver writes files while the sender still hashes. When the scan is
+//! done, one ordinary exchange from the receiver's cursor takes in whatever the pages did not.
+//!
+//! A page is an ordinary change set (from the receiver's cursor to the sender's last commit),
+//! so everything the exchange guarantees holds per page. What a page cannot show is the rest
+//! of the scan, so a [`PageIntake`] stops taking pages at the first one whose plan deletes
+//! anything: the mass-deletion guard must see every deletion of the scan at once (a page
+//! deleting 4% at a time would slip a whole unmounted disk past it), and the closing exchange
+//! shows them together. It also stops at a page that starts after the receiver's cursor, one
+//! that cannot be planned, and one that was applied only in part, since the receiver's cursor
+//! only advances over pages applied completely.
+//!
+//! ```
+//! use syncore::apply::{ApplyOptions, LocalChunks};
+//! use syncore::replica_pages::PageIntake;
+//! use syncore::replica_sync::index_change_set_encoded;
+//! use syncore::sync::SyncOptions;
+//! use syncore::{Replica, ReplicaOptions};
+//!
+//! let (a_dir, b_dir) = (tempfile::tempdir()?, tempfile::tempdir()?);
+//! for i in 0..10 {
+//!     std::fs::write(a_dir.path().join(format!("f{i}.txt")), format!("file {i}"))?;
+//! }
+//! let mut a = Replica::open(a_dir.path(), ReplicaOptions::default())?;
+//! let mut b = Replica::open(b_dir.path(), ReplicaOptions::default())?;
+//! // While A scans, its index is busy: B reads chunks from A's files where B's applier
+//! // says they are (the same paths), verified against their ids.
+//! let no_index = std::collections::HashMap::new();
+//! let a_files = LocalChunks::new(a.root(), a.index().algo(), &no_index).following_hints();
+//! let (sync, apply) = (SyncOptions::default(), ApplyOptions::default());
+//! let mut intake = PageIntake::new();
+//! let mut cursor = b.synced_cursor(a.replica_id())?;
+//! a.scan_in_pages(4, |index| {
+//!     // The application ships each page to B however it likes; here B takes it in place.
+//!     let page = index_change_set_encoded(index, cursor)?;
+//!     cursor = index.last_seq()?;
+//!     intake.take(&mut b, &page, &a_files, &sync, &apply)?;
+//!     Ok(())
+//! })?;
+//! assert!(intake.stopped().is_none());
+//! assert_eq!(intake.report().files_written, 10);
+//! // The closing exchange finds nothing left.
+//! let rest = a.changes_since_encoded(b.synced_cursor(a.replica_id())?)?;
+//! assert!(b.plan_encoded(&rest, &sync)?.is_empty());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::fmt;
+
+use crate::apply::{ApplyOptions, ApplyReport, ChunkSource};
+use crate::error::{Error, Result};
+use crate::replica::Replica;
+use crate::sync::{Conflict, SyncOptions};
+
+/// Why a [`PageIntake`] stopped taking pages; the closing exchange takes in the rest.
+#[derive(Debug)]
+pub enum PageStop {
+    /// The page's plan deletes this many paths: deletions wait for the closing exchange,
+    /// where the mass-deletion guard sees all of them at once.
+    Deletes(usize),
+    /// The page starts after the receiver's cursor of its sender (a page before it is
+    /// missing).
+    Gap {
+        /// Where the page starts.
+        since: u64,
+        /// The receiver's cursor of the sender.
+        cursor: u64,
+    },
+    /// The page could not be decoded or planned.
+    Unplannable(Error),
+    /// The page was applied only in part (conflicts met or actions failed), so the receiver's
+    /// cursor did not advance over it.
+    Incomplete,
+}
+
+impl fmt::Display for PageStop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PageStop::Deletes(n) => write!(f, "a page deletes {n} paths"),
+            PageStop::Gap { since, cursor } => {
+                write!(f, "a page starts at {since}, after the cursor {cursor}")
+            }
+            PageStop::Unplannable(e) => write!(f, "a page could not be planned: {e}"),
+            PageStop::Incomplete => f.write_str("a page was applied only in part"),
+        }
+    }
+}
+
+/// The receiving end of a streamed exchange: plans and applies each page of the sender's
+/// journal that is safe to take on its own, and stops at the first that is not (see
+/// [`PageStop`]). It accumulates what the applied pages did.
+#[derive(Debug, Default)]
+pub struct PageIntake {
+    stopped: Option<PageStop>,
+    pages: u64,
+    report: ApplyReport,
+    conflicts: Vec<Conflict>,
+}
+
+impl PageIntake {
+    /// An intake that has taken nothing yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes in one encoded page on `receiver`: decodes and plans it, and applies the plan
+    /// (chunks from the receiver's own files first, `source` otherwise) unless the intake
+    /// has stopped or the page is one to stop at. Returns whether the page was applied.
+    /// Errors are those of [`Replica::apply`] (the index, the final filesystem sync); a page
+    /// that cannot be planned stops the intake instead, since the closing exchange reads
+    /// the sender's journal afresh.
+    pub fn take(
+        &mut self,
+        receiver: &mut Replica,
+        page: &[u8],
+        source: &dyn ChunkSource,
+        sync: &SyncOptions,
+        apply: &ApplyOptions,
+    ) -> Result<bool> {
+        if self.stopped.is_some() {
+            return Ok(false);
+        }
+        let plan = match receiver.plan_encoded(page, sync) {
+            Ok(plan) => plan,
+            Err(e) => return Ok(self.stop(PageStop::Unplannable(e))),
+        };
+        let cursor = receiver.synced_cursor(plan.source)?;
+        if plan.since > cursor {
+            return Ok(self.stop(PageStop::Gap {
+                since: plan.since,
+                cursor,
+            }));
+        }
+        let deletions = plan.deletions();
+        if deletions > 0 {
+            return Ok(self.stop(PageStop::Deletes(deletions)));
+        }
+        let report = receiver.apply(&plan, source, apply)?;
+        if !plan.is_empty() {
+            self.pages += 1;
+        }
+        let complete = report.is_complete();
+        self.report.absorb(report);
+        if !complete {
+            // The closing exchange plans this page again and reports its conflicts then.
+            return Ok(self.stop(PageStop::Incomplete));
+        }
+        self.conflicts.extend(plan.conflicts);
+        Ok(true)
+    }
+
+    fn stop(&mut self, why: PageStop) -> bool {
+        self.stopped = Some(why);
+        false
+    }
+
+    /// Why the intake stopped, if it did.
+    pub fn stopped(&self) -> Option<&PageStop> {
+        self.stopped.as_ref()
+    }
+
+    /// How many pages with something to do were applied (completely or, for the last, in
+    /// part); an empty page only moves the cursor.
+    pub fn pages_applied(&self) -> u64 {
+        self.pages
+    }
+
+    /// What the applied pages did, summed.
+    pub fn report(&self) -> &ApplyReport {
+        &self.report
+    }
+
+    /// The conflicts resolved by completely applied pages.
+    pub fn conflicts(&self) -> &[Conflict] {
+        &self.conflicts
+    }
+
+    /// The summed report and the resolved conflicts.
+    pub fn into_parts(self) -> (ApplyReport, Vec<Conflict>) {
+        (self.report, self.conflicts)
+    }
+}

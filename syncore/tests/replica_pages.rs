@@ -1,0 +1,254 @@
+//! Streaming an exchange in pages while the sender scans: pages are committed prefixes of the
+//! journal, a receiver takes them in as they come, and deletions, gaps, undecodable pages and
+//! partial applies stop the intake so that the closing exchange takes in the rest.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::Path;
+
+use syncore::apply::{ApplyOptions, ChunkLocation, ChunkSource, LocalChunks};
+use syncore::replica_pages::{PageIntake, PageStop};
+use syncore::replica_sync::index_change_set_encoded;
+use syncore::sync::SyncOptions;
+use syncore::{Digest, Error, ErrorKind, MemStore, Replica, ReplicaOptions};
+
+const FILES: usize = 40;
+
+fn open(root: &Path) -> Replica {
+    Replica::open(root, ReplicaOptions::default()).unwrap()
+}
+
+/// `FILES` files of distinct content in four directories.
+fn write_tree(root: &Path) {
+    for i in 0..FILES {
+        let dir = root.join(format!("d{}", i % 4));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(
+            dir.join(format!("f{i:02}.txt")),
+            format!("file {i} ").repeat(i + 1),
+        )
+        .unwrap();
+    }
+}
+
+/// Scans `a` in pages of `page` changes, encoding each page since the last; returns them.
+fn scan_pages(a: &mut Replica, since: u64, page: usize) -> Vec<Vec<u8>> {
+    let mut cursor = since;
+    let mut pages = Vec::new();
+    a.scan_in_pages(page, |index| {
+        pages.push(index_change_set_encoded(index, cursor)?);
+        cursor = index.last_seq()?;
+        Ok(())
+    })
+    .unwrap();
+    pages
+}
+
+/// Scans `a` in pages of `page` changes and hands each to `intake` on `b` as it commits,
+/// with chunks read from A's files by the paths B's applier names (A's index is busy).
+/// Returns how many pages were offered.
+fn stream(a: &mut Replica, b: &mut Replica, intake: &mut PageIntake, page: usize) -> usize {
+    let no_index: HashMap<Digest, Vec<ChunkLocation>> = HashMap::new();
+    let a_files = LocalChunks::new(a.root(), a.index().algo(), &no_index).following_hints();
+    let mut cursor = b.synced_cursor(a.replica_id()).unwrap();
+    let mut offered = 0;
+    a.scan_in_pages(page, |index| {
+        offered += 1;
+        let bytes = index_change_set_encoded(index, cursor)?;
+        cursor = index.last_seq()?;
+        intake.take(
+            b,
+            &bytes,
+            &a_files,
+            &SyncOptions::default(),
+            &ApplyOptions::default(),
+        )?;
+        Ok(())
+    })
+    .unwrap();
+    offered
+}
+
+/// The closing exchange: A's changes since B's cursor, planned with `options` and applied.
+fn close(a: &Replica, b: &mut Replica, options: &SyncOptions) -> syncore::Result<usize> {
+    let bytes = a.changes_since_encoded(b.synced_cursor(a.replica_id())?)?;
+    let plan = b.plan_encoded(&bytes, options)?;
+    let report = b.apply(&plan, &a.chunk_source(), &ApplyOptions::default())?;
+    assert!(report.is_complete(), "{report:?}");
+    Ok(plan.actions.len())
+}
+
+fn files_of(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    for i in 0..FILES {
+        let rel = format!("d{}/f{i:02}.txt", i % 4);
+        if let Ok(bytes) = fs::read(root.join(&rel)) {
+            files.push((rel, bytes));
+        }
+    }
+    files
+}
+
+#[test]
+fn a_first_sync_streams_in_pages_and_leaves_nothing_for_the_closing_exchange() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write_tree(da.path());
+    let (mut a, mut b) = (open(da.path()), open(db.path()));
+    let mut intake = PageIntake::new();
+    let offered = stream(&mut a, &mut b, &mut intake, 8);
+    assert!(offered >= 5, "only {offered} pages for {FILES} files");
+    assert!(intake.stopped().is_none(), "{:?}", intake.stopped());
+    assert_eq!(intake.pages_applied(), offered as u64);
+    // The pages' reports add up.
+    assert_eq!(intake.report().files_written, FILES as u64);
+    assert_eq!(intake.report().dirs_created, 4);
+    assert_eq!(files_of(db.path()), files_of(da.path()));
+    assert_eq!(files_of(db.path()).len(), FILES);
+    assert_eq!(
+        b.synced_cursor(a.replica_id()).unwrap(),
+        a.index().last_seq().unwrap()
+    );
+    assert_eq!(close(&a, &mut b, &SyncOptions::default()).unwrap(), 0);
+    assert!(b.scan().unwrap().is_clean(), "streamed files echoed back");
+}
+
+#[test]
+fn pages_are_committed_journal_prefixes_and_a_failing_hook_stops_the_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path());
+    let mut a = open(dir.path());
+    let err = a.scan_in_pages(0, |_| Ok(())).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+
+    let mut seen = Vec::new();
+    let err = a
+        .scan_in_pages(10, |index| {
+            seen.push(index.last_seq()?);
+            if seen.len() == 2 {
+                return Err(Error::InvalidInput("the peer went away".into()));
+            }
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(err.to_string().contains("the peer went away"), "{err}");
+    // Two pages were committed before the hook failed, and they stay recorded.
+    assert_eq!(seen.len(), 2);
+    assert!(seen[0] >= 10 && seen[1] > seen[0], "{seen:?}");
+    assert_eq!(a.index().last_seq().unwrap(), seen[1]);
+    assert!(a.changes_since(0).unwrap().entries.len() < FILES + 4);
+    // The next scan finds the rest.
+    let report = a.scan().unwrap();
+    assert!(!report.added.is_empty());
+    let live = a.changes_since(0).unwrap().entries;
+    assert_eq!(live.len(), FILES + 4);
+}
+
+#[test]
+fn deletions_wait_for_the_closing_exchange_where_the_guard_sees_them_all() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write_tree(da.path());
+    let (mut a, mut b) = (open(da.path()), open(db.path()));
+    stream(&mut a, &mut b, &mut PageIntake::new(), 8);
+    assert_eq!(files_of(db.path()).len(), FILES);
+
+    // Three quarters of A's files go, a few in each directory: each page deletes less than
+    // the guard's half, all pages together more.
+    for i in 0..30 {
+        fs::remove_file(da.path().join(format!("d{}/f{i:02}.txt", i % 4))).unwrap();
+    }
+    let mut intake = PageIntake::new();
+    stream(&mut a, &mut b, &mut intake, 4);
+    assert!(
+        matches!(intake.stopped(), Some(PageStop::Deletes(n)) if *n > 0),
+        "{:?}",
+        intake.stopped()
+    );
+    assert_eq!(intake.report().deleted, 0);
+    assert_eq!(files_of(db.path()).len(), FILES, "a page deleted files");
+
+    // The closing exchange shows every deletion at once, and the guard refuses it.
+    let strict = SyncOptions {
+        max_delete_ratio: 0.5,
+        delete_guard_min_entries: 0,
+        ..SyncOptions::default()
+    };
+    let err = close(&a, &mut b, &strict).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err}");
+    assert!(err.to_string().contains("mass delete"), "{err}");
+    assert_eq!(files_of(db.path()).len(), FILES);
+    // Confirmed, it goes through.
+    let confirmed = SyncOptions {
+        confirm_mass_delete: true,
+        ..strict
+    };
+    assert!(close(&a, &mut b, &confirmed).unwrap() > 0);
+    assert_eq!(files_of(db.path()), files_of(da.path()));
+}
+
+#[test]
+fn a_gap_or_an_undecodable_page_stops_the_intake() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write_tree(da.path());
+    let (mut a, mut b) = (open(da.path()), open(db.path()));
+    let pages = scan_pages(&mut a, 0, 8);
+    assert!(pages.len() >= 3);
+    let files = a.chunk_source();
+    let (sync, apply) = (SyncOptions::default(), ApplyOptions::default());
+
+    let mut skipped_one = PageIntake::new();
+    assert!(!skipped_one
+        .take(&mut b, &pages[1], &files, &sync, &apply)
+        .unwrap());
+    assert!(matches!(
+        skipped_one.stopped(),
+        Some(PageStop::Gap { since, cursor: 0 }) if *since > 0
+    ));
+    // Stopped for good: even the right page is left for the closing exchange now.
+    assert!(!skipped_one
+        .take(&mut b, &pages[0], &files, &sync, &apply)
+        .unwrap());
+
+    let mut garbled = PageIntake::new();
+    let mut bytes = pages[0].clone();
+    bytes.truncate(bytes.len() / 2);
+    assert!(!garbled.take(&mut b, &bytes, &files, &sync, &apply).unwrap());
+    assert!(matches!(garbled.stopped(), Some(PageStop::Unplannable(_))));
+    assert!(files_of(db.path()).is_empty());
+    assert_eq!(b.synced_cursor(a.replica_id()).unwrap(), 0);
+
+    // In order, every page is taken.
+    let mut intake = PageIntake::new();
+    for page in &pages {
+        assert!(intake.take(&mut b, page, &files, &sync, &apply).unwrap());
+    }
+    assert_eq!(files_of(db.path()), files_of(da.path()));
+}
+
+#[test]
+fn a_partly_applied_page_stops_the_intake_and_keeps_the_cursor() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write_tree(da.path());
+    let (mut a, mut b) = (open(da.path()), open(db.path()));
+    let pages = scan_pages(&mut a, 0, 8);
+    let empty = MemStore::new(a.index().algo());
+    let nowhere: &dyn ChunkSource = &empty;
+    let (sync, apply) = (SyncOptions::default(), ApplyOptions::default());
+
+    let mut intake = PageIntake::new();
+    assert!(!intake
+        .take(&mut b, &pages[0], nowhere, &sync, &apply)
+        .unwrap());
+    assert!(matches!(intake.stopped(), Some(PageStop::Incomplete)));
+    assert!(!intake.report().failed.is_empty());
+    assert_eq!(intake.pages_applied(), 1);
+    assert_eq!(b.synced_cursor(a.replica_id()).unwrap(), 0);
+    let files = a.chunk_source();
+    assert!(!intake
+        .take(&mut b, &pages[1], &files, &sync, &apply)
+        .unwrap());
+
+    // The closing exchange starts from the old cursor and completes the sync.
+    drop(files);
+    assert!(close(&a, &mut b, &sync).unwrap() > 0);
+    assert_eq!(files_of(db.path()), files_of(da.path()));
+}
