@@ -236,18 +236,20 @@ fn sync_into_empty(
     let started = Instant::now();
     let mut a = open_replica(a_root, &a_state);
     let mut b = open_replica(&b_root, &b_state);
-    a.scan().expect("scan A");
-    let scanned = started.elapsed();
+    b.scan().expect("scan B");
     let apply = ApplyOptions {
         durability,
         ..ApplyOptions::default()
     };
-    let way = transport::push(&a, &mut b, &SyncOptions::default(), &apply, false).expect("push");
+    let (_, way) = transport::scan_and_push(
+        &mut a,
+        &mut b,
+        transport::PAGE,
+        &SyncOptions::default(),
+        &apply,
+    )
+    .expect("scan A and push");
     let elapsed = started.elapsed();
-    eprintln!(
-        "  phases: open + scan A {scanned:.2?}, change set + plan + apply on B {:.2?}",
-        elapsed - scanned
-    );
     let report = way.report.expect("applied");
     assert!(report.is_complete());
     (elapsed, way.bytes_moved)

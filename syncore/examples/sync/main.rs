@@ -6,8 +6,9 @@
 //!     [--dry-run] [--durability per-file|batched|none]
 //! ```
 //!
-//! With two folders: scans both, sends A's changes to B (B plans, fetches the chunks it lacks
-//! from A's files, applies), then B's to A, and prints a summary (files changed, bytes moved,
+//! With two folders: scans B, then scans A while sending its changes to B page by page (B
+//! plans each, fetches the chunks it lacks from A's files and applies it as A's scan goes
+//! on), then sends B's changes to A, and prints a summary (files changed, bytes moved,
 //! bytes saved by dedup and local reuse, conflicts). `prefer-local` means A wins conflicts.
 //! With no folders: sets up two sample folders in a temporary directory and demonstrates an
 //! edit, a delete, a rename and a conflict, printing each step.
@@ -21,7 +22,7 @@ use std::time::Instant;
 use syncore::apply::{ApplyOptions, Durability};
 use syncore::sync::{ConflictPolicy, SyncOptions};
 use syncore::{Replica, ReplicaOptions};
-use transport::{push, OneWay};
+use transport::{push, scan_and_push, OneWay, PAGE};
 
 struct Args {
     folders: Vec<PathBuf>,
@@ -119,7 +120,6 @@ impl Summary {
         for (name, way) in [("A -> B", &self.to_b), ("B -> A", &self.to_a)] {
             let plan = way.plan.summary();
             let conflicts: Vec<String> = way
-                .plan
                 .conflicts
                 .iter()
                 .map(|c| match &c.copy {
@@ -165,6 +165,19 @@ impl Summary {
                             )
                         }
                     );
+                    if way.pages_streamed > 0 || way.stream_stopped.is_some() {
+                        println!(
+                            "{name}: {} taken in while A was scanning{}",
+                            match way.pages_streamed {
+                                1 => "1 page".to_string(),
+                                n => format!("{n} pages"),
+                            },
+                            way.stream_stopped
+                                .as_ref()
+                                .map(|why| format!(", then the rest after it ({why})"))
+                                .unwrap_or_default()
+                        );
+                    }
                 }
             }
         }
@@ -179,9 +192,8 @@ fn list(items: &[String]) -> String {
     }
 }
 
-/// One two-way sync: scan both, A's changes to B, then B's to A.
+/// One two-way sync: scan B, then scan A while streaming its changes to B, then B's to A.
 fn sync(a: &mut Replica, b: &mut Replica, args: &Args) -> syncore::Result<Summary> {
-    a.scan()?;
     b.scan()?;
     let apply = ApplyOptions {
         durability: args.durability,
@@ -197,7 +209,12 @@ fn sync(a: &mut Replica, b: &mut Replica, args: &Args) -> syncore::Result<Summar
         policy,
         ..SyncOptions::default()
     };
-    let to_b = push(a, b, &options(for_b), &apply, args.dry_run)?;
+    let to_b = if args.dry_run {
+        a.scan()?;
+        push(a, b, &options(for_b), &apply, true)?
+    } else {
+        scan_and_push(a, b, PAGE, &options(for_b), &apply)?.1
+    };
     let to_a = push(b, a, &options(for_a), &apply, args.dry_run)?;
     Ok(Summary { to_b, to_a })
 }

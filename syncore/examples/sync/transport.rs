@@ -1,13 +1,31 @@
 //! The transport half of the sync example: one direction of the sans-IO exchange between two
 //! local replicas, with the byte accounting the summary prints. Shared with the benches so
 //! they measure exactly the example's path.
+//!
+//! [`scan_and_push`] streams: the sender's scan hands over a page of its journal every
+//! [`PAGE`] changes, and a second thread plays the receiver, planning and applying each page
+//! while the scan goes on; [`push`] is the plain exchange that closes it.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 
-use syncore::apply::{ApplyOptions, ApplyReport, ChunkLocation, ChunkOrigin, ChunkSource};
-use syncore::sync::{Plan, SyncOptions};
+use syncore::apply::{
+    ApplyOptions, ApplyReport, ChunkLocation, ChunkOrigin, ChunkSource, LocalChunks,
+};
+use syncore::replica_pages::PageIntake;
+use syncore::replica_sync::index_change_set_encoded;
+use syncore::scan::ScanReport;
+use syncore::sync::{Conflict, Plan, SyncOptions};
 use syncore::{Digest, HashAlgo, Replica, Result};
+
+/// Changes per page of a streamed scan: small enough that the receiver starts early, large
+/// enough that the sender's extra commits stay cheap.
+pub const PAGE: usize = 25_000;
+
+/// Pages encoded but not yet taken in: the sender runs at most this far ahead.
+const PAGES_IN_FLIGHT: usize = 2;
 
 /// A chunk source that counts the distinct chunks (and their bytes) it served: what a network
 /// transport would have moved.
@@ -65,12 +83,18 @@ impl ChunkSource for Counting<'_> {
 /// What one direction of a sync did.
 #[derive(Debug, Default)]
 pub struct OneWay {
-    /// The plan the receiver made.
+    /// The (last) plan the receiver made.
     pub plan: Plan,
+    /// Every conflict resolved, streamed pages included.
+    pub conflicts: Vec<Conflict>,
     /// What applying it did (`None` for a dry run).
     pub report: Option<ApplyReport>,
     /// Distinct chunk bytes read from the sender (the transfer).
     pub bytes_moved: u64,
+    /// Pages applied while the sender was scanning (streamed exchanges only).
+    pub pages_streamed: u64,
+    /// Why streaming stopped before the scan ended, if it did.
+    pub stream_stopped: Option<String>,
 }
 
 /// Sends `from`'s changes to `to`: encode since `to`'s cursor of `from`, decode and plan on
@@ -87,6 +111,7 @@ pub fn push(
     let plan = to.plan_encoded(&bytes, sync)?;
     if dry_run || plan.is_empty() {
         return Ok(OneWay {
+            conflicts: plan.conflicts.clone(),
             plan,
             ..OneWay::default()
         });
@@ -97,7 +122,86 @@ pub fn push(
     let report = to.apply(&plan, &source, apply)?;
     Ok(OneWay {
         bytes_moved: source.bytes(),
+        conflicts: plan.conflicts.clone(),
         plan,
         report: Some(report),
+        ..OneWay::default()
     })
+}
+
+/// Scans `from` and streams its changes to `to` as the scan commits them, `page` changes at
+/// a time ([`PAGE`] in the example): a second thread
+/// takes each page in (a [`PageIntake`]: plan, fetch the chunks `to` lacks from `from`'s
+/// files, apply) while `from` goes on scanning. A closing [`push`] then takes in whatever
+/// the pages did not (deletions always wait for it, so the mass-deletion guard sees them
+/// together).
+pub fn scan_and_push(
+    from: &mut Replica,
+    to: &mut Replica,
+    page: usize,
+    sync: &SyncOptions,
+    apply: &ApplyOptions,
+) -> Result<(ScanReport, OneWay)> {
+    let mut cursor = to.synced_cursor(from.replica_id())?;
+    let (from_root, algo) = (from.root().to_path_buf(), from.index().algo());
+    let stopped = AtomicBool::new(false);
+    let (pages, received) = mpsc::sync_channel::<Vec<u8>>(PAGES_IN_FLIGHT);
+    let receiver = &mut *to;
+    let (scanned, streamed) = std::thread::scope(|scope| {
+        let intake = scope.spawn(|| -> Result<(PageIntake, u64)> {
+            // `from`'s index is busy scanning, so chunks are read where `to`'s applier says
+            // they are (the same paths in `from`), verified against their ids.
+            let no_index: HashMap<Digest, Vec<ChunkLocation>> = HashMap::new();
+            let files = LocalChunks::new(&from_root, algo, &no_index).following_hints();
+            let source = Counting::new(&files);
+            let mut intake = PageIntake::new();
+            for page in received {
+                let taken = intake.take(receiver, &page, &source, sync, apply);
+                if !matches!(taken, Ok(true)) {
+                    stopped.store(true, Ordering::Relaxed);
+                }
+                taken?;
+            }
+            Ok((intake, source.bytes()))
+        });
+        let scanned = from.scan_in_pages(page, |index| {
+            if stopped.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let page = index_change_set_encoded(index, cursor)?;
+            cursor = index.last_seq()?;
+            // A receiver that failed has hung up; its error is reported below.
+            let _ = pages.send(page);
+            Ok(())
+        });
+        drop(pages);
+        let streamed = intake
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (scanned, streamed)
+    });
+    let (scanned, (intake, streamed_bytes)) = (scanned?, streamed?);
+    let rest = push(from, to, sync, apply, false)?;
+    let streamed_pages = intake.pages_applied();
+    let stream_stopped = intake.stopped().map(ToString::to_string);
+    let (mut report, mut conflicts) = intake.into_parts();
+    conflicts.extend(rest.conflicts);
+    let report = match rest.report {
+        Some(closing) => {
+            report.absorb(closing);
+            Some(report)
+        }
+        None => (streamed_pages > 0).then_some(report),
+    };
+    Ok((
+        scanned,
+        OneWay {
+            plan: rest.plan,
+            conflicts,
+            report,
+            bytes_moved: streamed_bytes + rest.bytes_moved,
+            pages_streamed: streamed_pages,
+            stream_stopped,
+        },
+    ))
 }
