@@ -57,12 +57,29 @@ pub enum HashOutcome {
 /// A hashed job with the caller's tag, in submission order.
 pub type Hashed<T> = (HashJob, T, HashOutcome);
 
+/// Files handed to a worker at once: one wake-up per batch instead of one per file, which
+/// matters when most files are a few kilobytes.
+const BATCH_FILES: usize = 32;
+
+/// Bytes of files handed to a worker at once, so one batch of large files does not leave the
+/// other workers idle.
+const BATCH_BYTES: u64 = 1 << 20;
+
+/// Jobs as the workers receive them, numbered in submission order.
+type JobBatch<T> = Vec<(u64, HashJob, T)>;
+
+/// Outcomes as the workers return them.
+type OutcomeBatch<T> = Vec<(u64, HashJob, T, HashOutcome)>;
+
 /// Hashing threads for the length of a scan. Jobs carry a caller's tag `T` that comes back
 /// with their outcome; at most `max_in_flight` jobs are queued or running at once, so memory
-/// stays bounded however large the tree.
+/// stays bounded however large the tree. Jobs travel to the workers in small batches.
 pub struct HashPool<T> {
-    jobs: Option<Sender<(u64, HashJob, T)>>,
-    done: Receiver<(u64, HashJob, T, HashOutcome)>,
+    jobs: Option<Sender<JobBatch<T>>>,
+    done: Receiver<OutcomeBatch<T>>,
+    /// Jobs submitted but not yet handed to the workers.
+    outbox: JobBatch<T>,
+    outbox_bytes: u64,
     /// Outcomes that arrived ahead of an earlier job's.
     early: BTreeMap<u64, (HashJob, T, HashOutcome)>,
     submitted: u64,
@@ -79,7 +96,7 @@ impl<T: Send + 'static> HashPool<T> {
         threads: usize,
         max_in_flight: usize,
     ) -> Self {
-        let (jobs, queue) = channel::<(u64, HashJob, T)>();
+        let (jobs, queue) = channel::<JobBatch<T>>();
         let (finished, done) = channel();
         let queue = Arc::new(Mutex::new(queue));
         for _ in 0..threads.max(1) {
@@ -92,9 +109,15 @@ impl<T: Send + 'static> HashPool<T> {
                         Ok(queue) => queue.recv(),
                         Err(_) => return,
                     };
-                    let Ok((id, job, tag)) = next else { return };
-                    let outcome = hash_guarded(&job, chunker, hook, &mut buffer);
-                    if finished.send((id, job, tag, outcome)).is_err() {
+                    let Ok(batch) = next else { return };
+                    let outcomes: OutcomeBatch<T> = batch
+                        .into_iter()
+                        .map(|(id, job, tag)| {
+                            let outcome = hash_guarded(&job, chunker, hook, &mut buffer);
+                            (id, job, tag, outcome)
+                        })
+                        .collect();
+                    if finished.send(outcomes).is_err() {
                         return;
                     }
                 }
@@ -103,6 +126,8 @@ impl<T: Send + 'static> HashPool<T> {
         HashPool {
             jobs: Some(jobs),
             done,
+            outbox: Vec::new(),
+            outbox_bytes: 0,
             early: BTreeMap::new(),
             submitted: 0,
             returned: 0,
@@ -117,21 +142,34 @@ impl<T: Send + 'static> HashPool<T> {
         while self.submitted - self.returned >= self.max_in_flight {
             ready.push(self.next_blocking()?);
         }
-        let jobs = self
-            .jobs
-            .as_ref()
-            .ok_or_else(|| Error::invalid("the hashing pool was closed"))?;
-        jobs.send((self.submitted, job, tag))
-            .map_err(|_| hashing_stopped())?;
+        self.outbox_bytes += job.stat.size;
+        self.outbox.push((self.submitted, job, tag));
         self.submitted += 1;
+        if self.outbox.len() >= BATCH_FILES || self.outbox_bytes >= BATCH_BYTES {
+            self.hand_over()?;
+        }
         ready.extend(self.ready());
         Ok(ready)
     }
 
+    /// Hands the jobs in the outbox to the workers.
+    fn hand_over(&mut self) -> Result<()> {
+        if self.outbox.is_empty() {
+            return Ok(());
+        }
+        let jobs = self
+            .jobs
+            .as_ref()
+            .ok_or_else(|| Error::invalid("the hashing pool was closed"))?;
+        self.outbox_bytes = 0;
+        jobs.send(std::mem::take(&mut self.outbox))
+            .map_err(|_| hashing_stopped())
+    }
+
     /// The outcomes that are ready now, in submission order, without waiting.
     pub fn ready(&mut self) -> Vec<Hashed<T>> {
-        while let Ok((id, job, tag, outcome)) = self.done.try_recv() {
-            self.early.insert(id, (job, tag, outcome));
+        while let Ok(batch) = self.done.try_recv() {
+            self.take_early(batch);
         }
         let mut ready = Vec::new();
         while let Some(next) = self.early.remove(&self.returned) {
@@ -152,12 +190,20 @@ impl<T: Send + 'static> HashPool<T> {
     }
 
     fn next_blocking(&mut self) -> Result<Hashed<T>> {
+        // What is waited for may still be in the outbox.
+        self.hand_over()?;
         loop {
             if let Some(next) = self.early.remove(&self.returned) {
                 self.returned += 1;
                 return Ok(next);
             }
-            let (id, job, tag, outcome) = self.done.recv().map_err(|_| hashing_stopped())?;
+            let batch = self.done.recv().map_err(|_| hashing_stopped())?;
+            self.take_early(batch);
+        }
+    }
+
+    fn take_early(&mut self, batch: OutcomeBatch<T>) {
+        for (id, job, tag, outcome) in batch {
             self.early.insert(id, (job, tag, outcome));
         }
     }
