@@ -9,6 +9,7 @@
 //! index has passed before a job is submitted, and the one check left for the moment before
 //! the rename (the target is still as it was) runs on the placing thread, as it would inline.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
@@ -68,11 +69,24 @@ pub(crate) struct Placed {
     pub result: Result<DiskStat>,
 }
 
+/// Files handed to the placing thread at once (and handed back): one wake-up per batch
+/// instead of one per file.
+const BATCH_FILES: usize = 16;
+
+/// Bytes of files handed over at once, so a batch never holds the placing thread back long.
+const BATCH_BYTES: u64 = 1 << 20;
+
 /// The placing thread's two ends, as seen from the applier.
 pub(crate) struct Placer {
-    jobs: Option<SyncSender<Queued>>,
+    jobs: Option<SyncSender<Vec<Queued>>>,
     run: u64,
-    placed: Receiver<Placed>,
+    placed: Receiver<Vec<Placed>>,
+    /// Jobs submitted but not yet handed to the placing thread.
+    outbox: Vec<Queued>,
+    outbox_bytes: u64,
+    /// Placed files received but not yet returned, in submission order.
+    arrived: VecDeque<Placed>,
+    /// Files submitted and not yet returned (the outbox included), and their bytes.
     files_in_flight: usize,
     bytes_in_flight: u64,
 }
@@ -80,18 +94,23 @@ pub(crate) struct Placer {
 impl Placer {
     /// Starts the placing thread inside `scope`; it ends when the placer is dropped.
     pub fn spawn<'scope>(scope: &'scope Scope<'scope, '_>) -> Placer {
-        let (jobs, job_queue) = sync_channel::<Queued>(MAX_FILES_IN_FLIGHT);
-        let (done, placed) = sync_channel::<Placed>(MAX_FILES_IN_FLIGHT);
+        // Never more batches in flight than files, so neither channel can fill up.
+        let (jobs, job_queue) = sync_channel::<Vec<Queued>>(MAX_FILES_IN_FLIGHT);
+        let (done, placed) = sync_channel::<Vec<Placed>>(MAX_FILES_IN_FLIGHT);
         scope.spawn(move || {
             let mut dir: Option<Arc<Dir>> = None;
             let mut current_run = 0;
-            for Queued { job, run } in job_queue {
-                if run != current_run {
-                    // Directories may have been renamed or removed since: open afresh.
-                    dir = None;
-                    current_run = run;
+            for batch in job_queue {
+                let mut finished = Vec::with_capacity(batch.len());
+                for Queued { job, run } in batch {
+                    if run != current_run {
+                        // Directories may have been renamed or removed since: open afresh.
+                        dir = None;
+                        current_run = run;
+                    }
+                    finished.push(place(job, &mut dir));
                 }
-                if done.send(place(job, &mut dir)).is_err() {
+                if done.send(finished).is_err() {
                     return;
                 }
             }
@@ -100,6 +119,9 @@ impl Placer {
             jobs: Some(jobs),
             run: 0,
             placed,
+            outbox: Vec::with_capacity(BATCH_FILES),
+            outbox_bytes: 0,
+            arrived: VecDeque::new(),
             files_in_flight: 0,
             bytes_in_flight: 0,
         }
@@ -116,23 +138,38 @@ impl Placer {
         {
             finished.push(self.next_blocking()?);
         }
+        self.outbox.push(Queued { job, run: self.run });
+        self.outbox_bytes += size;
+        self.files_in_flight += 1;
+        self.bytes_in_flight += size;
+        if self.outbox.len() >= BATCH_FILES || self.outbox_bytes >= BATCH_BYTES {
+            self.hand_over()?;
+        }
+        Ok(finished)
+    }
+
+    /// Hands the jobs in the outbox to the placing thread.
+    fn hand_over(&mut self) -> Result<()> {
+        if self.outbox.is_empty() {
+            return Ok(());
+        }
         let jobs = self
             .jobs
             .as_ref()
             .ok_or_else(|| Error::invalid("the placing thread was stopped"))?;
-        jobs.send(Queued { job, run: self.run })
-            .map_err(|_| placing_thread_gone())?;
-        self.files_in_flight += 1;
-        self.bytes_in_flight += size;
-        Ok(finished)
+        self.outbox_bytes = 0;
+        let batch = std::mem::replace(&mut self.outbox, Vec::with_capacity(BATCH_FILES));
+        jobs.send(batch).map_err(|_| placing_thread_gone())
     }
 
     /// The files placed so far that were not yet returned, without waiting.
     pub fn completed(&mut self) -> Vec<Placed> {
-        let mut finished = Vec::new();
-        while let Ok(placed) = self.placed.try_recv() {
-            self.account(&placed);
-            finished.push(placed);
+        while let Ok(batch) = self.placed.try_recv() {
+            self.arrived.extend(batch);
+        }
+        let finished: Vec<Placed> = self.arrived.drain(..).collect();
+        for placed in &finished {
+            self.account(placed);
         }
         finished
     }
@@ -149,7 +186,13 @@ impl Placer {
     }
 
     fn next_blocking(&mut self) -> Result<Placed> {
-        let placed = self.placed.recv().map_err(|_| placing_thread_gone())?;
+        // What is waited for may still be in the outbox.
+        self.hand_over()?;
+        if self.arrived.is_empty() {
+            let batch = self.placed.recv().map_err(|_| placing_thread_gone())?;
+            self.arrived.extend(batch);
+        }
+        let placed = self.arrived.pop_front().ok_or_else(placing_thread_gone)?;
         self.account(&placed);
         Ok(placed)
     }
