@@ -5,14 +5,15 @@
 //!   when there is nothing to do, against the in-memory view and against the SQLite index
 //!   (the change set in memory, and decoded from its bytes).
 //! - `sync_full`: a 100,000-file tree (`SYNCORE_BENCH_FILES`, about 550 MB at full size) into
-//!   an empty folder: the sync example's path (scan A, change set, plan on B, chunks read
-//!   from A's files, apply) under each [`Durability`] setting, next to `rsync -a` of the
-//!   same tree. It opens with `paired_syncore_none`: rsync and syncore back to back in each
+//!   an empty folder: the sync example's path (B scanned; A scanned in pages of
+//!   `transport::PAGE` changes, each page planned on B, its chunks read from A's files and
+//!   applied on a second thread while A's scan goes on; then the closing exchange) under each
+//!   [`Durability`] setting, next to `rsync -a` of the same tree. It opens with `paired_syncore_none`: rsync and syncore back to back in each
 //!   iteration (alternating which goes first), so that both meet the same filesystem state;
 //!   the per-pair ratios and their geometric mean are printed. The blocks after it time each
 //!   contender on its own, and the filesystem drifts between blocks as copies accumulate.
-//! - `sync_incremental`: 1% of the files rewritten, then the example's path again (rescan A,
-//!   push to B), next to `rsync -a`; the bytes each moved are printed (`rsync --stats`,
+//! - `sync_incremental`: 1% of the files rewritten, then the example's path again (A's
+//!   rescan streamed to B), next to `rsync -a`; the bytes each moved are printed (`rsync --stats`,
 //!   delta transfer forced with `--no-whole-file`).
 //!
 //! `rsync` is installed with apt-get if missing. Per-file durability is timed once at full
@@ -25,25 +26,29 @@
 //!
 //! | measurement | syncore | rsync |
 //! |---|---|---|
-//! | plan, 1,000,000 entries, nothing to do: in-memory view | 0.17 s | |
-//! | the same against the SQLite index (change set in memory / from bytes) | 0.59 s / 1.00 s | |
-//! | 100,000 files, 546.5 MB, into an empty folder, in pairs: `Durability::None` against `-a` | **1.17x** geometric mean of 11 pairs (median 1.13x, 0.83x–1.80x) | |
-//! | the same in blocks: `Durability::None` | 6.00 s mean of 10 (1.01x; scan of A 1.4–2.2 s of it) | 5.94 s mean of 10 (`-a`) |
-//! | the same, `Durability::Batched` | 7.89 s mean of 10 | |
-//! | the same, `Durability::PerFile` (one run) | 21.1 s | |
-//! | 1% of files (1,000) rewritten, then synced (batched) | 0.63 s mean | 0.74 s mean |
+//! | plan, 1,000,000 entries, nothing to do: in-memory view | 0.14 s | |
+//! | the same against the SQLite index (change set in memory / from bytes) | 0.63 s / 1.01 s | |
+//! | 100,000 files, 546.5 MB, into an empty folder, in pairs: `Durability::None` against `-a` | **1.15x** geometric mean of 11 pairs (median 1.15x, 0.95x–1.45x); 1.06x and 1.09x in two runs of the paired group alone the same day | |
+//! | the same in blocks: `Durability::None` | 6.14 s mean of 10 (1.15x) | 5.35 s mean of 10 (`-a`) |
+//! | the same, `Durability::Batched` | 7.46 s mean of 10 | |
+//! | the same, `Durability::PerFile` (one run) | 21.6 s | |
+//! | 1% of files (1,000) rewritten, then synced (batched) | 0.63 s mean | 0.79 s mean |
 //! | bytes moved for that change | 5.3–5.8 MB of chunks | 5.1–5.7 MB literal, 7.6–8.2 MB sent |
 //!
 //! Command: `cargo bench -p syncore-benches --bench sync`. Every full-sync run writes into
-//! folders of its own and the copies are removed only after the group: creating 100,000 files
-//! right after deleting as many makes ext4 step over its recently freed inodes one by one,
-//! which slowed both contenders sample by sample in earlier versions of this bench.
+//! folders of its own and the copies are removed only after the group: this filesystem (ext4
+//! without a journal) steps over inodes freed in the last five to ten minutes one by one when
+//! it creates files, so a run that starts right after a mass deletion is slow for both
+//! contenders; wait ten minutes after deleting copies before timing anything.
 //!
-//! Of a full sync, opening and scanning A takes 1.4–2.2 s; the rest is the change set, the
-//! plan and the apply on B. Apply reads and verifies chunks and records each file in B's
-//! index on one thread while a second thread creates, writes, names and stats the files
-//! (by name under the open directory; on Linux an unnamed `O_TMPFILE` linked into place), so
-//! on an idle machine the two halves overlap; per-file fsync latency overlaps the same way.
+//! A full sync is bound by CPU on two cores: syncore spends about 9 CPU-seconds (user 3.9–4.7,
+//! system 4.2–5.4; `/usr/bin/time`) where `rsync -a` spends 5.5–6.6 (user 0.7–0.9), the
+//! difference being the hashing and indexing of both replicas. A's scan hands B a page of its
+//! journal every 25,000 changes, and B plans and applies each while A goes on scanning, so the
+//! two replicas' work overlaps. Within B's apply, one thread reads and verifies chunks and
+//! records each file in B's index while a second creates, writes, names and stats the files
+//! (by name under the open directory; on Linux an unnamed `O_TMPFILE` linked into place),
+//! handed over in batches of up to 16.
 
 // criterion_group!/criterion_main! generate undocumented functions.
 #![allow(missing_docs)]
@@ -403,9 +408,14 @@ fn sync_incremental(c: &mut Criterion) {
                 round += 1;
                 rewrite_files(&a_root, &spec, changed, round).expect("rewrite");
                 let started = Instant::now();
-                a.scan().expect("rescan A");
-                let way = transport::push(&a, &mut b, &SyncOptions::default(), &apply, false)
-                    .expect("push");
+                let (_, way) = transport::scan_and_push(
+                    &mut a,
+                    &mut b,
+                    transport::PAGE,
+                    &SyncOptions::default(),
+                    &apply,
+                )
+                .expect("rescan A and push");
                 total += started.elapsed();
                 eprintln!(
                     "syncore incremental: {:.2?}, {} files written, {} bytes moved",
