@@ -226,6 +226,15 @@ fn plan_noop(c: &mut Criterion) {
     group.finish();
 }
 
+/// The sync example's A-to-B direction: A's scan streamed to B page by page, then the
+/// closing exchange.
+fn example_push(a: &mut Replica, b: &mut Replica, apply: &ApplyOptions) -> transport::OneWay {
+    let sync = SyncOptions::default();
+    let (_, way) = transport::scan_and_push(a, b, transport::PAGE, &sync, apply)
+        .expect("scan A and push to B");
+    way
+}
+
 /// One example-path sync of `a_root` into a new, empty folder under `work` (named by `run`,
 /// with fresh state directories); returns the time and the bytes moved.
 fn sync_into_empty(
@@ -246,14 +255,7 @@ fn sync_into_empty(
         durability,
         ..ApplyOptions::default()
     };
-    let (_, way) = transport::scan_and_push(
-        &mut a,
-        &mut b,
-        transport::PAGE,
-        &SyncOptions::default(),
-        &apply,
-    )
-    .expect("scan A and push");
+    let way = example_push(&mut a, &mut b, &apply);
     let elapsed = started.elapsed();
     let report = way.report.expect("applied");
     assert!(report.is_complete());
@@ -408,14 +410,7 @@ fn sync_incremental(c: &mut Criterion) {
                 round += 1;
                 rewrite_files(&a_root, &spec, changed, round).expect("rewrite");
                 let started = Instant::now();
-                let (_, way) = transport::scan_and_push(
-                    &mut a,
-                    &mut b,
-                    transport::PAGE,
-                    &SyncOptions::default(),
-                    &apply,
-                )
-                .expect("rescan A and push");
+                let way = example_push(&mut a, &mut b, &apply);
                 total += started.elapsed();
                 eprintln!(
                     "syncore incremental: {:.2?}, {} files written, {} bytes moved",
