@@ -9,14 +9,16 @@
 //! Recorded on the 2-core development machine (release, nothing else running; 100,000 files
 //! in 200 directories, 546.5 MB; absolute times drift by a quarter between runs, so compare
 //! within one run). Runs 1 and 2 with 4 KiB index pages, run 3 with the 16 KiB pages new
-//! indexes now get:
+//! indexes now get, run 4 with hashing jobs handed to the workers in batches (its unchanged
+//! rescan and `find` from a second run of those two alone; in the full run, which shared the
+//! machine with a large deletion, they took 235 ms and 144 ms):
 //!
-//! | measurement | run 1 | run 2 | run 3 (16 KiB pages) | target |
-//! |---|---|---|---|---|
-//! | `find -printf '%s %T@'` walk | 170 ms | 236 ms | 155 ms | |
-//! | rescan, nothing changed | 231 ms (1.36x `find`) | 294 ms (1.25x) | 221 ms (1.42x) | ≤ 1.5x `find` |
-//! | rescan after 1% of the files were rewritten | 341 ms (1.47x the unchanged rescan) | 377 ms (1.28x) | 375 ms (1.69x) | ≤ 2x |
-//! | first full scan into a fresh index | 1.76 s | 1.90 s | 1.26 s | ≤ 2 s |
+//! | measurement | run 1 | run 2 | run 3 (16 KiB pages) | run 4 (batched hashing) | target |
+//! |---|---|---|---|---|---|
+//! | `find -printf '%s %T@'` walk | 170 ms | 236 ms | 155 ms | 134 ms | |
+//! | rescan, nothing changed | 231 ms (1.36x `find`) | 294 ms (1.25x) | 221 ms (1.42x) | 199 ms (1.48x) | ≤ 1.5x `find` |
+//! | rescan after 1% of the files were rewritten | 341 ms (1.47x the unchanged rescan) | 377 ms (1.28x) | 375 ms (1.69x) | 339 ms (1.44x of 235 ms) | ≤ 2x |
+//! | first full scan into a fresh index | 1.76 s | 1.90 s | 1.26 s | 1.21 s | ≤ 2 s |
 //!
 //! Command: `cargo bench -p syncore-benches --bench scan`. Peak RSS of a first full scan of
 //! this tree is 62 MB (`benches/examples/scan_rss.rs`, which also times each phase once: first
