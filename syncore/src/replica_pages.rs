@@ -17,10 +17,11 @@
 //! that cannot be planned, and one that was applied only in part, since the receiver's cursor
 //! only advances over pages applied completely.
 //!
+//! The sending end is a [`PageSender`], called from the scan's hook.
+//!
 //! ```
-//! use syncore::apply::{ApplyOptions, LocalChunks};
-//! use syncore::replica_pages::PageIntake;
-//! use syncore::replica_sync::index_change_set_encoded;
+//! use syncore::apply::{ApplyOptions, LocalChunks, NoLocations};
+//! use syncore::replica_pages::{PageIntake, PageSender};
 //! use syncore::sync::SyncOptions;
 //! use syncore::{Replica, ReplicaOptions};
 //!
@@ -32,15 +33,13 @@
 //! let mut b = Replica::open(b_dir.path(), ReplicaOptions::default())?;
 //! // While A scans, its index is busy: B reads chunks from A's files where B's applier
 //! // says they are (the same paths), verified against their ids.
-//! let no_index = std::collections::HashMap::new();
-//! let a_files = LocalChunks::new(a.root(), a.index().algo(), &no_index).following_hints();
+//! let a_files = LocalChunks::new(a.root(), a.index().algo(), &NoLocations).following_hints();
 //! let (sync, apply) = (SyncOptions::default(), ApplyOptions::default());
 //! let mut intake = PageIntake::new();
-//! let mut cursor = b.synced_cursor(a.replica_id())?;
+//! let mut sender = PageSender::new(b.synced_cursor(a.replica_id())?);
 //! a.scan_in_pages(4, |index| {
 //!     // The application ships each page to B however it likes; here B takes it in place.
-//!     let page = index_change_set_encoded(index, cursor)?;
-//!     cursor = index.last_seq()?;
+//!     let page = sender.next_page(index)?;
 //!     intake.take(&mut b, &page, &a_files, &sync, &apply)?;
 //!     Ok(())
 //! })?;
@@ -56,8 +55,38 @@ use std::fmt;
 
 use crate::apply::{ApplyOptions, ApplyReport, ChunkSource};
 use crate::error::{Error, Result};
+use crate::index::Index;
 use crate::replica::Replica;
+use crate::replica_sync::index_change_set_encoded;
 use crate::sync::{Conflict, SyncOptions};
+
+/// The sending end of a streamed exchange: turns each committed page of a scan into the
+/// encoded change set since the page before it.
+#[derive(Debug, Clone, Copy)]
+pub struct PageSender {
+    cursor: u64,
+}
+
+impl PageSender {
+    /// A sender whose first page starts after `cursor`: the receiver's
+    /// [`synced_cursor`](Replica::synced_cursor) of this replica.
+    pub fn new(cursor: u64) -> Self {
+        PageSender { cursor }
+    }
+
+    /// The next page: everything `index` committed after the last page (call it from the hook
+    /// of [`Replica::scan_in_pages`], where the index holds only committed changes).
+    pub fn next_page(&mut self, index: &Index) -> Result<Vec<u8>> {
+        let page = index_change_set_encoded(index, self.cursor)?;
+        self.cursor = index.last_seq()?;
+        Ok(page)
+    }
+
+    /// Where the next page starts.
+    pub fn cursor(&self) -> u64 {
+        self.cursor
+    }
+}
 
 /// Why a [`PageIntake`] stopped taking pages; the closing exchange takes in the rest.
 #[derive(Debug)]

@@ -2,15 +2,13 @@
 //! journal, a receiver takes them in as they come, and deletions, gaps, undecodable pages and
 //! partial applies stop the intake so that the closing exchange takes in the rest.
 
-use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
 
-use syncore::apply::{ApplyOptions, ChunkLocation, ChunkSource, LocalChunks};
-use syncore::replica_pages::{PageIntake, PageStop};
-use syncore::replica_sync::index_change_set_encoded;
+use syncore::apply::{ApplyOptions, ChunkSource, LocalChunks, NoLocations};
+use syncore::replica_pages::{PageIntake, PageSender, PageStop};
 use syncore::sync::SyncOptions;
-use syncore::{Digest, Error, ErrorKind, MemStore, Replica, ReplicaOptions};
+use syncore::{Error, ErrorKind, MemStore, Replica, ReplicaOptions};
 
 const FILES: usize = 40;
 
@@ -33,14 +31,14 @@ fn write_tree(root: &Path) {
 
 /// Scans `a` in pages of `page` changes, encoding each page since the last; returns them.
 fn scan_pages(a: &mut Replica, since: u64, page: usize) -> Vec<Vec<u8>> {
-    let mut cursor = since;
+    let mut sender = PageSender::new(since);
     let mut pages = Vec::new();
     a.scan_in_pages(page, |index| {
-        pages.push(index_change_set_encoded(index, cursor)?);
-        cursor = index.last_seq()?;
+        pages.push(sender.next_page(index)?);
         Ok(())
     })
     .unwrap();
+    assert_eq!(sender.cursor(), a.index().last_seq().unwrap());
     pages
 }
 
@@ -48,14 +46,12 @@ fn scan_pages(a: &mut Replica, since: u64, page: usize) -> Vec<Vec<u8>> {
 /// with chunks read from A's files by the paths B's applier names (A's index is busy).
 /// Returns how many pages were offered.
 fn stream(a: &mut Replica, b: &mut Replica, intake: &mut PageIntake, page: usize) -> usize {
-    let no_index: HashMap<Digest, Vec<ChunkLocation>> = HashMap::new();
-    let a_files = LocalChunks::new(a.root(), a.index().algo(), &no_index).following_hints();
-    let mut cursor = b.synced_cursor(a.replica_id()).unwrap();
+    let a_files = LocalChunks::new(a.root(), a.index().algo(), &NoLocations).following_hints();
+    let mut sender = PageSender::new(b.synced_cursor(a.replica_id()).unwrap());
     let mut offered = 0;
     a.scan_in_pages(page, |index| {
         offered += 1;
-        let bytes = index_change_set_encoded(index, cursor)?;
-        cursor = index.last_seq()?;
+        let bytes = sender.next_page(index)?;
         intake.take(
             b,
             &bytes,

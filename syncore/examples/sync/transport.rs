@@ -7,15 +7,14 @@
 //! while the scan goes on; [`push`] is the plain exchange that closes it.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use syncore::apply::{
-    ApplyOptions, ApplyReport, ChunkLocation, ChunkOrigin, ChunkSource, LocalChunks,
+    ApplyOptions, ApplyReport, ChunkLocation, ChunkOrigin, ChunkSource, LocalChunks, NoLocations,
 };
-use syncore::replica_pages::PageIntake;
-use syncore::replica_sync::index_change_set_encoded;
+use syncore::replica_pages::{PageIntake, PageSender};
 use syncore::scan::ScanReport;
 use syncore::sync::{Conflict, Plan, SyncOptions};
 use syncore::{Digest, HashAlgo, Replica, Result};
@@ -142,7 +141,7 @@ pub fn scan_and_push(
     sync: &SyncOptions,
     apply: &ApplyOptions,
 ) -> Result<(ScanReport, OneWay)> {
-    let mut cursor = to.synced_cursor(from.replica_id())?;
+    let mut sender = PageSender::new(to.synced_cursor(from.replica_id())?);
     let (from_root, algo) = (from.root().to_path_buf(), from.index().algo());
     let stopped = AtomicBool::new(false);
     let (pages, received) = mpsc::sync_channel::<Vec<u8>>(PAGES_IN_FLIGHT);
@@ -151,8 +150,7 @@ pub fn scan_and_push(
         let intake = scope.spawn(|| -> Result<(PageIntake, u64)> {
             // `from`'s index is busy scanning, so chunks are read where `to`'s applier says
             // they are (the same paths in `from`), verified against their ids.
-            let no_index: HashMap<Digest, Vec<ChunkLocation>> = HashMap::new();
-            let files = LocalChunks::new(&from_root, algo, &no_index).following_hints();
+            let files = LocalChunks::new(&from_root, algo, &NoLocations).following_hints();
             let source = Counting::new(&files);
             let mut intake = PageIntake::new();
             for page in received {
@@ -168,8 +166,7 @@ pub fn scan_and_push(
             if stopped.load(Ordering::Relaxed) {
                 return Ok(());
             }
-            let page = index_change_set_encoded(index, cursor)?;
-            cursor = index.last_seq()?;
+            let page = sender.next_page(index)?;
             // A receiver that failed has hung up; its error is reported below.
             let _ = pages.send(page);
             Ok(())

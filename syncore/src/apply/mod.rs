@@ -53,5 +53,7 @@ pub use run::{
     ApplyIssue, ApplyOptions, ApplyReport, ApplyTarget, Fault,
 };
 pub use safety::{checked_path, portable_name_problem, DiskStat};
-pub use source::{ChunkLocation, ChunkLocator, ChunkOrigin, ChunkSource, Layered, LocalChunks};
+pub use source::{
+    ChunkLocation, ChunkLocator, ChunkOrigin, ChunkSource, Layered, LocalChunks, NoLocations,
+};
 pub use target::MemoryTarget;

@@ -265,6 +265,18 @@ impl ChunkLocator for std::collections::HashMap<Digest, Vec<ChunkLocation>> {
     }
 }
 
+/// A locator that knows no chunk: [`LocalChunks`] over it reads only where the applier's
+/// hints say ([`LocalChunks::following_hints`]), e.g. a peer's files while its index is busy
+/// scanning.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoLocations;
+
+impl ChunkLocator for NoLocations {
+    fn locate(&self, _id: &Digest) -> Result<Vec<ChunkLocation>> {
+        Ok(Vec::new())
+    }
+}
+
 /// Serves chunks from files already in the replica, verifying every read.
 pub struct LocalChunks<'a, L: ChunkLocator + ?Sized> {
     root: PathBuf,

@@ -157,8 +157,8 @@ impl Scanner {
     /// [`scan`](Scanner::scan), committing every `page` recorded changes and calling
     /// `on_page` after each commit (the last one included) on the scanning thread, with the
     /// index holding everything committed so far. A caller can read the journal there (e.g.
-    /// [`index_change_set_encoded`](crate::replica_sync::index_change_set_encoded) since its
-    /// last page) and hand it to a peer while the scan goes on; only committed changes are
+    /// with a [`PageSender`](crate::replica_pages::PageSender)) and hand each page to a peer
+    /// while the scan goes on; only committed changes are
     /// ever visible, so a page never shows a change the index could still roll back. An
     /// error from `on_page` stops the scan (committed pages stay recorded).
     ///
