@@ -9,7 +9,7 @@ use std::path::Path;
 use common::{chunker, disk_tree, p, scan};
 use syncore::apply::{
     apply_plan, is_temp_name, remove_stale_temp_files, ApplyOptions, ChunkSource, Durability,
-    Fault, LocalChunks, MemoryTarget,
+    Fault, LocalChunks, MemoryTarget, SharedSource,
 };
 use syncore::sync::{
     reconcile, Action, ChangeSet, LocalView, MemoryView, Plan, ReplicaId, SyncOptions,
@@ -119,6 +119,14 @@ fn two_folders_sync_with_local_reuse_and_no_echo() {
 
 #[test]
 fn a_chunk_listed_missing_but_held_locally_is_still_found_when_the_source_lacks_it() {
+    for shared in [false, true] {
+        a_chunk_listed_missing_is_found_locally(shared);
+    }
+}
+
+/// `shared`: the empty source is one the placing thread reads (which fails, and the
+/// applier then writes the file itself).
+fn a_chunk_listed_missing_is_found_locally(shared: bool) {
     let mut a = Side::new(1);
     let mut b = Side::new(2);
     let content = b"the same bytes on both sides, under two names";
@@ -144,8 +152,13 @@ fn a_chunk_listed_missing_but_held_locally_is_still_found_when_the_source_lacks_
     // The caller's source has nothing: the local file must serve the chunk.
     let empty = syncore::store::MemStore::new(HashAlgo::Blake3);
     let options = ApplyOptions::default();
-    let report = apply_plan(b.dir.path(), &plan, &empty, &mut b.target, &options).unwrap();
-    assert!(report.is_complete(), "{report:#?}");
+    let source: &dyn ChunkSource = if shared {
+        &SharedSource(&empty)
+    } else {
+        &empty
+    };
+    let report = apply_plan(b.dir.path(), &plan, source, &mut b.target, &options).unwrap();
+    assert!(report.is_complete(), "shared {shared}: {report:#?}");
     assert_eq!(report.bytes_reused_locally, content.len() as u64);
     assert_eq!(fs::read(b.root().join("new.txt")).unwrap(), content);
 }
@@ -195,7 +208,7 @@ fn symlinked_parent_pointing_outside_is_refused() {
 
 /// Serves every chunk from a store but flips a byte of one of them.
 struct Corrupting<'a> {
-    inner: &'a dyn ChunkSource,
+    inner: &'a (dyn ChunkSource + Sync),
     bad: Digest,
 }
 
@@ -211,6 +224,13 @@ impl ChunkSource for Corrupting<'_> {
 
 #[test]
 fn corrupt_or_missing_chunks_write_nothing_and_others_continue() {
+    for shared in [false, true] {
+        corrupt_or_missing_chunks_write_nothing(shared);
+    }
+}
+
+/// `shared`: the sources are ones the placing thread reads.
+fn corrupt_or_missing_chunks_write_nothing(shared: bool) {
     let mut a = Side::new(1);
     let mut b = Side::new(2);
     a.write("bad.bin", b"0123456789abcdefXYZ");
@@ -225,14 +245,21 @@ fn corrupt_or_missing_chunks_write_nothing_and_others_continue() {
         .all(|x| matches!(x, Action::WriteFile { .. })));
     let bad = FileManifest::of_slice(&chunker(), b"0123456789abcdefXYZ").chunks()[1].id;
     let remote = LocalChunks::new(a.root(), HashAlgo::Blake3, &a.target);
-    let source = Corrupting {
+    let corrupting = Corrupting {
         inner: &remote,
         bad,
+    };
+    let (shared_corrupting, shared_empty);
+    let source: &dyn ChunkSource = if shared {
+        shared_corrupting = SharedSource(&corrupting);
+        &shared_corrupting
+    } else {
+        &corrupting
     };
     let report = apply_plan(
         b.dir.path(),
         &plan,
-        &source,
+        source,
         &mut b.target,
         &ApplyOptions::default(),
     )
@@ -249,10 +276,16 @@ fn corrupt_or_missing_chunks_write_nothing_and_others_continue() {
     assert!(temp_files(b.root()).is_empty());
     // A missing chunk is reported as not found, also without leftovers.
     let empty = syncore::MemStore::new(HashAlgo::Blake3);
+    let source: &dyn ChunkSource = if shared {
+        shared_empty = SharedSource(&empty);
+        &shared_empty
+    } else {
+        &empty
+    };
     let report = apply_plan(
         b.dir.path(),
         &plan,
-        &empty,
+        source,
         &mut b.target,
         &ApplyOptions::default(),
     )
@@ -262,6 +295,58 @@ fn corrupt_or_missing_chunks_write_nothing_and_others_continue() {
         .iter()
         .any(|f| f.path == p("bad.bin") && f.kind == ErrorKind::NotFound));
     assert!(temp_files(b.root()).is_empty());
+}
+
+/// Serves chunks from `inner`, noting every thread that reads it.
+struct ThreadNoting<'a> {
+    inner: &'a (dyn ChunkSource + Sync),
+    readers: std::sync::Mutex<std::collections::HashSet<std::thread::ThreadId>>,
+}
+
+impl ChunkSource for ThreadNoting<'_> {
+    fn read_chunk(&self, id: &Digest) -> Result<Vec<u8>> {
+        let reader = std::thread::current().id();
+        self.readers.lock().unwrap().insert(reader);
+        self.inner.read_chunk(id)
+    }
+}
+
+#[test]
+fn a_shareable_source_is_read_on_the_placing_thread_and_others_on_the_callers() {
+    let mut a = Side::new(1);
+    for i in 0..20 {
+        a.write(
+            &format!("d{}/f{i}.txt", i % 3),
+            format!("file {i} ").repeat(i + 1).as_bytes(),
+        );
+    }
+    a.scan();
+    let remote = LocalChunks::new(a.root(), HashAlgo::Blake3, &a.target);
+    for shared in [false, true] {
+        let mut b = Side::new(2);
+        let plan = b.plan_from(&a);
+        let noting = ThreadNoting {
+            inner: &remote,
+            readers: Default::default(),
+        };
+        let shared_noting = SharedSource(&noting);
+        let source: &dyn ChunkSource = if shared { &shared_noting } else { &noting };
+        let report = apply_plan(
+            b.dir.path(),
+            &plan,
+            source,
+            &mut b.target,
+            &ApplyOptions::default(),
+        )
+        .unwrap();
+        assert!(report.is_complete(), "{report:#?}");
+        assert_eq!(report.files_written, 20);
+        assert_eq!(disk_tree(a.root()), disk_tree(b.root()));
+        let readers = noting.readers.into_inner().unwrap();
+        let here = std::thread::current().id();
+        assert_eq!(readers.len(), 1, "shared {shared}: {readers:?}");
+        assert_eq!(readers.contains(&here), !shared, "shared {shared}");
+    }
 }
 
 #[test]

@@ -6,13 +6,13 @@
 //! [`PAGE`] changes, and a second thread plays the receiver, planning and applying each page
 //! while the scan goes on; [`push`] is the plain exchange that closes it.
 
-use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{mpsc, Mutex, PoisonError};
 
 use syncore::apply::{
     ApplyOptions, ApplyReport, ChunkLocation, ChunkOrigin, ChunkSource, LocalChunks, NoLocations,
+    SharedSource,
 };
 use syncore::replica_pages::{PageIntake, PageSender};
 use syncore::scan::ScanReport;
@@ -28,36 +28,38 @@ const PAGES_IN_FLIGHT: usize = 2;
 
 /// A chunk source that counts the distinct chunks (and their bytes) it served: what a network
 /// transport would have moved.
-pub struct Counting<'a> {
-    inner: &'a dyn ChunkSource,
-    seen: RefCell<HashSet<Digest>>,
-    bytes: Cell<u64>,
+/// It is as thread-safe as the source it wraps.
+pub struct Counting<'a, S: ?Sized> {
+    inner: &'a S,
+    seen: Mutex<HashSet<Digest, foldhash::fast::RandomState>>,
+    bytes: AtomicU64,
 }
 
-impl<'a> Counting<'a> {
+impl<'a, S: ChunkSource + ?Sized> Counting<'a, S> {
     /// Wraps `inner`.
-    pub fn new(inner: &'a dyn ChunkSource) -> Self {
+    pub fn new(inner: &'a S) -> Self {
         Counting {
             inner,
-            seen: RefCell::new(HashSet::new()),
-            bytes: Cell::new(0),
+            seen: Mutex::default(),
+            bytes: AtomicU64::new(0),
         }
     }
 
     fn count(&self, id: &Digest, bytes: Vec<u8>) -> Vec<u8> {
-        if self.seen.borrow_mut().insert(*id) {
-            self.bytes.set(self.bytes.get() + bytes.len() as u64);
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        if seen.insert(*id) {
+            self.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         }
         bytes
     }
 
     /// Distinct bytes served so far.
     pub fn bytes(&self) -> u64 {
-        self.bytes.get()
+        self.bytes.load(Ordering::Relaxed)
     }
 }
 
-impl ChunkSource for Counting<'_> {
+impl<S: ChunkSource + ?Sized> ChunkSource for Counting<'_, S> {
     fn read_chunk(&self, id: &Digest) -> Result<Vec<u8>> {
         self.read_chunk_from(id).map(|(bytes, _)| bytes)
     }
@@ -149,12 +151,13 @@ pub fn scan_and_push(
     let (scanned, streamed) = std::thread::scope(|scope| {
         let intake = scope.spawn(|| -> Result<(PageIntake, u64)> {
             // `from`'s index is busy scanning, so chunks are read where `to`'s applier says
-            // they are (the same paths in `from`), verified against their ids.
+            // they are (the same paths in `from`), verified against their ids. Reading them
+            // needs no index, so `to`'s placing thread may do it (`SharedSource`).
             let files = LocalChunks::new(&from_root, algo, &NoLocations).following_hints();
             let source = Counting::new(&files);
             let mut intake = PageIntake::new();
             for page in received {
-                let taken = intake.take(receiver, &page, &source, sync, apply);
+                let taken = intake.take(receiver, &page, &SharedSource(&source), sync, apply);
                 if !matches!(taken, Ok(true)) {
                     stopped.store(true, Ordering::Relaxed);
                 }

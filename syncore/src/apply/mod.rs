@@ -55,5 +55,6 @@ pub use run::{
 pub use safety::{checked_path, portable_name_problem, DiskStat};
 pub use source::{
     ChunkLocation, ChunkLocator, ChunkOrigin, ChunkSource, Layered, LocalChunks, NoLocations,
+    SharedSource,
 };
 pub use target::MemoryTarget;

@@ -1,13 +1,21 @@
-//! Placing small files on a second thread while the applier reads chunks and records changes.
+//! Placing small files on other threads while the applier checks paths and records changes.
 //!
 //! Applying a plan of many small files is bound by two kinds of work of similar size: reading
 //! and verifying chunks and recording each change in the index (which need the chunk source
 //! and the index, and so stay on the applier's thread), and creating, writing, renaming and
 //! stating the files themselves (system calls that need nothing but the bytes). A [`Placer`]
-//! runs the second kind on its own thread, in submission order, with a bounded number of
-//! files and bytes in flight. It never decides anything: every safety check that needs the
-//! index has passed before a job is submitted, and the one check left for the moment before
-//! the rename (the target is still as it was) runs on the placing thread, as it would inline.
+//! runs the second kind on a placing thread, with a bounded number of files and bytes in
+//! flight. It never decides anything: every safety check that needs the index has passed
+//! before a job is submitted, and the one check left for the moment before the rename (the
+//! target is still as it was) runs on the placing thread, as it would inline.
+//!
+//! When the caller's chunk source may be read from several threads
+//! ([`ChunkSource::shareable`]), a file whose chunks all come from that source first is
+//! read and verified on the placing thread too ([`Content::Fetch`]), which leaves the applier's
+//! thread only the checks and the records; the placing side is then the larger one and gets a
+//! thread per core. A file the source fails to serve whole comes back unplaced, with what the
+//! applier needs to write it itself from all of its sources. Each thread places its batches in
+//! order, but files come back in the order they finish: no two jobs of a plan share a path.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -16,8 +24,9 @@ use std::sync::Arc;
 use std::thread::Scope;
 
 use crate::apply::dir::Dir;
-use crate::apply::materialize::{place_file, Finish, Gathered};
+use crate::apply::materialize::{gather, place_file, Finish, Gathered};
 use crate::apply::safety::DiskStat;
+use crate::apply::source::ChunkSource;
 use crate::apply::Durability;
 use crate::entry::Entry;
 use crate::error::{Error, Result};
@@ -40,13 +49,30 @@ pub(crate) struct PlaceJob {
     pub entry: Entry,
     /// Its manifest, handed back for recording.
     pub manifest: FileManifest,
-    /// Its verified content.
-    pub content: Gathered,
+    /// Its content, or where to read it.
+    pub content: Content,
     /// The target's stat when the action was checked (`None`: nothing of the user's is
     /// expected there, and the rename must not replace anything).
     pub before: Option<DiskStat>,
     /// How to commit it.
     pub durability: Durability,
+}
+
+/// Where a placed file's bytes come from.
+pub(crate) enum Content {
+    /// Read and verified already, on the applier's thread.
+    Gathered(Gathered),
+    /// To be read and verified on the placing thread, every chunk from the shared source.
+    Fetch,
+}
+
+/// A file the placing thread could not read whole from the shared source: the applier
+/// writes it itself, from all of its sources.
+pub(crate) struct Unfetched {
+    /// Where it goes.
+    pub path: PathBuf,
+    /// The target's stat when the action was checked.
+    pub before: Option<DiskStat>,
 }
 
 /// A job as the placing thread receives it.
@@ -57,7 +83,7 @@ struct Queued {
     run: u64,
 }
 
-/// A placed (or refused) file, in submission order.
+/// A placed (or refused) file.
 pub(crate) struct Placed {
     /// The entry it became.
     pub entry: Entry,
@@ -67,7 +93,13 @@ pub(crate) struct Placed {
     pub local_bytes: u64,
     /// Its stat after the rename, or why it was not placed.
     pub result: Result<DiskStat>,
+    /// Set when the shared source could not serve it (`result` says why): it is still to be
+    /// written.
+    pub unfetched: Option<Unfetched>,
 }
+
+/// The most threads placing files at once.
+const MAX_PLACING_THREADS: usize = 4;
 
 /// Files handed to the placing thread at once (and handed back): one wake-up per batch
 /// instead of one per file.
@@ -76,15 +108,18 @@ const BATCH_FILES: usize = 16;
 /// Bytes of files handed over at once, so a batch never holds the placing thread back long.
 const BATCH_BYTES: u64 = 1 << 20;
 
-/// The placing thread's two ends, as seen from the applier.
+/// The placing threads' ends, as seen from the applier.
 pub(crate) struct Placer {
-    jobs: Option<SyncSender<Vec<Queued>>>,
+    /// One job queue per placing thread, handed batches in turn.
+    jobs: Vec<SyncSender<Vec<Queued>>>,
+    /// The queue the next batch goes to.
+    next_queue: usize,
     run: u64,
     placed: Receiver<Vec<Placed>>,
     /// Jobs submitted but not yet handed to the placing thread.
     outbox: Vec<Queued>,
     outbox_bytes: u64,
-    /// Placed files received but not yet returned, in submission order.
+    /// Placed files received but not yet returned.
     arrived: VecDeque<Placed>,
     /// Files submitted and not yet returned (the outbox included), and their bytes.
     files_in_flight: usize,
@@ -92,31 +127,25 @@ pub(crate) struct Placer {
 }
 
 impl Placer {
-    /// Starts the placing thread inside `scope`; it ends when the placer is dropped.
-    pub fn spawn<'scope>(scope: &'scope Scope<'scope, '_>) -> Placer {
-        // Never more batches in flight than files, so neither channel can fill up.
-        let (jobs, job_queue) = sync_channel::<Vec<Queued>>(MAX_FILES_IN_FLIGHT);
+    /// Starts the placing thread inside `scope`, reading the jobs to [`Content::Fetch`] from
+    /// `shared`; it ends when the placer is dropped.
+    pub fn spawn<'scope>(
+        scope: &'scope Scope<'scope, '_>,
+        shared: Option<&'scope (dyn ChunkSource + Sync)>,
+    ) -> Placer {
+        // Never more batches in flight than files, so no channel can fill up.
         let (done, placed) = sync_channel::<Vec<Placed>>(MAX_FILES_IN_FLIGHT);
-        scope.spawn(move || {
-            let mut dir: Option<Arc<Dir>> = None;
-            let mut current_run = 0;
-            for batch in job_queue {
-                let mut finished = Vec::with_capacity(batch.len());
-                for Queued { job, run } in batch {
-                    if run != current_run {
-                        // Directories may have been renamed or removed since: open afresh.
-                        dir = None;
-                        current_run = run;
-                    }
-                    finished.push(place(job, &mut dir));
-                }
-                if done.send(finished).is_err() {
-                    return;
-                }
-            }
-        });
+        let jobs = (0..placing_threads(shared.is_some()))
+            .map(|_| {
+                let (jobs, job_queue) = sync_channel::<Vec<Queued>>(MAX_FILES_IN_FLIGHT);
+                let done = done.clone();
+                scope.spawn(move || place_all(job_queue, shared, done));
+                jobs
+            })
+            .collect();
         Placer {
-            jobs: Some(jobs),
+            jobs,
+            next_queue: 0,
             run: 0,
             placed,
             outbox: Vec::with_capacity(BATCH_FILES),
@@ -155,8 +184,9 @@ impl Placer {
         }
         let jobs = self
             .jobs
-            .as_ref()
-            .ok_or_else(|| Error::invalid("the placing thread was stopped"))?;
+            .get(self.next_queue)
+            .ok_or_else(|| Error::invalid("no placing thread"))?;
+        self.next_queue = (self.next_queue + 1) % self.jobs.len();
         self.outbox_bytes = 0;
         let batch = std::mem::replace(&mut self.outbox, Vec::with_capacity(BATCH_FILES));
         jobs.send(batch).map_err(|_| placing_thread_gone())
@@ -210,9 +240,48 @@ fn placing_thread_gone() -> Error {
     }
 }
 
+/// How many threads place files: one when the applier reads every chunk itself (it is then
+/// the slower side), otherwise one per core up to [`MAX_PLACING_THREADS`], since reading,
+/// verifying and writing is then all the work there is besides planning and recording.
+fn placing_threads(reads_shared_source: bool) -> usize {
+    if !reads_shared_source {
+        return 1;
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_PLACING_THREADS))
+}
+
+/// A placing thread: places each batch of `jobs`, in order, and hands the outcomes to `done`,
+/// until the applier hangs up.
+fn place_all(
+    jobs: Receiver<Vec<Queued>>,
+    shared: Option<&(dyn ChunkSource + Sync)>,
+    done: SyncSender<Vec<Placed>>,
+) {
+    let mut dir: Option<Arc<Dir>> = None;
+    let mut current_run = 0;
+    for batch in jobs {
+        let mut finished = Vec::with_capacity(batch.len());
+        for Queued { job, run } in batch {
+            if run != current_run {
+                // Directories may have been renamed or removed since: open afresh.
+                dir = None;
+                current_run = run;
+            }
+            finished.push(place(job, shared, &mut dir));
+        }
+        if done.send(finished).is_err() {
+            return;
+        }
+    }
+}
+
 /// Places one file: the placing thread's whole job. `dir` is the directory of the previous
 /// file, kept open: plans come in path order, so most files go where the last one went.
-fn place(job: PlaceJob, dir: &mut Option<Arc<Dir>>) -> Placed {
+fn place(
+    job: PlaceJob,
+    shared: Option<&(dyn ChunkSource + Sync)>,
+    dir: &mut Option<Arc<Dir>>,
+) -> Placed {
     let PlaceJob {
         path,
         entry,
@@ -221,6 +290,27 @@ fn place(job: PlaceJob, dir: &mut Option<Arc<Dir>>) -> Placed {
         before,
         durability,
     } = job;
+    let content = match content {
+        Content::Gathered(gathered) => gathered,
+        Content::Fetch => {
+            let fetched = match shared {
+                Some(source) => gather(&entry, &manifest, source),
+                None => Err(Error::invalid("no shared chunk source to fetch from")),
+            };
+            match fetched {
+                Ok(gathered) => gathered,
+                Err(e) => {
+                    return Placed {
+                        entry,
+                        manifest,
+                        local_bytes: 0,
+                        result: Err(e),
+                        unfetched: Some(Unfetched { path, before }),
+                    }
+                }
+            }
+        }
+    };
     let chunks = content.chunks.into_iter().map(Ok);
     let result = place_file(
         &path,
@@ -235,6 +325,7 @@ fn place(job: PlaceJob, dir: &mut Option<Arc<Dir>>) -> Placed {
         entry,
         manifest,
         result,
+        unfetched: None,
     }
 }
 

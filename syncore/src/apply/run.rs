@@ -21,8 +21,8 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-use crate::apply::materialize::{gather, time_of, with_exec_bits, write_file, Finish};
-use crate::apply::pipeline::{PlaceJob, Placed, Placer, MAX_PLACED_FILE};
+use crate::apply::materialize::{gather, time_of, with_exec_bits, write_file, Finish, Written};
+use crate::apply::pipeline::{Content, PlaceJob, Placed, Placer, Unfetched, MAX_PLACED_FILE};
 use crate::apply::safety::{checked_path_cached, open_nofollow, DiskStat, VerifiedDirs};
 use crate::apply::source::{ChunkLocation, ChunkLocator, ChunkSource, FetchFirst, LocalChunks};
 use crate::apply::{is_temp_name, sync_dir, Durability};
@@ -187,10 +187,12 @@ pub fn apply_plan(
     target: &mut impl ApplyTarget,
     options: &ApplyOptions,
 ) -> Result<ApplyReport> {
+    let shared = source.shareable();
     std::thread::scope(|scope| {
         let mut run = Run {
             root,
             source,
+            shared,
             options,
             report: ApplyReport::default(),
             pending: Vec::new(),
@@ -199,7 +201,10 @@ pub fn apply_plan(
             verified_dirs: VerifiedDirs::default(),
             fetched_twice: chunks_fetched_twice(plan),
             // Injected faults stop at an exact point: keep every write inline then.
-            placer: options.fault.is_none().then(|| Placer::spawn(scope)),
+            placer: options
+                .fault
+                .is_none()
+                .then(|| Placer::spawn(scope, shared)),
         };
         for action in &plan.actions {
             match run.action(action, target) {
@@ -215,7 +220,7 @@ pub fn apply_plan(
                 run.flush(target)?;
             }
         }
-        run.settle()?;
+        run.settle(target)?;
         if options.durability == Durability::Batched && run.wrote {
             sync_filesystem(root)?;
         }
@@ -252,6 +257,8 @@ enum Outcome {
 struct Run<'a> {
     root: &'a Path,
     source: &'a dyn ChunkSource,
+    /// `source`, if the placing thread may read it too.
+    shared: Option<&'a (dyn ChunkSource + Sync)>,
     options: &'a ApplyOptions,
     report: ApplyReport,
     /// Records not yet given to the target (all of them, under batched durability).
@@ -297,23 +304,48 @@ impl Run<'_> {
     /// Waits for every file in flight on the placing thread and takes in its outcome; every
     /// action that is not a small file write waits for this first, so actions still take
     /// effect in plan order.
-    fn settle(&mut self) -> Result<()> {
+    fn settle(&mut self, target: &impl ApplyTarget) -> Result<()> {
         if let Some(placer) = &mut self.placer {
             for placed in placer.settle()? {
-                self.placed(placed);
+                self.placed(placed, target);
             }
         }
         Ok(())
     }
 
     /// Takes in the outcome of one file from the placing thread.
-    fn placed(&mut self, placed: Placed) {
+    fn placed(&mut self, placed: Placed, target: &impl ApplyTarget) {
         let Placed {
             entry,
             manifest,
             local_bytes,
             result,
+            unfetched,
         } = placed;
+        if let Some(Unfetched { path, before }) = unfetched {
+            // The shared source could not serve it whole: written here, from every source.
+            let write = FileWrite {
+                entry: &entry,
+                manifest: &manifest,
+                missing_chunks: &[],
+            };
+            let finish = Finish::Commit(self.durability());
+            match self.write_here(write, &path, before, finish, target) {
+                Ok(written) => {
+                    self.done.insert(entry.path.clone());
+                    self.wrote_file(entry, manifest, written.local_bytes, written.stat);
+                }
+                Err(Outcome::Skipped(issue)) => self.report.conflicts.push(issue),
+                Err(Outcome::Failed(issue)) => self.report.failed.push(issue),
+                Err(Outcome::Fatal(e)) => {
+                    let kind = e.kind();
+                    self.report
+                        .failed
+                        .push(issue(&entry.path, kind, e.to_string()));
+                }
+            }
+            return;
+        }
         match result {
             Ok(stat) => {
                 self.done.insert(entry.path.clone());
@@ -371,7 +403,7 @@ impl Run<'_> {
                 return self.place_small_file(write, expected.as_ref(), target);
             }
         }
-        self.settle().map_err(Outcome::Fatal)?;
+        self.settle(target).map_err(Outcome::Fatal)?;
         if matches!(
             action,
             Action::MakeSymlink { .. } | Action::RemoveDir { .. } | Action::Rename { .. }
@@ -392,17 +424,13 @@ impl Run<'_> {
                     }
                     _ => Finish::Commit(self.durability()),
                 };
-                let crash = matches!(finish, Finish::CrashBeforeRename);
                 let rel = &entry.path;
-                let written = self
-                    .with_sources(target, manifest, missing_chunks, |source| {
-                        write_file(&path, entry, manifest, source, finish, disk)
-                    })
-                    .map_err(|e| match e.kind() {
-                        _ if crash => Outcome::Fatal(e),
-                        ErrorKind::Conflict => skipped(rel, e.to_string()),
-                        _ => failed(rel, e),
-                    })?;
+                let write = FileWrite {
+                    entry,
+                    manifest,
+                    missing_chunks,
+                };
+                let written = self.write_here(write, &path, disk, finish, target)?;
                 if matches!(&self.options.fault, Some(Fault::CrashAfterRename(p)) if p == rel) {
                     return Err(Outcome::Fatal(Error::Io {
                         path: Some(path.clone()),
@@ -564,11 +592,16 @@ impl Run<'_> {
         } else {
             self.make_room(entry, expected, target)?
         };
-        let content = self
-            .with_sources(target, manifest, missing_chunks, |source| {
-                gather(entry, manifest, source)
-            })
-            .map_err(|e| failed(&entry.path, e))?;
+        let content = if self.fetched_on_placer(manifest, missing_chunks) {
+            Content::Fetch
+        } else {
+            let gathered = self
+                .with_sources(target, manifest, missing_chunks, |source| {
+                    gather(entry, manifest, source)
+                })
+                .map_err(|e| failed(&entry.path, e))?;
+            Content::Gathered(gathered)
+        };
         let job = PlaceJob {
             path,
             entry: entry.clone(),
@@ -582,9 +615,35 @@ impl Run<'_> {
         };
         let finished = placer.submit(job).map_err(Outcome::Fatal)?;
         for placed in finished {
-            self.placed(placed);
+            self.placed(placed, target);
         }
         Ok(Progress::Placing)
+    }
+
+    /// Writes a file on this thread, streaming its chunks from every source; `before` is
+    /// what was at `path` when the write was decided.
+    fn write_here(
+        &self,
+        write: FileWrite<'_>,
+        path: &Path,
+        before: Option<DiskStat>,
+        finish: Finish,
+        target: &impl ApplyTarget,
+    ) -> Result<Written, Outcome> {
+        let FileWrite {
+            entry,
+            manifest,
+            missing_chunks,
+        } = write;
+        let crash = matches!(finish, Finish::CrashBeforeRename);
+        self.with_sources(target, manifest, missing_chunks, |source| {
+            write_file(path, entry, manifest, source, finish, before)
+        })
+        .map_err(|e| match e.kind() {
+            _ if crash => Outcome::Fatal(e),
+            ErrorKind::Conflict => skipped(&entry.path, e.to_string()),
+            _ => failed(&entry.path, e),
+        })
     }
 
     /// The checked path of a file about to be written and what is there now: the target must
@@ -599,12 +658,22 @@ impl Run<'_> {
         let disk = stat(&path, &entry.path)?;
         check_unchanged(target, &entry.path, &path, disk, expected)?;
         if disk.is_some_and(|d| d.kind == Some(EntryKind::Dir)) {
-            self.settle().map_err(Outcome::Fatal)?;
+            self.settle(target).map_err(Outcome::Fatal)?;
             self.verified_dirs.clear();
             fs::remove_dir(&path).map_err(|e| failed(&entry.path, Error::io(&path, e)))?;
             return Ok((path, None));
         }
         Ok((path, disk))
+    }
+
+    /// Whether the placing thread reads this file: the caller's source is shareable and is
+    /// where every chunk is looked for first (see [`Run::with_sources`]).
+    fn fetched_on_placer(&self, manifest: &FileManifest, missing_chunks: &[Digest]) -> bool {
+        self.shared.is_some()
+            && manifest
+                .chunks()
+                .iter()
+                .all(|c| missing_chunks.contains(&c.id) && !self.fetched_twice.contains(&c.id))
     }
 
     /// Runs `read` with the chunk source of a file write: chunks already in local files

@@ -60,6 +60,18 @@ pub trait ChunkSource {
         let (bytes, origin) = self.read_chunk_from(id)?;
         Ok((checked(bytes, id, algo)?, origin))
     }
+
+    /// This source as one that may be read from several threads at once, if it is one.
+    ///
+    /// The applier then reads and verifies a small file whose chunks all come from this
+    /// source first on its file-placing thread, next to the writing, instead of on the thread
+    /// that plans and records; a file this source fails to serve whole is read again on the
+    /// applier's thread, local files being the fallback as always. The default, `None`, keeps
+    /// every read on the applier's thread (right for a source that calls into a foreign
+    /// runtime or is not thread-safe). A `Sync` source opts in by returning `Some(self)`.
+    fn shareable(&self) -> Option<&(dyn ChunkSource + Sync)> {
+        None
+    }
 }
 
 /// `bytes` if they hash to `id` under `algo`, else [`Error::Corrupt`].
@@ -75,6 +87,47 @@ fn checked(bytes: Vec<u8>, id: &Digest, algo: HashAlgo) -> Result<Vec<u8>> {
 impl<S: ChunkStore + ?Sized> ChunkSource for S {
     fn read_chunk(&self, id: &Digest) -> Result<Vec<u8>> {
         self.get(id)
+    }
+}
+
+/// A `Sync` chunk source, marked as one the applier may read from its file-placing thread
+/// too ([`ChunkSource::shareable`]): small files whose chunks all come from it first are then
+/// read, verified and written off the thread that plans and records.
+///
+/// ```
+/// use syncore::apply::{ChunkSource, SharedSource};
+/// use syncore::store::MemStore;
+///
+/// let store = MemStore::default();
+/// assert!(store.shareable().is_none());
+/// assert!(SharedSource(&store).shareable().is_some());
+/// ```
+pub struct SharedSource<'a, S: ?Sized>(pub &'a S);
+
+impl<S: ChunkSource + Sync + ?Sized> ChunkSource for SharedSource<'_, S> {
+    fn read_chunk(&self, id: &Digest) -> Result<Vec<u8>> {
+        self.0.read_chunk(id)
+    }
+
+    fn origin(&self) -> ChunkOrigin {
+        self.0.origin()
+    }
+
+    fn read_chunk_from(&self, id: &Digest) -> Result<(Vec<u8>, ChunkOrigin)> {
+        self.0.read_chunk_from(id)
+    }
+
+    fn read_verified(
+        &self,
+        id: &Digest,
+        algo: HashAlgo,
+        hint: Option<&ChunkLocation>,
+    ) -> Result<(Vec<u8>, ChunkOrigin)> {
+        self.0.read_verified(id, algo, hint)
+    }
+
+    fn shareable(&self) -> Option<&(dyn ChunkSource + Sync)> {
+        Some(self)
     }
 }
 
