@@ -18,6 +18,7 @@
 
 mod chunks;
 mod entries;
+mod folds;
 mod history;
 mod journal;
 mod open;

@@ -17,6 +17,7 @@ use super::chunks::chunk_locations;
 use super::entries::{
     commit_batch, entry_from_row, write_version, FileStat, IndexedEntry, NewVersion, RowWrite,
 };
+use super::folds::CaseFolds;
 use super::open::read_meta_u64;
 use super::sql::{digest_from_blob, map_sql, to_u64};
 use super::writer::Statements;
@@ -292,23 +293,7 @@ impl LocalView for Index {
     /// A full walk of the live entries; planners that ask often wrap the index in a view
     /// that caches the case-fold keys (as [`Replica::plan`](crate::Replica::plan) does).
     fn case_fold_matches(&self, path: &RelPath) -> Result<Vec<RelPath>> {
-        let key = path.case_fold_key();
-        let mut out = Vec::new();
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT path FROM entries WHERE deleted = 0")
-            .map_err(map_sql)?;
-        let mut rows = stmt.query([]).map_err(map_sql)?;
-        while let Some(row) = rows.next().map_err(map_sql)? {
-            let other: String = row.get(0).map_err(map_sql)?;
-            if other != path.as_str() && other.to_lowercase() == key {
-                out.push(
-                    RelPath::new(&other)
-                        .map_err(|e| Error::corrupt(format!("index holds an invalid path: {e}")))?,
-                );
-            }
-        }
-        Ok(out)
+        CaseFolds::of_live_paths(&self.conn)?.matches(path)
     }
 
     fn for_each_entry(&self, f: &mut dyn FnMut(&Entry) -> Result<()>) -> Result<()> {
@@ -459,7 +444,7 @@ impl ApplyTarget for Index {
 #[derive(Debug)]
 pub struct PlanningView<'a> {
     index: &'a Index,
-    folds: std::cell::OnceCell<std::collections::HashMap<String, Vec<RelPath>>>,
+    folds: std::cell::OnceCell<CaseFolds>,
     counts_chunks: std::cell::OnceCell<bool>,
 }
 
@@ -490,24 +475,11 @@ impl<'a> PlanningView<'a> {
         Ok(*self.counts_chunks.get_or_init(|| counts))
     }
 
-    fn folds(&self) -> Result<&std::collections::HashMap<String, Vec<RelPath>>> {
+    fn folds(&self) -> Result<&CaseFolds> {
         if let Some(folds) = self.folds.get() {
             return Ok(folds);
         }
-        let mut folds: std::collections::HashMap<String, Vec<RelPath>> =
-            std::collections::HashMap::new();
-        let mut stmt = self
-            .index
-            .conn
-            .prepare_cached("SELECT path FROM entries WHERE deleted = 0")
-            .map_err(map_sql)?;
-        let mut rows = stmt.query([]).map_err(map_sql)?;
-        while let Some(row) = rows.next().map_err(map_sql)? {
-            let path: String = row.get(0).map_err(map_sql)?;
-            let path = RelPath::new(&path)
-                .map_err(|e| Error::corrupt(format!("index holds an invalid path: {e}")))?;
-            folds.entry(path.case_fold_key()).or_default().push(path);
-        }
+        let folds = CaseFolds::of_live_paths(&self.index.conn)?;
         Ok(self.folds.get_or_init(|| folds))
     }
 }
@@ -536,11 +508,7 @@ impl LocalView for PlanningView<'_> {
         LocalView::live_under(self.index, dir)
     }
     fn case_fold_matches(&self, path: &RelPath) -> Result<Vec<RelPath>> {
-        Ok(self
-            .folds()?
-            .get(&path.case_fold_key())
-            .map(|paths| paths.iter().filter(|p| *p != path).cloned().collect())
-            .unwrap_or_default())
+        self.folds()?.matches(path)
     }
     fn for_each_entry(&self, f: &mut dyn FnMut(&Entry) -> Result<()>) -> Result<()> {
         LocalView::for_each_entry(self.index, f)

@@ -9,6 +9,11 @@
 
 use std::collections::{HashMap, HashSet};
 
+/// The planner's maps and sets: keyed by paths and ids, hashed with a fast, randomly seeded
+/// hash.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+type FastSet<T> = HashSet<T, foldhash::fast::RandomState>;
+
 use crate::entry::{Entry, EntryKind};
 use crate::error::{Error, Result};
 use crate::hash::Digest;
@@ -153,7 +158,7 @@ fn reconcile_checked(
             cursor: changes.cursor,
             ..Plan::default()
         },
-        created_keys: HashMap::new(),
+        created_keys: FastMap::default(),
     };
     for batch in changes.entries.chunks(LOOKUP_BATCH) {
         let paths: Vec<&RelPath> = batch.iter().map(|e| &e.path).collect();
@@ -175,7 +180,7 @@ fn reconcile_checked(
         }
     }
     if options.direction == Direction::MirrorFromRemote && changes.is_complete() {
-        let mentioned: HashSet<&RelPath> = changes.entries.iter().map(|e| &e.path).collect();
+        let mentioned: FastSet<&RelPath> = changes.entries.iter().map(|e| &e.path).collect();
         let mut extra = Vec::new();
         local.for_each_entry(&mut |e| {
             if !e.deleted && !mentioned.contains(&e.path) {
@@ -205,7 +210,7 @@ struct Planner<'a, V: LocalView> {
     manifests: &'a ManifestLookup<'a>,
     plan: Plan,
     /// Case-fold keys of paths this plan creates, for remote-versus-remote collisions.
-    created_keys: HashMap<String, RelPath>,
+    created_keys: FastMap<String, RelPath>,
 }
 
 impl<V: LocalView> Planner<'_, V> {
@@ -448,10 +453,11 @@ impl<V: LocalView> Planner<'_, V> {
                         Error::corrupt(format!("change set: no manifest for {}", entry.path))
                     })?
                     .clone();
-                let mut seen = HashSet::new();
+                let mut seen = FastSet::default();
                 let mut missing_chunks = Vec::new();
                 for chunk in manifest.chunks() {
-                    if seen.insert(chunk.id) && !self.local.has_chunk(&chunk.id)? {
+                    let first_time = manifest.chunks().len() == 1 || seen.insert(chunk.id);
+                    if first_time && !self.local.has_chunk(&chunk.id)? {
                         missing_chunks.push(chunk.id);
                     }
                 }
@@ -555,7 +561,7 @@ pub(crate) fn tombstone_of(entry: &Entry) -> Entry {
 
 /// Turns a delete of a local file plus a create of the same content elsewhere into a rename.
 fn detect_moves(plan: &mut Plan) {
-    let mut deletes: HashMap<Digest, Vec<usize>> = HashMap::new();
+    let mut deletes: FastMap<Digest, Vec<usize>> = FastMap::default();
     for (i, action) in plan.actions.iter().enumerate() {
         if let Action::Delete { expected, .. } = action {
             if let (EntryKind::File, Some(id)) = (expected.kind, expected.content_id) {
@@ -566,7 +572,7 @@ fn detect_moves(plan: &mut Plan) {
     if deletes.is_empty() {
         return;
     }
-    let mut removed = HashSet::new();
+    let mut removed = FastSet::default();
     let mut replacements = Vec::new();
     for (i, action) in plan.actions.iter().enumerate() {
         let Action::WriteFile {
@@ -619,7 +625,7 @@ fn keep_nonempty_dirs(plan: &mut Plan, local: &impl LocalView, local_id: Replica
     {
         return Ok(());
     }
-    let mut leaving: HashSet<RelPath> = plan
+    let mut leaving: FastSet<RelPath> = plan
         .actions
         .iter()
         .filter_map(|a| match a {
