@@ -346,7 +346,10 @@ fn a_shareable_source_is_read_on_the_placing_thread_and_others_on_the_callers() 
         let here = std::thread::current().id();
         if shared {
             // Read on the placing threads (one or more), never on the caller's.
-            assert!(!readers.is_empty() && !readers.contains(&here), "{readers:?}");
+            assert!(
+                !readers.is_empty() && !readers.contains(&here),
+                "{readers:?}"
+            );
         } else {
             assert_eq!(readers, [here].into(), "only the caller's thread reads");
         }

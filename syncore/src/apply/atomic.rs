@@ -61,7 +61,15 @@ pub struct AtomicFile {
     /// The target's directory, held open: the temp file is created, placed and (if
     /// abandoned) removed by name inside it.
     dir: Arc<Dir>,
+    /// The permission bits the temp file was created with (less the umask).
+    created_mode: u32,
+    /// Permission bits asked for that equal `created_mode`: no call was made, and the commit
+    /// checks that the umask left them whole.
+    deferred_mode: std::cell::Cell<Option<u32>>,
 }
+
+/// The permission bits of a temp file created without a wish: what a plain create gives.
+const DEFAULT_MODE: u32 = 0o666;
 
 impl AtomicFile {
     /// Creates a new temp file for `target` (whose directory must exist) in its directory.
@@ -72,32 +80,39 @@ impl AtomicFile {
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         let dir = Dir::open_following(dir).at_path(dir)?;
-        AtomicFile::create_in(Arc::new(dir), target)
+        AtomicFile::create_in(Arc::new(dir), target, DEFAULT_MODE)
     }
 
     /// [`AtomicFile::create`] inside `dir`, which the caller holds open and which must be
-    /// `target`'s directory (a writer of many files in one directory opens it once).
-    pub(crate) fn create_in(dir: Arc<Dir>, target: &Path) -> Result<Self> {
-        match dir.create_unnamed().at_path(dir.path())? {
+    /// `target`'s directory (a writer of many files in one directory opens it once). The
+    /// temp file is created with permission bits `mode` (less the umask): a writer that knows
+    /// the bits it will set passes them, and [`set_permissions`](Self::set_permissions) to
+    /// the same bits then costs no call.
+    pub(crate) fn create_in(dir: Arc<Dir>, target: &Path, mode: u32) -> Result<Self> {
+        match dir.create_unnamed(mode).at_path(dir.path())? {
             Some(file) => Ok(AtomicFile {
                 target: target.to_path_buf(),
                 temp: None,
                 file: Some(file),
                 dir,
+                created_mode: mode,
+                deferred_mode: std::cell::Cell::new(None),
             }),
-            None => AtomicFile::create_named_in(dir, target),
+            None => AtomicFile::create_named_in(dir, target, mode),
         }
     }
 
     /// [`AtomicFile::create_in`] with a named temp file: where unnamed ones are unavailable
     /// (and in tests of that path).
-    fn create_named_in(dir: Arc<Dir>, target: &Path) -> Result<Self> {
-        let (temp, file) = with_temp_name(&dir, target, |name| dir.create_new(name))?;
+    fn create_named_in(dir: Arc<Dir>, target: &Path, mode: u32) -> Result<Self> {
+        let (temp, file) = with_temp_name(&dir, target, |name| dir.create_new(name, mode))?;
         Ok(AtomicFile {
             target: target.to_path_buf(),
             temp: Some(temp),
             file: Some(file),
             dir,
+            created_mode: mode,
+            deferred_mode: std::cell::Cell::new(None),
         })
     }
 
@@ -128,6 +143,17 @@ impl AtomicFile {
 
     /// Sets the permissions the file will have.
     pub fn set_permissions(&self, perm: fs::Permissions) -> Result<()> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if perm.mode() & 0o7777 == self.created_mode {
+                // Created with them already, unless the umask took some away: the commit
+                // looks, as it reads the placed file's metadata anyway.
+                self.deferred_mode.set(Some(self.created_mode));
+                return Ok(());
+            }
+            self.deferred_mode.set(None);
+        }
         self.open_file()?
             .set_permissions(perm)
             .at_path(self.shown())
@@ -201,7 +227,18 @@ impl AtomicFile {
         self.temp = None;
         // Read through the descriptor: placing the file changed the inode's ctime, and no
         // path lookup can race with another writer here.
-        let meta = file.metadata().at_path(&self.target)?;
+        let mut meta = file.metadata().at_path(&self.target)?;
+        #[cfg(unix)]
+        if let Some(mode) = self.deferred_mode.get() {
+            use std::os::unix::fs::PermissionsExt;
+            if meta.permissions().mode() & 0o7777 != mode {
+                // The umask took bits away: set them now (the file was never more open than
+                // asked for), and read the metadata this changed.
+                let perm = fs::Permissions::from_mode(mode);
+                file.set_permissions(perm).at_path(&self.target)?;
+                meta = file.metadata().at_path(&self.target)?;
+            }
+        }
         drop(file);
         if durability == Durability::PerFile {
             self.dir.sync().at_path(self.dir.path())?;
@@ -298,7 +335,7 @@ mod tests {
         let dir = Arc::new(Dir::open(target.parent().unwrap()).unwrap());
         [
             AtomicFile::create(target).unwrap(),
-            AtomicFile::create_named_in(dir, target).unwrap(),
+            AtomicFile::create_named_in(dir, target, DEFAULT_MODE).unwrap(),
         ]
     }
 
@@ -417,6 +454,42 @@ mod tests {
                 (on_disk.ctime(), on_disk.ctime_nsec())
             );
         }
+    }
+
+    /// Permission bits asked for at creation and again before the commit take no extra call,
+    /// and the placed file has them exactly even when the umask takes some away at creation
+    /// (with the usual umask 022, 0o666 and 0o777 both lose bits and are set back).
+    #[cfg(unix)]
+    #[test]
+    fn permissions_asked_for_at_creation_survive_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let held = Arc::new(Dir::open(dir.path()).unwrap());
+        for (i, mode) in [0o644, 0o755, 0o666, 0o777, 0o600].into_iter().enumerate() {
+            let target = dir.path().join(format!("f{i}"));
+            for named in [false, true] {
+                let _ = fs::remove_file(&target);
+                let file = if named {
+                    AtomicFile::create_named_in(held.clone(), &target, mode).unwrap()
+                } else {
+                    AtomicFile::create_in(held.clone(), &target, mode).unwrap()
+                };
+                file.set_permissions(fs::Permissions::from_mode(mode))
+                    .unwrap();
+                let meta = file.commit_new(Durability::None).unwrap();
+                let on_disk = fs::metadata(&target).unwrap().permissions().mode() & 0o7777;
+                assert_eq!(on_disk, mode, "{mode:o}, named {named}");
+                assert_eq!(meta.permissions().mode() & 0o7777, mode);
+            }
+        }
+        // Bits other than the creation's are set before the commit, as always.
+        let target = dir.path().join("other");
+        let file = AtomicFile::create_in(held, &target, 0o644).unwrap();
+        file.set_permissions(fs::Permissions::from_mode(0o700))
+            .unwrap();
+        file.commit_new(Durability::None).unwrap();
+        let on_disk = fs::metadata(&target).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(on_disk, 0o700);
     }
 
     #[test]

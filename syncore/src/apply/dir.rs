@@ -72,26 +72,28 @@ impl Dir {
         self.open_at(name, libc::O_RDONLY | libc::O_NOFOLLOW, 0)
     }
 
-    /// Creates child `name` for writing; fails with `AlreadyExists` if anything is there.
-    pub fn create_new(&self, name: &OsStr) -> io::Result<File> {
+    /// Creates child `name` for writing with permission bits `mode` (less the umask); fails
+    /// with `AlreadyExists` if anything is there.
+    pub fn create_new(&self, name: &OsStr, mode: u32) -> io::Result<File> {
         self.open_at(
             name,
             libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
-            0o666,
+            mode,
         )
     }
 
     /// Creates a file with no name in the directory (`O_TMPFILE`): it gets one from
     /// [`Dir::link_unnamed`], and vanishes with its last descriptor before that, so a crash
     /// leaves nothing behind. `Ok(None)` where the platform, the kernel or the filesystem cannot
-    /// create one, or cannot name it more cheaply than a temp file is renamed.
-    pub fn create_unnamed(&self) -> io::Result<Option<File>> {
+    /// create one, or cannot name it more cheaply than a temp file is renamed. The file has
+    /// permission bits `mode` (less the umask).
+    pub fn create_unnamed(&self, mode: u32) -> io::Result<Option<File>> {
         #[cfg(target_os = "linux")]
         {
             if !unnamed::worthwhile() {
                 return Ok(None);
             }
-            match self.open_at(OsStr::new("."), libc::O_TMPFILE | libc::O_RDWR, 0o666) {
+            match self.open_at(OsStr::new("."), libc::O_TMPFILE | libc::O_RDWR, mode) {
                 Ok(file) => Ok(Some(file)),
                 // Filesystems without it say EOPNOTSUPP; kernels before 3.11 EISDIR or EINVAL.
                 Err(e) if unnamed::unsupported(&e) => Ok(None),
@@ -246,7 +248,8 @@ impl Dir {
     }
 
     /// Creates child `name` for writing; fails with `AlreadyExists` if anything is there.
-    pub fn create_new(&self, name: &OsStr) -> io::Result<File> {
+    /// (`mode` is for Unix permission bits, which this platform does not have.)
+    pub fn create_new(&self, name: &OsStr, _mode: u32) -> io::Result<File> {
         std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -254,7 +257,7 @@ impl Dir {
     }
 
     /// Files without a name are a Linux feature; elsewhere temp files are named.
-    pub fn create_unnamed(&self) -> io::Result<Option<File>> {
+    pub fn create_unnamed(&self, _mode: u32) -> io::Result<Option<File>> {
         Ok(None)
     }
 
@@ -391,15 +394,15 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = Dir::open(tmp.path()).unwrap();
         assert_eq!(dir.path(), tmp.path());
-        dir.create_new(OsStr::new("a"))
+        dir.create_new(OsStr::new("a"), 0o666)
             .unwrap()
             .write_all(b"one")
             .unwrap();
         assert_eq!(
-            dir.create_new(OsStr::new("a")).unwrap_err().kind(),
+            dir.create_new(OsStr::new("a"), 0o666).unwrap_err().kind(),
             io::ErrorKind::AlreadyExists
         );
-        dir.create_new(OsStr::new("b")).unwrap();
+        dir.create_new(OsStr::new("b"), 0o666).unwrap();
         // No replacing unless asked; nothing changes on refusal.
         assert_eq!(
             dir.rename(OsStr::new("a"), OsStr::new("b"), Replace::Nothing)
@@ -446,19 +449,19 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = Dir::open(tmp.path()).unwrap();
         // ext4, tmpfs, xfs and btrfs all have O_TMPFILE.
-        let mut file = dir.create_unnamed().unwrap().expect("O_TMPFILE here");
+        let mut file = dir.create_unnamed(0o666).unwrap().expect("O_TMPFILE here");
         file.write_all(b"unnamed").unwrap();
         assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 0);
         dir.link_unnamed(&file, OsStr::new("a")).unwrap();
         assert_eq!(std::fs::read(tmp.path().join("a")).unwrap(), b"unnamed");
         // The fallback for processes the kernel refuses AT_EMPTY_PATH.
-        let mut other = dir.create_unnamed().unwrap().expect("O_TMPFILE here");
+        let mut other = dir.create_unnamed(0o666).unwrap().expect("O_TMPFILE here");
         other.write_all(b"other").unwrap();
         let b = CString::new("b").unwrap();
         unnamed::link_through_proc(other.as_raw_fd(), dir.handle.as_raw_fd(), &b).unwrap();
         assert_eq!(std::fs::read(tmp.path().join("b")).unwrap(), b"other");
         // Neither way replaces anything.
-        let third = dir.create_unnamed().unwrap().expect("O_TMPFILE here");
+        let third = dir.create_unnamed(0o666).unwrap().expect("O_TMPFILE here");
         for name in ["a", "b"] {
             let err = dir.link_unnamed(&third, OsStr::new(name)).unwrap_err();
             assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);

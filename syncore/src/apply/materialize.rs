@@ -126,7 +126,8 @@ pub(crate) fn place_file(
     before: Option<DiskStat>,
 ) -> Result<DiskStat> {
     let mut file = match dir {
-        Some(dir) => AtomicFile::create_in(dir, path)?,
+        // A new file gets the bits `set_mode` gives it from the start.
+        Some(dir) => AtomicFile::create_in(dir, path, new_file_mode(before, entry.executable))?,
         None => AtomicFile::create(path)?,
     };
     for bytes in chunks {
@@ -229,13 +230,26 @@ fn count(origin: ChunkOrigin, len: u32, local: &mut u64, remote: &mut u64) {
     }
 }
 
+/// The permission bits of a file that replaces nothing.
+const NEW_FILE_MODE: u32 = 0o644;
+
+/// The bits to create a temp file with: those [`set_mode`] will give it when it replaces
+/// nothing (`before` is `None`), else the platform's default (the replaced file's bits are
+/// known only just before the rename).
+fn new_file_mode(before: Option<DiskStat>, executable: bool) -> u32 {
+    match before {
+        None => with_exec_bits(NEW_FILE_MODE, executable),
+        Some(_) => 0o666,
+    }
+}
+
 /// Gives the temp file the permissions of the file it replaces (`replaced_mode`, or 0644),
 /// with the executable bits set or cleared as the entry says.
 fn set_mode(file: &AtomicFile, replaced_mode: Option<u32>, executable: bool) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = with_exec_bits(replaced_mode.unwrap_or(0o644), executable);
+        let mode = with_exec_bits(replaced_mode.unwrap_or(NEW_FILE_MODE), executable);
         file.set_permissions(std::fs::Permissions::from_mode(mode))?;
     }
     #[cfg(not(unix))]

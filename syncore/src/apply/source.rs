@@ -10,7 +10,7 @@
 //! again anyway).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::apply::dir::Dir;
 use crate::apply::safety::{checked_path_cached, open_nofollow, VerifiedDirs};
@@ -345,27 +345,40 @@ struct Walked {
     /// Directories already walked without meeting a symlink, so each is checked once per
     /// source rather than once per chunk (every read is verified against its id anyway).
     verified_dirs: VerifiedDirs,
-    /// The directory of the last read, held open: reads come in path order, so most open
-    /// their file by name alone instead of walking the whole path again.
-    last_dir: Option<Dir>,
+    /// The directories of the last reads, most recent last, held open: reads come in path
+    /// order (from each thread reading), so most open their file by name alone instead of
+    /// walking the whole path again.
+    recent_dirs: Vec<Arc<Dir>>,
 }
 
+/// Directories a [`LocalChunks`] keeps open: one per thread that may be reading.
+const RECENT_DIRS: usize = 4;
+
 impl Walked {
-    /// Opens the file at `path` (under verified directories) without following a symlink.
-    fn open(&mut self, path: &Path) -> Result<std::fs::File> {
-        if let (Some(parent), Some(name)) = (path.parent(), path.file_name()) {
-            if self
-                .last_dir
-                .as_ref()
-                .is_none_or(|dir| dir.path() != parent)
-            {
-                self.last_dir = Dir::open(parent).ok();
-            }
-            if let Some(dir) = &self.last_dir {
-                return dir.open_read(name).at_path(path);
-            }
+    /// The directory `parent` (verified), held open.
+    fn dir(&mut self, parent: &Path) -> Option<Arc<Dir>> {
+        if let Some(i) = self
+            .recent_dirs
+            .iter()
+            .rposition(|dir| dir.path() == parent)
+        {
+            return Some(self.recent_dirs[i].clone());
         }
-        open_nofollow(path)
+        let dir = Arc::new(Dir::open(parent).ok()?);
+        if self.recent_dirs.len() == RECENT_DIRS {
+            self.recent_dirs.remove(0);
+        }
+        self.recent_dirs.push(dir.clone());
+        Some(dir)
+    }
+}
+
+/// Opens the file at `path` without following a symlink, by name inside `dir` (its
+/// directory, held open) if there is one.
+fn open_in(dir: Option<Arc<Dir>>, path: &Path) -> Result<std::fs::File> {
+    match (dir, path.file_name()) {
+        (Some(dir), Some(name)) => dir.open_read(name).at_path(path),
+        _ => open_nofollow(path),
     }
 }
 
@@ -398,7 +411,9 @@ impl<'a, L: ChunkLocator + ?Sized> LocalChunks<'a, L> {
     }
 
     fn read_at(&self, location: &ChunkLocation) -> Result<Vec<u8>> {
-        let (path, file) = {
+        // The lock covers the checks and the cached directory, not the reading: sources read
+        // from several threads share only these.
+        let (path, dir) = {
             let mut walked = self.walked.lock().unwrap_or_else(PoisonError::into_inner);
             let path = checked_path_cached(
                 &self.root,
@@ -407,9 +422,10 @@ impl<'a, L: ChunkLocator + ?Sized> LocalChunks<'a, L> {
                 false,
                 &mut walked.verified_dirs,
             )?;
-            let file = walked.open(&path)?;
-            (path, file)
+            let dir = path.parent().and_then(|parent| walked.dir(parent));
+            (path, dir)
         };
+        let file = open_in(dir, &path)?;
         // Opened without following a final symlink, then checked through the descriptor: what
         // is read is exactly what was checked.
         if !file.metadata().at_path(&path)?.is_file() {
