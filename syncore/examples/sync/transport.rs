@@ -7,7 +7,7 @@
 //! while the scan goes on; [`push`] is the plain exchange that closes it.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex, PoisonError};
 
 use syncore::apply::{
@@ -23,8 +23,10 @@ use syncore::{Digest, HashAlgo, Replica, Result};
 /// enough that the sender's extra commits stay cheap.
 pub const PAGE: usize = 25_000;
 
-/// Pages encoded but not yet taken in: the sender runs at most this far ahead.
-const PAGES_IN_FLIGHT: usize = 2;
+/// Pages encoded but not yet taken in. The sender sends a page only when the receiver has
+/// taken the last one, so while the receiver is busy the changes gather into one larger page:
+/// fewer pages, and fewer pauses between them, where the receiver plans on its own.
+const PAGES_IN_FLIGHT: usize = 1;
 
 /// A chunk source that counts the distinct chunks (and their bytes) it served: what a network
 /// transport would have moved.
@@ -98,6 +100,13 @@ pub struct OneWay {
     pub stream_stopped: Option<String>,
 }
 
+/// Hands `page` to the receiving thread (a receiver that failed has hung up; its error is
+/// reported when it is joined).
+fn send(pages: &mpsc::SyncSender<Vec<u8>>, waiting: &AtomicUsize, page: Vec<u8>) {
+    waiting.fetch_add(1, Ordering::Relaxed);
+    let _ = pages.send(page);
+}
+
 /// Sends `from`'s changes to `to`: encode since `to`'s cursor of `from`, decode and plan on
 /// `to`, then apply, fetching the chunks `to` lacks from `from`'s files.
 pub fn push(
@@ -146,6 +155,7 @@ pub fn scan_and_push(
     let mut sender = PageSender::new(to.synced_cursor(from.replica_id())?);
     let (from_root, algo) = (from.root().to_path_buf(), from.index().algo());
     let stopped = AtomicBool::new(false);
+    let waiting = AtomicUsize::new(0);
     let (pages, received) = mpsc::sync_channel::<Vec<u8>>(PAGES_IN_FLIGHT);
     let receiver = &mut *to;
     let (scanned, streamed) = std::thread::scope(|scope| {
@@ -157,6 +167,7 @@ pub fn scan_and_push(
             let source = Counting::new(&files);
             let mut intake = PageIntake::new();
             for page in received {
+                waiting.fetch_sub(1, Ordering::Relaxed);
                 let taken = intake.take(receiver, &page, &SharedSource(&source), sync, apply);
                 if !matches!(taken, Ok(true)) {
                     stopped.store(true, Ordering::Relaxed);
@@ -166,14 +177,27 @@ pub fn scan_and_push(
             Ok((intake, source.bytes()))
         });
         let scanned = from.scan_in_pages(page, |index| {
-            if stopped.load(Ordering::Relaxed) {
+            if stopped.load(Ordering::Relaxed) || waiting.load(Ordering::Relaxed) > 0 {
+                // Stopped, or the last page is not taken yet: the next page brings these too.
                 return Ok(());
             }
-            let page = sender.next_page(index)?;
-            // A receiver that failed has hung up; its error is reported below.
-            let _ = pages.send(page);
+            send(&pages, &waiting, sender.next_page(index)?);
             Ok(())
         });
+        // What the scan committed after the last page sent.
+        if let (Ok(_), false) = (&scanned, stopped.load(Ordering::Relaxed)) {
+            if from
+                .index()
+                .last_seq()
+                .is_ok_and(|last| last > sender.cursor())
+            {
+                match sender.next_page(from.index()) {
+                    Ok(page) => send(&pages, &waiting, page),
+                    // The closing exchange reads the journal afresh.
+                    Err(_) => stopped.store(true, Ordering::Relaxed),
+                }
+            }
+        }
         drop(pages);
         let streamed = intake
             .join()

@@ -51,9 +51,9 @@ impl CaseFolds {
 
     /// The live paths other than `path` whose case-fold key is `path`'s.
     pub fn matches(&self, path: &RelPath) -> Result<Vec<RelPath>> {
-        let mut scratch = String::new();
-        let hash = key_hash(path.as_str(), &mut scratch);
-        let wanted = path.case_fold_key();
+        // `wanted` is left holding `path`'s fold key.
+        let mut wanted = String::new();
+        let hash = key_hash(path.as_str(), &mut wanted);
         let first = self.spans.partition_point(|&(h, _, _)| h < hash);
         let mut out = Vec::new();
         for &(_, start, end) in self.spans[first..]
@@ -72,8 +72,8 @@ impl CaseFolds {
     }
 }
 
-/// The hash of `path`'s case-fold key, written into `scratch` first (ASCII paths, the usual
-/// case, are folded without allocating).
+/// The hash of `path`'s case-fold key, which is left in `scratch` (ASCII paths, the usual
+/// case, are folded without allocating beyond it).
 fn key_hash(path: &str, scratch: &mut String) -> u64 {
     scratch.clear();
     if path.is_ascii() {
