@@ -28,10 +28,10 @@
 //! |---|---|---|
 //! | plan, 1,000,000 entries, nothing to do: in-memory view | 0.14 s | |
 //! | the same against the SQLite index (change set in memory / from bytes) | 0.63 s / 1.01 s | |
-//! | 100,000 files, 546.5 MB, into an empty folder, in pairs: `Durability::None` against `-a` | **1.15x** geometric mean of 11 pairs (median 1.15x, 0.95x–1.45x); 1.06x and 1.09x in two runs of the paired group alone the same day | |
-//! | the same in blocks: `Durability::None` | 6.14 s mean of 10 (1.15x) | 5.35 s mean of 10 (`-a`) |
-//! | the same, `Durability::Batched` | 7.46 s mean of 10 | |
-//! | the same, `Durability::PerFile` (one run) | 21.6 s | |
+//! | 100,000 files, 546.5 MB, into an empty folder, in pairs: `Durability::None` against `-a` | **1.07x** geometric mean of 11 pairs (median 1.13x, 0.75x–1.42x), the paired group alone | |
+//! | the same in blocks: `Durability::None` (previous code: 1.15x in pairs then) | 6.14 s mean of 10 | 5.35 s mean of 10 (`-a`) |
+//! | the same, `Durability::Batched` (previous code) | 7.46 s mean of 10 | |
+//! | the same, `Durability::PerFile` (one run) | 13.7 s (21.6 s with one placing thread) | |
 //! | 1% of files (1,000) rewritten, then synced (batched) | 0.63 s mean | 0.79 s mean |
 //! | bytes moved for that change | 5.3–5.8 MB of chunks | 5.1–5.7 MB literal, 7.6–8.2 MB sent |
 //!
@@ -41,14 +41,16 @@
 //! it creates files, so a run that starts right after a mass deletion is slow for both
 //! contenders; wait ten minutes after deleting copies before timing anything.
 //!
-//! A full sync is bound by CPU on two cores: syncore spends about 9 CPU-seconds (user 3.9–4.7,
-//! system 4.2–5.4; `/usr/bin/time`) where `rsync -a` spends 5.5–6.6 (user 0.7–0.9), the
-//! difference being the hashing and indexing of both replicas. A's scan hands B a page of its
-//! journal every 25,000 changes, and B plans and applies each while A goes on scanning, so the
-//! two replicas' work overlaps. Within B's apply, one thread reads and verifies chunks and
-//! records each file in B's index while a second creates, writes, names and stats the files
-//! (by name under the open directory; on Linux an unnamed `O_TMPFILE` linked into place),
-//! handed over in batches of up to 16.
+//! A full sync is bound by CPU on two cores: syncore spends 6–9 CPU-seconds (user 3.0–3.8,
+//! system 3.0–5.6; `/usr/bin/time`, rising with the filesystem's fill) where `rsync -a` spends
+//! 3.7–7 (user 0.6–1.0), the difference being the hashing and indexing of both replicas. A's
+//! scan commits every 25,000 changes and hands B a page of its journal whenever B has taken the
+//! last one (so pages grow while B is busy), and B plans and applies each while A goes on
+//! scanning. Within B's apply, B's own thread checks each path and records each file in B's
+//! index, while a placing thread per core reads and verifies the file's chunks from A's files
+//! (a `SharedSource`) and creates, writes, names and stats it (by name under the open
+//! directory; on Linux an unnamed `O_TMPFILE`, created with its final mode, linked into
+//! place), handed over in batches of up to 16.
 
 // criterion_group!/criterion_main! generate undocumented functions.
 #![allow(missing_docs)]
