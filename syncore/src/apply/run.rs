@@ -301,7 +301,7 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Waits for every file in flight on the placing thread and takes in its outcome; every
+    /// Waits for every file in flight on the placing threads and takes in its outcome; every
     /// action that is not a small file write waits for this first, so actions still take
     /// effect in plan order.
     fn settle(&mut self, target: &impl ApplyTarget) -> Result<()> {
@@ -573,7 +573,8 @@ impl Run<'_> {
         Ok(Progress::Done)
     }
 
-    /// A small file write: checked and read here, then placed on the placing thread.
+    /// A small file write: checked here, read here or (from a shareable source) on a placing
+    /// thread, and placed there.
     fn place_small_file(
         &mut self,
         write: FileWrite<'_>,
