@@ -60,6 +60,23 @@ fn pull(to: &mut Side, from: &Side, options: &ApplyOptions) -> syncore::apply::A
     apply_plan(to.dir.path(), &plan, &remote, &mut to.target, options).unwrap()
 }
 
+/// Applies `plan` to `to` with chunks from `source`, marked shareable when `shared` (the
+/// placing threads then read it).
+fn apply_from<S: ChunkSource + Sync>(
+    to: &mut Side,
+    plan: &Plan,
+    source: &S,
+    shared: bool,
+) -> syncore::apply::ApplyReport {
+    let (root, options) = (to.dir.path(), ApplyOptions::default());
+    let report = if shared {
+        apply_plan(root, plan, &SharedSource(source), &mut to.target, &options)
+    } else {
+        apply_plan(root, plan, source, &mut to.target, &options)
+    };
+    report.unwrap()
+}
+
 fn temp_files(root: &Path) -> Vec<String> {
     let mut out = Vec::new();
     for entry in walkdir(root) {
@@ -151,13 +168,7 @@ fn a_chunk_listed_missing_is_found_locally(shared: bool) {
     assert!(listed > 0, "{plan:#?}");
     // The caller's source has nothing: the local file must serve the chunk.
     let empty = syncore::store::MemStore::new(HashAlgo::Blake3);
-    let options = ApplyOptions::default();
-    let source: &dyn ChunkSource = if shared {
-        &SharedSource(&empty)
-    } else {
-        &empty
-    };
-    let report = apply_plan(b.dir.path(), &plan, source, &mut b.target, &options).unwrap();
+    let report = apply_from(&mut b, &plan, &empty, shared);
     assert!(report.is_complete(), "shared {shared}: {report:#?}");
     assert_eq!(report.bytes_reused_locally, content.len() as u64);
     assert_eq!(fs::read(b.root().join("new.txt")).unwrap(), content);
@@ -249,21 +260,7 @@ fn corrupt_or_missing_chunks_write_nothing(shared: bool) {
         inner: &remote,
         bad,
     };
-    let (shared_corrupting, shared_empty);
-    let source: &dyn ChunkSource = if shared {
-        shared_corrupting = SharedSource(&corrupting);
-        &shared_corrupting
-    } else {
-        &corrupting
-    };
-    let report = apply_plan(
-        b.dir.path(),
-        &plan,
-        source,
-        &mut b.target,
-        &ApplyOptions::default(),
-    )
-    .unwrap();
+    let report = apply_from(&mut b, &plan, &corrupting, shared);
     let failure = report.failed.iter().find(|f| f.path == p("bad.bin"));
     assert!(
         failure.is_some_and(|f| f.kind == ErrorKind::Corrupt),
@@ -276,20 +273,7 @@ fn corrupt_or_missing_chunks_write_nothing(shared: bool) {
     assert!(temp_files(b.root()).is_empty());
     // A missing chunk is reported as not found, also without leftovers.
     let empty = syncore::MemStore::new(HashAlgo::Blake3);
-    let source: &dyn ChunkSource = if shared {
-        shared_empty = SharedSource(&empty);
-        &shared_empty
-    } else {
-        &empty
-    };
-    let report = apply_plan(
-        b.dir.path(),
-        &plan,
-        source,
-        &mut b.target,
-        &ApplyOptions::default(),
-    )
-    .unwrap();
+    let report = apply_from(&mut b, &plan, &empty, shared);
     assert!(report
         .failed
         .iter()
@@ -329,16 +313,7 @@ fn a_shareable_source_is_read_on_the_placing_thread_and_others_on_the_callers() 
             inner: &remote,
             readers: Default::default(),
         };
-        let shared_noting = SharedSource(&noting);
-        let source: &dyn ChunkSource = if shared { &shared_noting } else { &noting };
-        let report = apply_plan(
-            b.dir.path(),
-            &plan,
-            source,
-            &mut b.target,
-            &ApplyOptions::default(),
-        )
-        .unwrap();
+        let report = apply_from(&mut b, &plan, &noting, shared);
         assert!(report.is_complete(), "{report:#?}");
         assert_eq!(report.files_written, 20);
         assert_eq!(disk_tree(a.root()), disk_tree(b.root()));

@@ -69,7 +69,7 @@ pub struct AtomicFile {
 }
 
 /// The permission bits of a temp file created without a wish: what a plain create gives.
-const DEFAULT_MODE: u32 = 0o666;
+pub(crate) const DEFAULT_MODE: u32 = 0o666;
 
 impl AtomicFile {
     /// Creates a new temp file for `target` (whose directory must exist) in its directory.

@@ -13,6 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::apply::atomic::DEFAULT_MODE;
 use crate::apply::dir::Dir;
 use crate::apply::safety::DiskStat;
 use crate::apply::source::{ChunkLocation, ChunkOrigin, ChunkSource};
@@ -234,12 +235,12 @@ fn count(origin: ChunkOrigin, len: u32, local: &mut u64, remote: &mut u64) {
 const NEW_FILE_MODE: u32 = 0o644;
 
 /// The bits to create a temp file with: those [`set_mode`] will give it when it replaces
-/// nothing (`before` is `None`), else the platform's default (the replaced file's bits are
-/// known only just before the rename).
+/// nothing (`before` is `None`), else the default (the replaced file's bits are known only
+/// just before the rename).
 fn new_file_mode(before: Option<DiskStat>, executable: bool) -> u32 {
     match before {
         None => with_exec_bits(NEW_FILE_MODE, executable),
-        Some(_) => 0o666,
+        Some(_) => DEFAULT_MODE,
     }
 }
 

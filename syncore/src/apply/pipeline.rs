@@ -99,7 +99,7 @@ pub(crate) struct Placed {
 }
 
 /// The most threads placing files at once.
-const MAX_PLACING_THREADS: usize = 4;
+pub(crate) const MAX_PLACING_THREADS: usize = 4;
 
 /// Files handed to the placing thread at once (and handed back): one wake-up per batch
 /// instead of one per file.
@@ -127,8 +127,8 @@ pub(crate) struct Placer {
 }
 
 impl Placer {
-    /// Starts the placing thread inside `scope`, reading the jobs to [`Content::Fetch`] from
-    /// `shared`; it ends when the placer is dropped.
+    /// Starts the placing threads inside `scope`, reading the jobs to [`Content::Fetch`] from
+    /// `shared`; they end when the placer is dropped.
     pub fn spawn<'scope>(
         scope: &'scope Scope<'scope, '_>,
         shared: Option<&'scope (dyn ChunkSource + Sync)>,

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::apply::dir::Dir;
+use crate::apply::pipeline::MAX_PLACING_THREADS;
 use crate::apply::safety::{checked_path_cached, open_nofollow, VerifiedDirs};
 use crate::error::{Error, IoResultExt, Result};
 use crate::hash::{Digest, HashAlgo};
@@ -345,14 +346,14 @@ struct Walked {
     /// Directories already walked without meeting a symlink, so each is checked once per
     /// source rather than once per chunk (every read is verified against its id anyway).
     verified_dirs: VerifiedDirs,
-    /// The directories of the last reads, most recent last, held open: reads come in path
-    /// order (from each thread reading), so most open their file by name alone instead of
-    /// walking the whole path again.
+    /// The last directories opened (the oldest goes first), held open: each reading thread
+    /// reads in path order, so most reads open their file by name alone instead of walking
+    /// the whole path again.
     recent_dirs: Vec<Arc<Dir>>,
 }
 
-/// Directories a [`LocalChunks`] keeps open: one per thread that may be reading.
-const RECENT_DIRS: usize = 4;
+/// Directories a [`LocalChunks`] keeps open: one per thread that may be reading it.
+const RECENT_DIRS: usize = MAX_PLACING_THREADS;
 
 impl Walked {
     /// The directory `parent` (verified), held open.
