@@ -281,6 +281,46 @@ fn corrupt_or_missing_chunks_write_nothing(shared: bool) {
     assert!(temp_files(b.root()).is_empty());
 }
 
+#[test]
+fn a_record_waits_for_the_write_it_depends_on() {
+    for shared in [false, true] {
+        a_record_depends_on_its_write(shared);
+    }
+}
+
+/// An index-only record that depends on a file write (a conflict's kept copy) is made only if
+/// that write completed; `shared`: the placing threads read the source.
+fn a_record_depends_on_its_write(shared: bool) {
+    let mut a = Side::new(1);
+    let mut b = Side::new(2);
+    a.write("copy.txt", b"the kept copy of a conflict");
+    a.scan();
+    let mut plan = b.plan_from(&a);
+    let Some(Action::WriteFile { entry, .. }) = plan.actions.first().cloned() else {
+        panic!("expected a file write: {plan:#?}");
+    };
+    let mut recorded = entry.clone();
+    recorded.path = p("kept.txt");
+    plan.actions.push(Action::Record {
+        entry: recorded,
+        requires: Some(p("copy.txt")),
+    });
+    // The write cannot be served, so the record it depends on is refused.
+    let empty = syncore::MemStore::new(HashAlgo::Blake3);
+    let report = apply_from(&mut b, &plan, &empty, shared);
+    let refused = report.failed.iter().find(|f| f.path == p("kept.txt"));
+    assert!(
+        refused.is_some_and(|f| f.kind == ErrorKind::NotFound),
+        "{report:#?}"
+    );
+    assert_eq!(b.target.view.entry(&p("kept.txt")).unwrap(), None);
+    // Served, the write completes first and the record follows.
+    let remote = LocalChunks::new(a.root(), HashAlgo::Blake3, &a.target);
+    let report = apply_from(&mut b, &plan, &remote, shared);
+    assert!(report.is_complete(), "{report:#?}");
+    assert!(b.target.view.entry(&p("kept.txt")).unwrap().is_some());
+}
+
 /// Serves chunks from `inner`, noting every thread that reads it.
 struct ThreadNoting<'a> {
     inner: &'a (dyn ChunkSource + Sync),

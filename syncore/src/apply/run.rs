@@ -198,6 +198,7 @@ pub fn apply_plan(
             pending: Vec::new(),
             wrote: false,
             done: HashSet::default(),
+            required: paths_required(plan),
             verified_dirs: VerifiedDirs::default(),
             fetched_twice: chunks_fetched_twice(plan),
             // Injected faults stop at an exact point: keep every write inline then.
@@ -208,9 +209,7 @@ pub fn apply_plan(
         };
         for action in &plan.actions {
             match run.action(action, target) {
-                Ok(Progress::Done) => {
-                    run.done.insert(action.path().clone());
-                }
+                Ok(Progress::Done) => run.completed(action.path()),
                 Ok(Progress::Placing) => {}
                 Err(Outcome::Skipped(issue)) => run.report.conflicts.push(issue),
                 Err(Outcome::Failed(issue)) => run.report.failed.push(issue),
@@ -264,8 +263,10 @@ struct Run<'a> {
     /// Records not yet given to the target (all of them, under batched durability).
     pending: Vec<(Entry, Option<FileManifest>, Option<DiskStat>)>,
     wrote: bool,
-    /// Paths whose actions completed.
+    /// Paths whose actions completed, of those in `required`.
     done: HashSet<RelPath, foldhash::fast::RandomState>,
+    /// Paths an index-only record of the plan depends on (usually none).
+    required: HashSet<RelPath, foldhash::fast::RandomState>,
     /// Directories verified (real, not symlinks) during this run. Cleared whenever an action
     /// removes or replaces something that could be a directory.
     verified_dirs: VerifiedDirs,
@@ -274,6 +275,20 @@ struct Run<'a> {
     /// Chunks the plan fetches for more than one file: once the first is written, the others
     /// may find them locally.
     fetched_twice: HashSet<Digest, foldhash::fast::RandomState>,
+}
+
+/// The paths whose actions some [`Action::Record`] of `plan` requires to have completed.
+fn paths_required(plan: &Plan) -> HashSet<RelPath, foldhash::fast::RandomState> {
+    plan.actions
+        .iter()
+        .filter_map(|action| match action {
+            Action::Record {
+                requires: Some(required),
+                ..
+            } => Some(required.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The chunks listed as missing by more than one file write of `plan`.
@@ -293,6 +308,13 @@ fn chunks_fetched_twice(plan: &Plan) -> HashSet<Digest, foldhash::fast::RandomSt
 }
 
 impl Run<'_> {
+    /// Notes that the action on `path` completed, if a record depends on it.
+    fn completed(&mut self, path: &RelPath) {
+        if self.required.contains(path) {
+            self.done.insert(path.clone());
+        }
+    }
+
     fn flush(&mut self, target: &mut impl ApplyTarget) -> Result<()> {
         for (entry, manifest, stat) in self.pending.drain(..) {
             target.record_applied(&entry, manifest.as_ref(), stat.as_ref())?;
@@ -332,7 +354,7 @@ impl Run<'_> {
             let finish = Finish::Commit(self.durability());
             match self.write_here(write, &path, before, finish, target) {
                 Ok(written) => {
-                    self.done.insert(entry.path.clone());
+                    self.completed(&entry.path);
                     self.wrote_file(entry, manifest, written.local_bytes, written.stat);
                 }
                 Err(Outcome::Skipped(issue)) => self.report.conflicts.push(issue),
@@ -348,7 +370,7 @@ impl Run<'_> {
         }
         match result {
             Ok(stat) => {
-                self.done.insert(entry.path.clone());
+                self.completed(&entry.path);
                 self.wrote_file(entry, manifest, local_bytes, stat);
             }
             Err(e) if e.kind() == ErrorKind::Conflict => {

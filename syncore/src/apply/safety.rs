@@ -197,9 +197,11 @@ pub(crate) fn checked_path_cached(
         check_root(root)?;
         verified.insert(root.to_path_buf());
     }
-    let names: Vec<&str> = rel.components().collect();
-    let mut current = root.to_path_buf();
-    for (i, name) in names.iter().enumerate() {
+    // One allocation for the whole path: this runs for every file an apply writes or reads.
+    let mut current = PathBuf::with_capacity(root.as_os_str().len() + 1 + rel.as_str().len());
+    current.push(root);
+    let mut names = rel.components().peekable();
+    while let Some(name) = names.next() {
         if strict_names {
             if let Some(problem) = portable_name_problem(name) {
                 return Err(Error::invalid(format!(
@@ -208,7 +210,7 @@ pub(crate) fn checked_path_cached(
             }
         }
         current.push(name);
-        if i + 1 == names.len() || verified.contains(&current) {
+        if names.peek().is_none() || verified.contains(&current) {
             continue;
         }
         check_parent(rel, &current, create_parents)?;
