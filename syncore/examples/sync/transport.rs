@@ -30,25 +30,30 @@ const PAGES_IN_FLIGHT: usize = 1;
 
 /// A chunk source that counts the distinct chunks (and their bytes) it served: what a network
 /// transport would have moved.
-/// It is as thread-safe as the source it wraps.
+/// It is as thread-safe as the source it wraps; the chunks seen are kept in shards (by their
+/// first byte) so threads reading at once rarely wait for each other.
 pub struct Counting<'a, S: ?Sized> {
     inner: &'a S,
-    seen: Mutex<HashSet<Digest, foldhash::fast::RandomState>>,
+    seen: [Mutex<HashSet<Digest, foldhash::fast::RandomState>>; SEEN_SHARDS],
     bytes: AtomicU64,
 }
+
+/// Shards of [`Counting`]'s set of chunks seen.
+const SEEN_SHARDS: usize = 16;
 
 impl<'a, S: ChunkSource + ?Sized> Counting<'a, S> {
     /// Wraps `inner`.
     pub fn new(inner: &'a S) -> Self {
         Counting {
             inner,
-            seen: Mutex::default(),
+            seen: Default::default(),
             bytes: AtomicU64::new(0),
         }
     }
 
     fn count(&self, id: &Digest, bytes: Vec<u8>) -> Vec<u8> {
-        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let shard = &self.seen[usize::from(id.as_bytes()[0]) % SEEN_SHARDS];
+        let mut seen = shard.lock().unwrap_or_else(PoisonError::into_inner);
         if seen.insert(*id) {
             self.bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         }

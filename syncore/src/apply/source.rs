@@ -10,6 +10,7 @@
 //! again anyway).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::apply::dir::Dir;
@@ -337,7 +338,9 @@ pub struct LocalChunks<'a, L: ChunkLocator + ?Sized> {
     algo: HashAlgo,
     locator: &'a L,
     follows_hints: bool,
-    walked: Mutex<Walked>,
+    /// One per reading thread (see [`reader_slot`]), so threads reading at once do not wait
+    /// on each other's checks.
+    walked: [Mutex<Walked>; READER_SLOTS],
 }
 
 /// What a [`LocalChunks`] remembers between reads.
@@ -352,8 +355,21 @@ struct Walked {
     recent_dirs: Vec<Arc<Dir>>,
 }
 
-/// Directories a [`LocalChunks`] keeps open: one per thread that may be reading it.
-const RECENT_DIRS: usize = MAX_PLACING_THREADS;
+/// Directories a [`LocalChunks`] keeps open per reading thread: each reads in path order.
+const RECENT_DIRS: usize = 2;
+
+/// Slots of [`Walked`] state in a [`LocalChunks`]: twice the placing threads, so those
+/// (numbered one after another as they start) rarely share one.
+const READER_SLOTS: usize = 2 * MAX_PLACING_THREADS;
+
+/// The slot of the calling thread: threads are numbered in the order they first read.
+fn reader_slot() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SLOT: usize = NEXT.fetch_add(1, Ordering::Relaxed) % READER_SLOTS;
+    }
+    SLOT.with(|slot| *slot)
+}
 
 impl Walked {
     /// The directory `parent` (verified), held open.
@@ -391,7 +407,7 @@ impl<'a, L: ChunkLocator + ?Sized> LocalChunks<'a, L> {
             algo,
             locator,
             follows_hints: false,
-            walked: Mutex::default(),
+            walked: Default::default(),
         }
     }
 
@@ -412,10 +428,12 @@ impl<'a, L: ChunkLocator + ?Sized> LocalChunks<'a, L> {
     }
 
     fn read_at(&self, location: &ChunkLocation) -> Result<Vec<u8>> {
-        // The lock covers the checks and the cached directory, not the reading: sources read
-        // from several threads share only these.
+        // The lock covers the checks and the cached directory, not the reading, and is the
+        // calling thread's own unless more threads read than there are slots.
         let (path, dir) = {
-            let mut walked = self.walked.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut walked = self.walked[reader_slot()]
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             let path = checked_path_cached(
                 &self.root,
                 &location.path,
