@@ -29,7 +29,7 @@ use crate::hash::HashAlgo;
 use crate::index::DEFAULT_STATE_DIR;
 use crate::index::{Changes, GcReport, Index, IndexOptions, Retention, Usage, Version};
 use crate::path::RelPath;
-use crate::scan::{self, RestoreSource, ScanOptions, ScanReport, Scanner};
+use crate::scan::{self, RestoreSource, ScanOptions, ScanPage, ScanReport, Scanner};
 use crate::store::ChunkStore;
 use crate::sync::ReplicaId;
 
@@ -168,13 +168,14 @@ impl Replica {
     }
 
     /// Scans the whole tree like [`scan`](Replica::scan), committing every `page` recorded
-    /// changes and calling `on_page` with the index after each commit (the last one
-    /// included), on the scanning thread: see [`Scanner::scan_in_pages`], and
+    /// changes and calling `on_page` after each commit (the last one included) with the index
+    /// and the versions the page recorded, on the scanning thread: see
+    /// [`Scanner::scan_in_pages`], and
     /// [`replica_pages`](crate::replica_pages) for streaming the pages to a peer.
     pub fn scan_in_pages(
         &mut self,
         page: usize,
-        mut on_page: impl FnMut(&Index) -> Result<()>,
+        mut on_page: impl FnMut(ScanPage<'_>) -> Result<()>,
     ) -> Result<ScanReport> {
         let report = self
             .scanner

@@ -17,7 +17,11 @@
 //! that cannot be planned, and one that was applied only in part, since the receiver's cursor
 //! only advances over pages applied completely.
 //!
-//! The sending end is a [`PageSender`], called from the scan's hook.
+//! The sending end is a [`PageSender`], called from the scan's hook. It keeps the versions
+//! each page of the scan recorded ([`ScanPage`]) until it sends them, and encodes a page from
+//! those rather than reading back what the scan has just written, whenever they are every
+//! change since the receiver's cursor; otherwise (a receiver further behind, changes recorded
+//! outside the scan) it reads the journal.
 //!
 //! ```
 //! use syncore::apply::{ApplyOptions, LocalChunks, NoLocations};
@@ -37,8 +41,10 @@
 //! let (sync, apply) = (SyncOptions::default(), ApplyOptions::default());
 //! let mut intake = PageIntake::new();
 //! let mut sender = PageSender::new(b.synced_cursor(a.replica_id())?);
-//! a.scan_in_pages(4, |index| {
+//! a.scan_in_pages(4, |page| {
 //!     // The application ships each page to B however it likes; here B takes it in place.
+//!     let index = page.index();
+//!     sender.add(page);
 //!     let page = sender.next_page(index)?;
 //!     intake.take(&mut b, &page, &a_files, &sync, &apply)?;
 //!     Ok(())
@@ -51,6 +57,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::collections::HashSet;
 use std::fmt;
 
 use crate::apply::{ApplyOptions, ApplyReport, ChunkSource};
@@ -58,27 +65,73 @@ use crate::error::{Error, Result};
 use crate::index::Index;
 use crate::replica::Replica;
 use crate::replica_sync::index_change_set_encoded;
-use crate::sync::{Conflict, SyncOptions};
+use crate::scan::{RecordedVersion, ScanPage};
+use crate::sync::encode_parts;
+use crate::sync::{Conflict, ReplicaId, SyncOptions};
 
 /// The sending end of a streamed exchange: turns each committed page of a scan into the
 /// encoded change set since the page before it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct PageSender {
     cursor: u64,
+    /// Versions the scan recorded since the last page went out, in sequence order.
+    held: Vec<RecordedVersion>,
+    /// Whether `held` is every version recorded after `cursor` (false once a page was missed).
+    held_complete: bool,
 }
 
 impl PageSender {
     /// A sender whose first page starts after `cursor`: the receiver's
     /// [`synced_cursor`](Replica::synced_cursor) of this replica.
     pub fn new(cursor: u64) -> Self {
-        PageSender { cursor }
+        PageSender {
+            cursor,
+            held: Vec::new(),
+            held_complete: true,
+        }
+    }
+
+    /// Keeps what a committed page of the scan recorded, for the next page sent. Give it
+    /// every page of the scan, also those not sent right away, so that the next page can be
+    /// encoded from them.
+    pub fn add(&mut self, page: ScanPage<'_>) {
+        let recorded = page.into_recorded();
+        let next_seq = self.held.last().map_or(self.cursor, |v| v.entry.seq) + 1;
+        let follows = recorded
+            .iter()
+            .zip(next_seq..)
+            .all(|(version, seq)| version.entry.seq == seq);
+        if self.held_complete && follows {
+            self.held.extend(recorded);
+        } else {
+            // A page was missed (or the receiver is behind the scan): read the journal instead.
+            self.held_complete = false;
+            self.held.clear();
+        }
+    }
+
+    /// How many recorded versions are held for the next page.
+    pub fn held_versions(&self) -> usize {
+        self.held.len()
     }
 
     /// The next page: everything `index` committed after the last page (call it from the hook
-    /// of [`Replica::scan_in_pages`], where the index holds only committed changes).
+    /// of [`Replica::scan_in_pages`], where the index holds only committed changes). Encoded
+    /// from the versions [`add`](Self::add)ed since the last page when they are all of them,
+    /// read from the index's journal otherwise; either way the same bytes.
     pub fn next_page(&mut self, index: &Index) -> Result<Vec<u8>> {
-        let page = index_change_set_encoded(index, self.cursor)?;
-        self.cursor = index.last_seq()?;
+        let last = index.last_seq()?;
+        let held = std::mem::take(&mut self.held);
+        let complete = std::mem::replace(&mut self.held_complete, true);
+        let covers_journal = complete && held.last().is_some_and(|v| v.entry.seq == last);
+        let from_held = covers_journal
+            .then(|| held_change_set_encoded(index.replica_id(), self.cursor, last, held))
+            .flatten();
+        let page = match from_held {
+            Some(page) => page,
+            None => index_change_set_encoded(index, self.cursor)?,
+        };
+        self.cursor = last;
         Ok(page)
     }
 
@@ -86,6 +139,46 @@ impl PageSender {
     pub fn cursor(&self) -> u64 {
         self.cursor
     }
+}
+
+/// The change set of `held` (every version recorded after `since`, through `cursor`) as the
+/// journal would read it: each path once at its latest version, in path order, then the
+/// manifest of each distinct live content in order of first use. `None` if a live file's
+/// manifest is missing (the journal is read instead).
+fn held_change_set_encoded(
+    source: ReplicaId,
+    since: u64,
+    cursor: u64,
+    mut held: Vec<RecordedVersion>,
+) -> Option<Vec<u8>> {
+    held.sort_unstable_by(|a, b| {
+        (a.entry.path.as_str(), a.entry.seq).cmp(&(b.entry.path.as_str(), b.entry.seq))
+    });
+    // Of a path's versions, the latest (the last of its run) stays.
+    held.dedup_by(|later, kept| {
+        let same_path = later.entry.path == kept.entry.path;
+        if same_path {
+            std::mem::swap(later, kept);
+        }
+        same_path
+    });
+    let mut named = HashSet::with_hasher(foldhash::fast::RandomState::default());
+    let mut manifests = Vec::new();
+    for version in &held {
+        if let Some(content_id) = version.entry.content_id.filter(|_| !version.entry.deleted) {
+            if named.insert(content_id) {
+                manifests.push(version.manifest.as_ref()?.encode());
+            }
+        }
+    }
+    let entries: Vec<_> = held.into_iter().map(|version| version.entry).collect();
+    Some(encode_parts(
+        source,
+        since,
+        cursor,
+        &entries,
+        manifests.iter().map(Vec::as_slice),
+    ))
 }
 
 /// Why a [`PageIntake`] stopped taking pages; the closing exchange takes in the rest.

@@ -181,9 +181,15 @@ pub fn scan_and_push(
             }
             Ok((intake, source.bytes()))
         });
-        let scanned = from.scan_in_pages(page, |index| {
-            if stopped.load(Ordering::Relaxed) || waiting.load(Ordering::Relaxed) > 0 {
-                // Stopped, or the last page is not taken yet: the next page brings these too.
+        let scanned = from.scan_in_pages(page, |page| {
+            if stopped.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let index = page.index();
+            // Held until sent: the page is then encoded from what the scan recorded.
+            sender.add(page);
+            if waiting.load(Ordering::Relaxed) > 0 {
+                // The last page is not taken yet: the next page brings these too.
                 return Ok(());
             }
             send(&pages, &waiting, sender.next_page(index)?);

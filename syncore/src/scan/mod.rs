@@ -19,6 +19,7 @@ mod coalescer;
 mod hashing;
 mod ignore;
 mod listing;
+mod page;
 mod report;
 mod restore;
 mod stat;
@@ -34,6 +35,7 @@ pub use coalescer::{
     DEFAULT_IGNORED_NAMES, DEFAULT_STATE_DIR, DEFAULT_TRASH_NAMES,
 };
 pub use ignore::{is_default_ignored, IGNORE_FILE_NAME};
+pub use page::{RecordedVersion, ScanPage};
 pub use report::{Move, Retry, ScanReport, SkipReason, Skipped};
 pub use restore::{restore, RestoreSource};
 
@@ -155,10 +157,11 @@ impl Scanner {
     }
 
     /// [`scan`](Scanner::scan), committing every `page` recorded changes and calling
-    /// `on_page` after each commit (the last one included) on the scanning thread, with the
-    /// index holding everything committed so far. A caller can read the journal there (e.g.
-    /// with a [`PageSender`](crate::replica_pages::PageSender)) and hand each page to a peer
-    /// while the scan goes on; only committed changes are
+    /// `on_page` after each commit (the last one included) on the scanning thread with a
+    /// [`ScanPage`]: the index holding everything committed so far, and the versions the page
+    /// recorded. A caller can turn each page into a change set there (e.g. with a
+    /// [`PageSender`](crate::replica_pages::PageSender)) and hand it to a peer while the scan
+    /// goes on; only committed changes are
     /// ever visible, so a page never shows a change the index could still roll back. An
     /// error from `on_page` stops the scan (committed pages stay recorded).
     ///
@@ -171,7 +174,7 @@ impl Scanner {
         &self,
         index: &mut Index,
         page: usize,
-        on_page: &mut dyn FnMut(&Index) -> Result<()>,
+        on_page: &mut dyn FnMut(ScanPage<'_>) -> Result<()>,
     ) -> Result<ScanReport> {
         self.check_algo(index)?;
         if page == 0 {

@@ -13,6 +13,7 @@ use std::fs;
 use super::hashing::{HashJob, HashOutcome, HashPool, Hashed};
 use super::ignore::{is_default_ignored, IgnoreChain, IGNORE_FILE_NAME};
 use super::listing::{list_tree, DirListing, DiskItem, PendingDir};
+use super::page::{RecordedVersion, ScanPage};
 use super::report::{Retry, ScanReport, SkipReason, Skipped};
 use super::stat::{file_stat, kind_of};
 use super::Scanner;
@@ -28,8 +29,8 @@ use crate::path::RelPath;
 const COMMIT_EVERY: usize = 100_000;
 
 /// Called on the scanning thread after each commit, with the index holding everything
-/// committed so far.
-pub(super) type OnCommit<'a> = &'a mut dyn FnMut(&Index) -> Result<()>;
+/// committed so far and the versions the commit recorded.
+pub(super) type OnCommit<'a> = &'a mut dyn FnMut(ScanPage<'_>) -> Result<()>;
 
 /// Directory listings the lister thread may read ahead of the comparison.
 const LISTING_QUEUE: usize = 16;
@@ -102,6 +103,8 @@ pub(super) struct Walk<'a> {
     commit_every: usize,
     /// What to call after each commit.
     on_commit: Option<OnCommit<'a>>,
+    /// The versions recorded since the last commit, kept for `on_commit` only.
+    page: Vec<RecordedVersion>,
     started_ns: i64,
     granularity_ns: i64,
     dirs: Vec<PendingDir>,
@@ -136,6 +139,7 @@ impl<'a> Walk<'a> {
             batch: None,
             commit_every,
             on_commit,
+            page: Vec::new(),
             descend_into_dirs: false,
             started_ns: now_ns(),
             granularity_ns,
@@ -658,20 +662,26 @@ impl<'a> Walk<'a> {
     /// `commit_every` recorded changes (so no page is larger).
     fn write_pending(&mut self) -> Result<()> {
         let pending = std::mem::take(&mut self.pending);
-        for item in &pending {
+        let keep_versions = self.on_commit.is_some();
+        for item in pending {
             let batch = match &mut self.batch {
                 Some(batch) => batch,
                 None => self.batch.insert(self.index.shared_batch()?),
             };
             match item {
                 Pending::Record { change, new_path } => {
-                    if *new_path {
-                        batch.record_new(change)?;
+                    let entry = if new_path {
+                        batch.record_new(&change)?
                     } else {
-                        batch.record(change)?;
+                        batch.record(&change)?
+                    };
+                    if keep_versions {
+                        // The manifest the entry names, if it names one.
+                        let manifest = change.manifest.filter(|_| entry.content_id.is_some());
+                        self.page.push(RecordedVersion { entry, manifest });
                     }
                 }
-                Pending::Refresh(path, stat, racy) => batch.refresh(path, stat, *racy)?,
+                Pending::Refresh(path, stat, racy) => batch.refresh(&path, &stat, racy)?,
             }
             if batch.recorded() >= self.commit_every {
                 self.commit()?;
@@ -687,7 +697,7 @@ impl<'a> Walk<'a> {
         };
         batch.commit()?;
         match &mut self.on_commit {
-            Some(on_commit) => on_commit(self.index),
+            Some(on_commit) => on_commit(ScanPage::new(self.index, std::mem::take(&mut self.page))),
             None => Ok(()),
         }
     }
