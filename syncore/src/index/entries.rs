@@ -438,8 +438,10 @@ pub(super) enum RowWrite {
     Insert,
     /// The path has a row.
     Update,
-    /// Not known: moving the current version into history tells (cheaper than an upsert,
-    /// which needs a statement journal).
+    /// Not known: the row is inserted, and only if the path has one already (the insert
+    /// fails on the key, writing nothing) is its current version moved into history and the
+    /// row rewritten. Cheaper than an upsert, which needs a statement journal, and than
+    /// looking first, since most applied versions are of new paths.
     Either,
 }
 
@@ -486,49 +488,90 @@ pub(super) fn write_version(
         }
     }
     let update = match row {
-        RowWrite::Insert => false,
-        RowWrite::Update | RowWrite::Either => {
-            let archived = statements
-                .get(Stmt::ArchiveEntry)?
-                .execute([entry.path.as_str()])
-                .map_err(map_sql)?;
-            if archived == 0 && row == RowWrite::Update {
-                return Err(Error::invalid(format!(
-                    "{}: no current version to supersede",
-                    entry.path
-                )));
+        RowWrite::Insert => {
+            write_entry_row(statements, Stmt::InsertEntry, version, time_ns)?.map_err(map_sql)?;
+            false
+        }
+        RowWrite::Either => {
+            match write_entry_row(statements, Stmt::InsertEntry, version, time_ns)? {
+                Ok(()) => false,
+                Err(e) if is_key_conflict(&e) => {
+                    archive_and_rewrite(statements, version, time_ns, row)?;
+                    true
+                }
+                Err(e) => return Err(map_sql(e)),
             }
-            archived > 0
+        }
+        RowWrite::Update => {
+            archive_and_rewrite(statements, version, time_ns, row)?;
+            true
         }
     };
-    let encoded_version = entry.version.encode();
-    let write = if update {
-        Stmt::UpdateEntry
-    } else {
-        Stmt::InsertEntry
-    };
-    statements
-        .get(write)?
-        .execute(params![
-            entry.path.as_str(),
-            parent_key(&entry.path),
-            entry.kind.code(),
-            to_i64(entry.size)?,
-            entry.mtime_ns,
-            to_i64(version.stat.inode)?,
-            version.stat.ctime_ns,
-            entry.executable,
-            entry.symlink_target,
-            entry.content_id.as_ref().map(|d| d.as_bytes().as_slice()),
-            encoded_version,
-            entry.deleted,
-            to_i64(entry.seq)?,
-            version.racy && !entry.deleted,
-            time_ns
-        ])
-        .map_err(map_sql)?;
     if let (true, Some(max)) = (update, max_versions) {
         prune_path_versions(statements.conn(), &entry.path, max)?;
     }
     Ok(())
+}
+
+/// Moves the path's current version into history and rewrites its row with `version`.
+fn archive_and_rewrite(
+    statements: &mut Statements<'_>,
+    version: &NewVersion<'_>,
+    time_ns: i64,
+    row: RowWrite,
+) -> Result<()> {
+    let path = &version.entry.path;
+    let archived = statements
+        .get(Stmt::ArchiveEntry)?
+        .execute([path.as_str()])
+        .map_err(map_sql)?;
+    if archived == 0 {
+        return Err(Error::invalid(format!(
+            "{path}: no current version to supersede ({row:?})"
+        )));
+    }
+    write_entry_row(statements, Stmt::UpdateEntry, version, time_ns)?.map_err(map_sql)
+}
+
+/// Runs `which` (the entry row's insert or rewrite, which take the same parameters) for
+/// `version`; the statement's own outcome is returned as is, for the caller to interpret.
+fn write_entry_row(
+    statements: &mut Statements<'_>,
+    which: Stmt,
+    version: &NewVersion<'_>,
+    time_ns: i64,
+) -> Result<rusqlite::Result<()>> {
+    let entry = version.entry;
+    let (size, inode, seq) = (
+        to_i64(entry.size)?,
+        to_i64(version.stat.inode)?,
+        to_i64(entry.seq)?,
+    );
+    let outcome = statements.get(which)?.execute(params![
+        entry.path.as_str(),
+        parent_key(&entry.path),
+        entry.kind.code(),
+        size,
+        entry.mtime_ns,
+        inode,
+        version.stat.ctime_ns,
+        entry.executable,
+        entry.symlink_target,
+        entry.content_id.as_ref().map(|d| d.as_bytes().as_slice()),
+        entry.version.encode(),
+        entry.deleted,
+        seq,
+        version.racy && !entry.deleted,
+        time_ns
+    ]);
+    Ok(outcome.map(|_| ()))
+}
+
+/// Whether `err` is an insert refused because the row's key exists.
+fn is_key_conflict(err: &rusqlite::Error) -> bool {
+    matches!(
+        err,
+        rusqlite::Error::SqliteFailure(failure, _)
+            if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
 }

@@ -621,4 +621,65 @@ mod tests {
         assert!(!view.has_chunk(&chunk).unwrap());
         assert_eq!(view.counts_chunks.get(), Some(&true));
     }
+
+    #[test]
+    fn applied_versions_insert_new_paths_and_supersede_existing_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut index = Index::open(dir.path(), IndexOptions::default()).unwrap();
+        let chunker = crate::Chunker::default();
+        let (first, second) = (
+            FileManifest::of_slice(&chunker, b"first"),
+            FileManifest::of_slice(&chunker, b"second version"),
+        );
+        let path = RelPath::new("f").unwrap();
+        let mut version = VersionVector::new();
+        let apply = |index: &mut Index, entry: &Entry, manifest: Option<&FileManifest>| {
+            let mut batch = index.applied_batch().unwrap();
+            batch.record_applied(entry, manifest, None).unwrap();
+            batch.commit().unwrap();
+        };
+        let file = |manifest: &FileManifest, version: &VersionVector| Entry {
+            kind: EntryKind::File,
+            size: manifest.size(),
+            content_id: Some(manifest.content_id()),
+            ..dir_entry("f", version)
+        };
+        // New path, then a new version of it, then a tombstone, then the path again.
+        let steps = [
+            file(&first, &version),
+            file(&second, &version),
+            Entry {
+                deleted: true,
+                content_id: None,
+                size: 0,
+                ..file(&second, &version)
+            },
+            file(&first, &version),
+        ];
+        for (i, step) in steps.iter().enumerate() {
+            version.bump(ReplicaId::from_bytes([3; 16]));
+            let entry = Entry {
+                version: version.clone(),
+                ..step.clone()
+            };
+            let manifest = match entry.content_id {
+                Some(id) if id == first.content_id() => Some(&first),
+                Some(_) => Some(&second),
+                None => None,
+            };
+            apply(&mut index, &entry, manifest);
+            let stored = LocalView::entry(&index, &path).unwrap().unwrap();
+            assert_eq!(
+                (stored.deleted, stored.content_id, &stored.version),
+                (entry.deleted, entry.content_id, &entry.version),
+                "step {i}"
+            );
+            // Every superseded version went to history, the current one stays in its row.
+            assert_eq!(index.history(&path).unwrap().len(), i + 1, "step {i}");
+        }
+        // The first content is referenced again, the second only by history.
+        assert!(index.has_live_chunk(&first.chunks()[0].id).unwrap());
+        assert!(!index.has_live_chunk(&second.chunks()[0].id).unwrap());
+        assert!(index.has_referenced_chunk(&second.chunks()[0].id).unwrap());
+    }
 }

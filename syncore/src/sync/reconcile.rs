@@ -156,6 +156,8 @@ fn reconcile_checked(
             source: changes.source,
             since: changes.since,
             cursor: changes.cursor,
+            // About one action per entry (a conflict copy adds one, a mirror its deletions).
+            actions: Vec::with_capacity(changes.entries.len()),
             ..Plan::default()
         },
         created_keys: FastMap::default(),
