@@ -348,3 +348,22 @@ fn a_sender_that_missed_a_page_reads_the_journal() {
     );
     assert_eq!(sender.cursor(), a.index().last_seq().unwrap());
 }
+
+#[test]
+fn a_panicking_page_hook_ends_the_scan_with_its_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    write_tree(dir.path());
+    let mut a = open(dir.path());
+    let (done, outcome) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let scanned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = a.scan_in_pages(3, |_| panic!("the hook panics"));
+        }));
+        let _ = done.send(scanned.is_err());
+    });
+    // The hashing threads are released and the panic reaches the caller: no hang.
+    let panicked = outcome
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the scan hung after its hook panicked");
+    assert!(panicked);
+}

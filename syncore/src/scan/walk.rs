@@ -196,10 +196,13 @@ impl<'a> Walk<'a> {
                 options.threads,
                 options.batch_size,
             ));
-            let walked = body(&mut self).and_then(|()| self.settle_hashing());
+            // A panic (in a caller's page hook, say) is held until the workers are released.
+            let walked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                body(&mut self).and_then(|()| self.settle_hashing())
+            }));
             // Closing the queue ends the workers, so the scope can join them.
             self.hashing = None;
-            walked
+            walked.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         })?;
         self.finish()
     }
