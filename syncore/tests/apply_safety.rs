@@ -666,3 +666,52 @@ fn is_root() -> bool {
     #[cfg(not(unix))]
     false
 }
+
+/// A shareable source that panics on one chunk and serves the others from `inner`.
+struct PanickingOn<'a> {
+    inner: &'a (dyn ChunkSource + Sync),
+    chunk: Digest,
+}
+
+impl ChunkSource for PanickingOn<'_> {
+    fn read_chunk(&self, id: &Digest) -> Result<Vec<u8>> {
+        assert_ne!(*id, self.chunk, "the chunk source panics");
+        self.inner.read_chunk(id)
+    }
+}
+
+#[test]
+fn a_panicking_shared_source_ends_the_apply_with_its_panic() {
+    let mut a = Side::new(1);
+    let mut b = Side::new(2);
+    for i in 0..40 {
+        a.write(&format!("f{i:02}.txt"), format!("file {i}").as_bytes());
+    }
+    a.scan();
+    let plan = b.plan_from(&a);
+    // One file's chunk panics; the other placing thread goes on with the rest.
+    let chunk = FileManifest::of_slice(&chunker(), b"file 3").chunks()[0].id;
+    let (done, outcome) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let remote = LocalChunks::new(a.root(), HashAlgo::Blake3, &a.target);
+        let source = PanickingOn {
+            inner: &remote,
+            chunk,
+        };
+        let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let root = b.root().to_path_buf();
+            let _ = apply_plan(
+                &root,
+                &plan,
+                &SharedSource(&source),
+                &mut b.target,
+                &ApplyOptions::default(),
+            );
+        }));
+        let _ = done.send(applied.is_err());
+    });
+    let panicked = outcome
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the apply hung after its chunk source panicked");
+    assert!(panicked);
+}

@@ -98,6 +98,9 @@ pub(crate) struct Placed {
     pub unfetched: Option<Unfetched>,
 }
 
+/// A batch of placed files as a placing thread hands it back, or the panic that stopped it.
+type PlacedBatch = std::thread::Result<Vec<Placed>>;
+
 /// The most threads placing files at once.
 pub(crate) const MAX_PLACING_THREADS: usize = 4;
 
@@ -115,7 +118,7 @@ pub(crate) struct Placer {
     /// The queue the next batch goes to.
     next_queue: usize,
     run: u64,
-    placed: Receiver<Vec<Placed>>,
+    placed: Receiver<PlacedBatch>,
     /// Jobs submitted but not yet handed to the placing thread.
     outbox: Vec<Queued>,
     outbox_bytes: u64,
@@ -134,7 +137,7 @@ impl Placer {
         shared: Option<&'scope (dyn ChunkSource + Sync)>,
     ) -> Placer {
         // Never more batches in flight than files, so no channel can fill up.
-        let (done, placed) = sync_channel::<Vec<Placed>>(MAX_FILES_IN_FLIGHT);
+        let (done, placed) = sync_channel::<PlacedBatch>(MAX_FILES_IN_FLIGHT);
         let jobs = (0..placing_threads(shared.is_some()))
             .map(|_| {
                 let (jobs, job_queue) = sync_channel::<Vec<Queued>>(MAX_FILES_IN_FLIGHT);
@@ -195,7 +198,7 @@ impl Placer {
     /// The files placed so far that were not yet returned, without waiting.
     pub fn completed(&mut self) -> Vec<Placed> {
         while let Ok(batch) = self.placed.try_recv() {
-            self.arrived.extend(batch);
+            self.take_in(batch);
         }
         let finished: Vec<Placed> = self.arrived.drain(..).collect();
         for placed in &finished {
@@ -220,11 +223,21 @@ impl Placer {
         self.hand_over()?;
         if self.arrived.is_empty() {
             let batch = self.placed.recv().map_err(|_| placing_thread_gone())?;
-            self.arrived.extend(batch);
+            self.take_in(batch);
         }
         let placed = self.arrived.pop_front().ok_or_else(placing_thread_gone)?;
         self.account(&placed);
         Ok(placed)
+    }
+
+    /// Queues a batch handed back, or goes on with the panic that stopped its placing thread
+    /// (the caller's chunk source panicked there): on this thread, the placing threads are
+    /// released as the placer is dropped, instead of waiting for files that never come.
+    fn take_in(&mut self, batch: PlacedBatch) {
+        match batch {
+            Ok(placed) => self.arrived.extend(placed),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     }
 
     fn account(&mut self, placed: &Placed) {
@@ -255,21 +268,26 @@ fn placing_threads(reads_shared_source: bool) -> usize {
 fn place_all(
     jobs: Receiver<Vec<Queued>>,
     shared: Option<&(dyn ChunkSource + Sync)>,
-    done: SyncSender<Vec<Placed>>,
+    done: SyncSender<PlacedBatch>,
 ) {
     let mut dir: Option<Arc<Dir>> = None;
     let mut current_run = 0;
     for batch in jobs {
-        let mut finished = Vec::with_capacity(batch.len());
-        for Queued { job, run } in batch {
-            if run != current_run {
-                // Directories may have been renamed or removed since: open afresh.
-                dir = None;
-                current_run = run;
+        // A panic (of the caller's chunk source) goes to the applier, which raises it.
+        let placed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let mut finished = Vec::with_capacity(batch.len());
+            for Queued { job, run } in batch {
+                if run != current_run {
+                    // Directories may have been renamed or removed since: open afresh.
+                    dir = None;
+                    current_run = run;
+                }
+                finished.push(place(job, shared, &mut dir));
             }
-            finished.push(place(job, shared, &mut dir));
-        }
-        if done.send(finished).is_err() {
+            finished
+        }));
+        let panicked = placed.is_err();
+        if done.send(placed).is_err() || panicked {
             return;
         }
     }
