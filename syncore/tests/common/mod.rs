@@ -1,5 +1,6 @@
-//! Test helpers shared by the apply and simulation tests: a minimal scanner over a real
-//! directory that records local changes into a `MemoryTarget`, the way the index's scan will.
+//! Test helpers shared by the apply, paging and simulation tests: a minimal scanner over a
+//! real directory that records local changes into a `MemoryTarget`, the way the index's scan
+//! will, and a check that a panic reaches the caller instead of hanging it.
 
 #![allow(dead_code)]
 
@@ -97,4 +98,17 @@ pub fn scan(root: &Path, target: &mut MemoryTarget, now_ns: i64) {
         target.view.local_delete(&path, now_ns).unwrap();
         target.observe(root, &path).unwrap();
     }
+}
+
+/// Runs `work` on a thread of its own and returns whether it panicked; fails the test if it
+/// has not returned within a minute (a panic that left threads waiting on each other).
+pub fn panics_without_hanging(what: &str, work: impl FnOnce() + Send + 'static) -> bool {
+    let (done, outcome) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)).is_err();
+        let _ = done.send(panicked);
+    });
+    outcome
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("{what} hung instead of returning its panic"))
 }
