@@ -26,14 +26,14 @@
 //!
 //! | measurement | syncore | rsync |
 //! |---|---|---|
-//! | plan, 1,000,000 entries, nothing to do: in-memory view | 0.14 s | |
-//! | the same against the SQLite index (change set in memory / from bytes) | 0.63 s / 1.01 s | |
-//! | 100,000 files, 546.5 MB, into an empty folder, in pairs: `Durability::None` against `-a` | **1.07x** geometric mean of 11 pairs (median 1.13x, 0.75x–1.42x), the paired group alone | |
+//! | plan, 1,000,000 entries, nothing to do: in-memory view | 0.15 s | |
+//! | the same against the SQLite index (change set in memory / from bytes) | 0.49 s / 0.95 s | |
+//! | 100,000 files, 546.5 MB, into an empty folder, in pairs: `Durability::None` against `-a` | **1.03x** geometric mean of 11 pairs (median 0.98x, 0.83x–1.35x; two more runs: 1.03x, 1.05x), the paired group alone | |
 //! | the same in blocks: `Durability::None` (previous code: 1.15x in pairs then) | 6.14 s mean of 10 | 5.35 s mean of 10 (`-a`) |
 //! | the same, `Durability::Batched` (previous code) | 7.46 s mean of 10 | |
-//! | the same, `Durability::PerFile` (one run) | 13.7 s (21.6 s with one placing thread) | |
-//! | 1% of files (1,000) rewritten, then synced (batched) | 0.63 s mean | 0.79 s mean |
-//! | bytes moved for that change | 5.3–5.8 MB of chunks | 5.1–5.7 MB literal, 7.6–8.2 MB sent |
+//! | the same, `Durability::PerFile` (one run) | 12.9–16.3 s (21.6 s with one placing thread) | |
+//! | 1% of files (1,000) rewritten, then synced (batched) | 0.58 s mean | 0.71–0.75 s |
+//! | bytes moved for that change | 5.3–5.8 MB of chunks | 5.1–5.5 MB literal, 7.6–8.0 MB sent |
 //!
 //! Command: `cargo bench -p syncore-benches --bench sync`. Every full-sync run writes into
 //! folders of its own and the copies are removed only after the group: this filesystem (ext4
@@ -45,8 +45,8 @@
 //! system 3.0–5.6; `/usr/bin/time`, rising with the filesystem's fill) where `rsync -a` spends
 //! 3.7–7 (user 0.6–1.0), the difference being the hashing and indexing of both replicas. A's
 //! scan commits every 25,000 changes and hands B a page of its journal whenever B has taken the
-//! last one (so pages grow while B is busy), and B plans and applies each while A goes on
-//! scanning. Within B's apply, B's own thread checks each path and records each file in B's
+//! last one (so pages grow while B is busy; each encoded from the versions the scan recorded,
+//! not read back), and B plans and applies each while A goes on scanning. Within B's apply, B's own thread checks each path and records each file in B's
 //! index, while a placing thread per core reads and verifies the file's chunks from A's files
 //! (a `SharedSource`) and creates, writes, names and stats it (by name under the open
 //! directory; on Linux an unnamed `O_TMPFILE`, created with its final mode, linked into
