@@ -57,16 +57,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::collections::HashSet;
 use std::fmt;
 
 use crate::apply::{ApplyOptions, ApplyReport, ChunkSource};
 use crate::error::{Error, Result};
 use crate::index::Index;
+use crate::manifest::FileManifest;
 use crate::replica::Replica;
 use crate::replica_sync::index_change_set_encoded;
 use crate::scan::{RecordedVersion, ScanPage};
-use crate::sync::encode_parts;
+use crate::sync::{encode_parts, manifests_in_order};
 use crate::sync::{Conflict, ReplicaId, SyncOptions};
 
 /// The sending end of a streamed exchange: turns each committed page of a scan into the
@@ -162,16 +162,13 @@ fn held_change_set_encoded(
         }
         same_path
     });
-    let mut named = HashSet::with_hasher(foldhash::fast::RandomState::default());
-    let mut manifests = Vec::new();
-    for version in &held {
-        if let Some(content_id) = version.entry.content_id.filter(|_| !version.entry.deleted) {
-            if named.insert(content_id) {
-                manifests.push(version.manifest.as_ref()?.encode());
-            }
-        }
-    }
-    let entries: Vec<_> = held.into_iter().map(|version| version.entry).collect();
+    let (entries, recorded): (Vec<_>, Vec<_>) = held
+        .into_iter()
+        .map(|version| (version.entry, version.manifest))
+        .unzip();
+    let manifests = manifests_in_order(&entries, |_, i| {
+        recorded[i].as_ref().map(FileManifest::encode)
+    })?;
     Some(encode_parts(
         source,
         since,

@@ -496,14 +496,14 @@ pub(super) fn write_version(
             match write_entry_row(statements, Stmt::InsertEntry, version, time_ns)? {
                 Ok(()) => false,
                 Err(e) if is_key_conflict(&e) => {
-                    archive_and_rewrite(statements, version, time_ns, row)?;
+                    archive_and_rewrite(statements, version, time_ns)?;
                     true
                 }
                 Err(e) => return Err(map_sql(e)),
             }
         }
         RowWrite::Update => {
-            archive_and_rewrite(statements, version, time_ns, row)?;
+            archive_and_rewrite(statements, version, time_ns)?;
             true
         }
     };
@@ -518,7 +518,6 @@ fn archive_and_rewrite(
     statements: &mut Statements<'_>,
     version: &NewVersion<'_>,
     time_ns: i64,
-    row: RowWrite,
 ) -> Result<()> {
     let path = &version.entry.path;
     let archived = statements
@@ -527,7 +526,7 @@ fn archive_and_rewrite(
         .map_err(map_sql)?;
     if archived == 0 {
         return Err(Error::invalid(format!(
-            "{path}: no current version to supersede ({row:?})"
+            "{path}: no current version to supersede"
         )));
     }
     write_entry_row(statements, Stmt::UpdateEntry, version, time_ns)?.map_err(map_sql)

@@ -17,6 +17,7 @@ use super::Index;
 use crate::entry::Entry;
 use crate::error::{Error, Result};
 use crate::hash::Digest;
+use crate::sync::manifests_in_order;
 
 /// The entries changed after a cursor and the cursor to use next time.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,13 +75,11 @@ impl Index {
         }
         // Already in path order when the table was read whole: then this is one pass.
         entries.sort_unstable_by(|a, b| a.path.cmp(&b.path));
-        // Manifests in order of first use by path (each leaves the map when first used).
-        let manifests = entries
-            .iter()
-            .filter(|entry| !entry.deleted)
-            .filter_map(|entry| entry.content_id)
-            .filter_map(|id| stored.remove(&id).map(|manifest| (id, manifest)))
-            .collect();
+        // Every live content was stored above, from the first row naming it.
+        let manifests = manifests_in_order(&entries, |id, _| {
+            stored.remove(&id).map(|manifest| (id, manifest))
+        })
+        .ok_or_else(|| Error::invalid("journal: a live content's manifest went missing"))?;
         Ok(JournalRead {
             entries,
             cursor: last.max(cursor),

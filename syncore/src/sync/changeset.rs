@@ -286,6 +286,26 @@ fn count_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// The manifests a change set of `entries` (sorted by path) carries, in its order: one per
+/// distinct content a live entry names, in order of first use, each as `manifest_of` gives
+/// it for the content id and the index of the entry that first names it. `None` if
+/// `manifest_of` has none for one of them.
+pub(crate) fn manifests_in_order<M>(
+    entries: &[Entry],
+    mut manifest_of: impl FnMut(Digest, usize) -> Option<M>,
+) -> Option<Vec<M>> {
+    let mut named = std::collections::HashSet::with_hasher(foldhash::fast::RandomState::default());
+    let mut manifests = Vec::new();
+    for (i, entry) in entries.iter().enumerate() {
+        if let Some(content_id) = entry.content_id.filter(|_| !entry.deleted) {
+            if named.insert(content_id) {
+                manifests.push(manifest_of(content_id, i)?);
+            }
+        }
+    }
+    Some(manifests)
+}
+
 /// The bytes [`ChangeSet::encode`] makes of a change set with these parts, the manifests given
 /// already encoded ([`FileManifest::encode`]; an index stores them so), in order.
 pub(crate) fn encode_parts<'m>(

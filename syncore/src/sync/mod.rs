@@ -40,7 +40,7 @@ mod policy;
 mod reconcile;
 mod version;
 
-pub(crate) use changeset::encode_parts;
+pub(crate) use changeset::{encode_parts, manifests_in_order};
 pub use changeset::{ChangeSet, MAX_SYMLINK_TARGET_LEN};
 pub use memory::MemoryView;
 pub use plan::{Action, Collision, Conflict, Plan, PlanSummary};
