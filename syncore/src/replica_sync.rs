@@ -90,6 +90,24 @@ fn peer_key(peer: ReplicaId) -> String {
     format!("sync:{peer}")
 }
 
+/// Where a change set for `peer` starts in `index`'s journal when `peer` has read it up to
+/// `cursor`: past the versions this replica took from `peer` as `peer` sent them.
+fn start_for(index: &Index, peer: ReplicaId, cursor: u64) -> Result<u64> {
+    index.skip_echoes(&peer_key(peer), cursor)
+}
+
+/// After a complete apply of `plan` whose records came after `last_seq_before` in `index`'s
+/// journal: the source's cursor advances, and a verbatim plan's records are noted as echoes
+/// of the source (a change set for it then leaves them out).
+fn note_complete_apply(index: &mut Index, plan: &Plan, last_seq_before: u64) -> Result<()> {
+    let key = peer_key(plan.source);
+    index.set_peer_cursor(&key, plan.cursor)?;
+    if plan.verbatim {
+        index.note_echoes(&key, last_seq_before, index.last_seq()?)?;
+    }
+    Ok(())
+}
+
 impl Replica {
     /// Everything this replica recorded after `cursor` (a peer's [`synced_cursor`] of this
     /// replica), as a [`ChangeSet`]; [`ChangeSet::cursor`] is the peer's next cursor.
@@ -102,6 +120,22 @@ impl Replica {
     /// [`change_set`](Replica::change_set), encoded: the bytes the application ships.
     pub fn changes_since_encoded(&self, cursor: u64) -> Result<Vec<u8>> {
         index_change_set_encoded(self.index(), cursor)
+    }
+
+    /// What `peer`, which has read this replica's journal up to `cursor`, needs: the
+    /// [`change_set`](Replica::change_set) since `cursor`, less the versions this replica took
+    /// from `peer` exactly as `peer` sent them (echoes, noted by [`apply`](Replica::apply)
+    /// for a [`Plan::verbatim`] plan). When it leaves echoes out, the change set's
+    /// [`since`](ChangeSet::since) is where it starts, after them (so it is never
+    /// [complete](ChangeSet::is_complete)); its [`cursor`](ChangeSet::cursor) is the peer's
+    /// next cursor as always.
+    pub fn changes_for(&self, peer: ReplicaId, cursor: u64) -> Result<ChangeSet> {
+        self.change_set(start_for(self.index(), peer, cursor)?)
+    }
+
+    /// [`changes_for`](Replica::changes_for), encoded.
+    pub fn changes_for_encoded(&self, peer: ReplicaId, cursor: u64) -> Result<Vec<u8>> {
+        self.changes_since_encoded(start_for(self.index(), peer, cursor)?)
     }
 
     /// Plans what this replica must do to take in a peer's `changes` (pure: reads the index,
@@ -133,13 +167,13 @@ impl Replica {
         options: &ApplyOptions,
     ) -> Result<ApplyReport> {
         let root = self.root().to_path_buf();
+        let last_seq = self.index().last_seq()?;
         let mut batch = self.index_mut().applied_batch()?;
         let result = apply_plan(&root, plan, source, &mut batch, options);
         batch.commit()?;
         let report = result?;
         if report.is_complete() {
-            self.index_mut()
-                .set_peer_cursor(&peer_key(plan.source), plan.cursor)?;
+            note_complete_apply(self.index_mut(), plan, last_seq)?;
         }
         Ok(report)
     }
@@ -250,6 +284,17 @@ impl<S: ChunkStore> Hub<S> {
         index_change_set_encoded(self.index(), cursor)
     }
 
+    /// What `client` needs: [`Replica::changes_for`] on the hub, leaving out the versions
+    /// the hub took from that client as the client sent them.
+    pub fn changes_for(&self, client: ReplicaId, cursor: u64) -> Result<ChangeSet> {
+        self.change_set(start_for(&self.index, client, cursor)?)
+    }
+
+    /// [`changes_for`](Hub::changes_for), encoded.
+    pub fn changes_for_encoded(&self, client: ReplicaId, cursor: u64) -> Result<Vec<u8>> {
+        self.changes_since_encoded(start_for(&self.index, client, cursor)?)
+    }
+
     /// How far the hub has taken in `client`'s journal.
     pub fn synced_cursor(&self, client: ReplicaId) -> Result<u64> {
         self.index.peer_cursor(&peer_key(client))
@@ -273,12 +318,12 @@ impl<S: ChunkStore> Hub<S> {
     /// stored, entries recorded in one transaction; the client's cursor advances when the
     /// report is complete.
     pub fn apply(&mut self, plan: &Plan, source: &dyn ChunkSource) -> Result<ApplyReport> {
+        let last_seq = self.index.last_seq()?;
         let mut batch = self.index.applied_batch()?;
         let report = apply_plan_to_store(plan, source, &self.store, &mut batch)?;
         batch.commit()?;
         if report.is_complete() {
-            self.index
-                .set_peer_cursor(&peer_key(plan.source), plan.cursor)?;
+            note_complete_apply(&mut self.index, plan, last_seq)?;
         }
         Ok(report)
     }

@@ -1,6 +1,10 @@
 //! The sans-IO exchange on real replicas: no echo after apply, cursors, moves, executable
-//! bits, conflicts, a hub serving two clients, and hostile change-set bytes.
+//! bits, conflicts, a hub serving two clients, hostile change-set bytes, and change sets
+//! that leave out the receiver's own versions.
 
+mod common;
+
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
@@ -286,4 +290,114 @@ fn encoded_changes_are_the_change_set_encoded_byte_for_byte() {
         assert_eq!(encoded, changes.encode(), "cursor {cursor}");
         assert_eq!(syncore::sync::ChangeSet::decode(&encoded).unwrap(), changes);
     }
+}
+
+#[test]
+fn a_peer_is_not_sent_back_its_own_versions() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    fs::create_dir_all(da.path().join("dir")).unwrap();
+    for i in 0..20 {
+        fs::write(da.path().join(format!("dir/f{i}")), format!("file {i}")).unwrap();
+    }
+    let (mut a, mut b) = (open(da.path()), open(db.path()));
+    a.scan().unwrap();
+    b.scan().unwrap();
+    assert_eq!(push(&a, &mut b, &SyncOptions::default()), 21);
+    let taken = b.index().last_seq().unwrap();
+    assert_eq!(taken, 21, "B recorded A's 20 files and their directory");
+
+    // For A, B's journal holds nothing new; for anyone else, all of it.
+    let cursor = a.synced_cursor(b.replica_id()).unwrap();
+    let for_a = b.changes_for(a.replica_id(), cursor).unwrap();
+    assert!(for_a.entries.is_empty(), "{:?}", for_a.entries);
+    assert_eq!((for_a.since, for_a.cursor), (taken, taken));
+    assert!(!for_a.is_complete());
+    let stranger = syncore::sync::ReplicaId::from_bytes([7; 16]);
+    assert_eq!(
+        b.changes_for(stranger, cursor).unwrap().entries.len(),
+        21,
+        "only the peer that sent them is spared its versions"
+    );
+    assert_eq!(
+        b.changes_for_encoded(a.replica_id(), cursor).unwrap(),
+        for_a.encode()
+    );
+
+    // B's own edits after that still reach A, and nothing else does.
+    fs::write(db.path().join("dir/f3"), b"edited on B").unwrap();
+    fs::write(db.path().join("new-on-b"), b"new").unwrap();
+    b.scan().unwrap();
+    let for_a = b.changes_for(a.replica_id(), cursor).unwrap();
+    let paths: Vec<&str> = for_a.entries.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["dir/f3", "new-on-b"]);
+    let plan = a.plan(&for_a, &SyncOptions::default()).unwrap();
+    a.apply(&plan, &b.chunk_source(), &ApplyOptions::default())
+        .unwrap();
+    assert_eq!(fs::read(da.path().join("dir/f3")).unwrap(), b"edited on B");
+    assert_eq!(fs::read(da.path().join("new-on-b")).unwrap(), b"new");
+
+    // A's plan of B's edits was verbatim: A does not send them back either.
+    assert!(plan.verbatim);
+    let for_b = a
+        .changes_for(b.replica_id(), b.synced_cursor(a.replica_id()).unwrap())
+        .unwrap();
+    assert!(for_b.entries.is_empty(), "{:?}", for_b.entries);
+}
+
+#[test]
+fn a_resolved_conflict_is_sent_back_to_the_peer_it_came_from() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    fs::write(da.path().join("n.txt"), b"base").unwrap();
+    let (mut a, mut b) = (open(da.path()), open(db.path()));
+    a.scan().unwrap();
+    push(&a, &mut b, &SyncOptions::default());
+    push(&b, &mut a, &SyncOptions::default());
+    fs::write(da.path().join("n.txt"), b"edited on A").unwrap();
+    fs::write(db.path().join("n.txt"), b"edited on B, longer").unwrap();
+    a.scan().unwrap();
+    b.scan().unwrap();
+    let options = SyncOptions {
+        policy: ConflictPolicy::KeepBoth,
+        ..SyncOptions::default()
+    };
+    let changes = a
+        .changes_for(b.replica_id(), b.synced_cursor(a.replica_id()).unwrap())
+        .unwrap();
+    let plan = b.plan(&changes, &options).unwrap();
+    assert_eq!(plan.conflicts.len(), 1);
+    assert!(!plan.verbatim, "a conflict records versions A never sent");
+    b.apply(&plan, &a.chunk_source(), &ApplyOptions::default())
+        .unwrap();
+    // The winner, its merged version and the loser's copy all go back to A.
+    let back = b
+        .changes_for(a.replica_id(), a.synced_cursor(b.replica_id()).unwrap())
+        .unwrap();
+    assert!(back.entries.len() >= 2, "{:?}", back.entries);
+    push_for(&b, &mut a, &options);
+    push_for(&a, &mut b, &options);
+    assert_eq!(push_for(&b, &mut a, &options), 0);
+    assert_eq!(
+        user_tree(da.path()),
+        user_tree(db.path()),
+        "both sides hold the winner and the conflict copy"
+    );
+}
+
+/// [`push`] through `changes_for`: A's changes to B, without B's own versions.
+fn push_for(a: &Replica, b: &mut Replica, options: &SyncOptions) -> usize {
+    let cursor = b.synced_cursor(a.replica_id()).unwrap();
+    let bytes = a.changes_for_encoded(b.replica_id(), cursor).unwrap();
+    let plan = b.plan_encoded(&bytes, options).unwrap();
+    let report = b
+        .apply(&plan, &a.chunk_source(), &ApplyOptions::default())
+        .unwrap();
+    assert!(report.is_complete(), "{report:?}");
+    plan.actions.len()
+}
+
+/// Every file and directory under `root` but the state directory.
+fn user_tree(root: &Path) -> BTreeMap<String, Option<Vec<u8>>> {
+    let mut tree = common::disk_tree(root);
+    tree.retain(|path, _| !path.starts_with(".syncore"));
+    tree
 }

@@ -1,7 +1,8 @@
 //! Deterministic multi-replica simulation: three real [`Replica`]s (working tree, SQLite
 //! index, real scanner) and a [`Hub`] that keeps its content in a chunk store, random edits
 //! (unscanned for a while, sometimes), random exchange order through the hub and directly
-//! between peers, injected faults (unavailable chunk, corrupt chunk, crash before and after
+//! between peers (each change set leaving out the receiver's own versions, as
+//! `changes_for` does), injected faults (unavailable chunk, corrupt chunk, crash before and after
 //! rename, the index reopened after a crash, temp files cleaned on restart), then checks:
 //! convergence, identical trees, empty plans once converged, no unscanned user write
 //! destroyed by an apply, no version lost (under keep-both) unless superseded.
@@ -330,7 +331,7 @@ impl Sim {
     fn upload(&mut self, c: usize) {
         let client = self.clients[c].r();
         let cursor = self.hub.synced_cursor(client.replica_id()).unwrap();
-        let changes = wire(&client.change_set(cursor).unwrap());
+        let changes = wire(&client.changes_for(self.hub.replica_id(), cursor).unwrap());
         let plan = self.hub.plan(&changes, &self.options).unwrap();
         trace(&format!("hub <- client {c}"), &plan);
         let source = client.chunk_source();
@@ -344,7 +345,8 @@ impl Sim {
     fn download(&mut self, c: usize, faults: bool) {
         let hub_id = self.hub.replica_id();
         let cursor = self.clients[c].r().synced_cursor(hub_id).unwrap();
-        let changes = wire(&self.hub.change_set(cursor).unwrap());
+        let client_id = self.clients[c].r().replica_id();
+        let changes = wire(&self.hub.changes_for(client_id, cursor).unwrap());
         let plan = self.clients[c].r().plan(&changes, &self.options).unwrap();
         trace(&format!("client {c} <- hub"), &plan);
         let writes: Vec<&Action> = plan
@@ -432,7 +434,8 @@ impl Sim {
             (&mut hi[0], &lo[d])
         };
         let cursor = receiver.r().synced_cursor(sender.r().replica_id()).unwrap();
-        let changes = wire(&sender.r().change_set(cursor).unwrap());
+        let receiver_id = receiver.r().replica_id();
+        let changes = wire(&sender.r().changes_for(receiver_id, cursor).unwrap());
         let plan = receiver.r().plan(&changes, &self.options).unwrap();
         trace(&format!("client {c} <- client {d}"), &plan);
         let source = sender.r().chunk_source();

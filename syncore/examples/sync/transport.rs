@@ -121,8 +121,9 @@ pub fn push(
     apply: &ApplyOptions,
     dry_run: bool,
 ) -> Result<OneWay> {
-    // What the application ships from `from` to `to`.
-    let bytes = from.changes_since_encoded(to.synced_cursor(from.replica_id())?)?;
+    // What the application ships from `from` to `to` (without `to`'s own versions).
+    let cursor = to.synced_cursor(from.replica_id())?;
+    let bytes = from.changes_for_encoded(to.replica_id(), cursor)?;
     let plan = to.plan_encoded(&bytes, sync)?;
     if dry_run || plan.is_empty() {
         return Ok(OneWay {

@@ -29,10 +29,16 @@ use super::sql::map_sql;
 use crate::error::{Error, Result};
 
 /// The schema version this build writes; `PRAGMA user_version` of a current database.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Migration `n` (1-based) brings a database from version `n - 1` to `n`.
-const MIGRATIONS: &[&str] = &[MIGRATION_1, MIGRATION_2, MIGRATION_3, MIGRATION_4];
+const MIGRATIONS: &[&str] = &[
+    MIGRATION_1,
+    MIGRATION_2,
+    MIGRATION_3,
+    MIGRATION_4,
+    MIGRATION_5,
+];
 
 const MIGRATION_1: &str = "
 CREATE TABLE meta (
@@ -166,6 +172,15 @@ DELETE FROM history WHERE EXISTS (
 /// Nothing to convert (stored encodings stay valid); the version only keeps builds that would
 /// read an empty encoding as corrupt from opening such a database.
 const MIGRATION_4: &str = "-- format change only: one-chunk manifests may omit their encoding";
+
+/// Version 5: a peer's row also names the stretch `(echo_from, echo_to]` of this replica's
+/// journal that holds only versions that peer sent, as it sent them (see
+/// [`Index::note_echoes`](crate::index::Index::note_echoes)). Existing rows get an empty
+/// stretch: nothing is left out of a change set until the next exchange notes one.
+const MIGRATION_5: &str = "
+ALTER TABLE peers ADD COLUMN echo_from INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE peers ADD COLUMN echo_to INTEGER NOT NULL DEFAULT 0;
+";
 
 /// Brings `conn` to [`SCHEMA_VERSION`], or refuses a database from a newer build.
 pub fn migrate(conn: &mut Connection) -> Result<()> {

@@ -112,6 +112,23 @@ impl Action {
         matches!(self, Action::Record { .. })
     }
 
+    /// The versions the action records in the index once done (two for a rename that leaves
+    /// a tombstone behind).
+    pub fn recorded(&self) -> impl Iterator<Item = &Entry> {
+        let (first, second) = match self {
+            Action::WriteFile { entry, .. }
+            | Action::MakeDir { entry, .. }
+            | Action::MakeSymlink { entry, .. }
+            | Action::UpdateMetadata { entry, .. }
+            | Action::Record { entry, .. } => (entry, None),
+            Action::Delete { tombstone, .. } | Action::RemoveDir { tombstone, .. } => {
+                (tombstone, None)
+            }
+            Action::Rename { to, tombstone, .. } => (to, tombstone.as_ref()),
+        };
+        std::iter::once(first).chain(second)
+    }
+
     /// The position of this action's kind in a plan's execution order (see [`Plan`]).
     pub(crate) fn phase(&self) -> u8 {
         match self {
@@ -216,6 +233,11 @@ pub struct Plan {
     pub conflicts: Vec<Conflict>,
     /// Case-insensitive collisions met.
     pub collisions: Vec<Collision>,
+    /// True when every version the plan records is one the source sent, exactly as sent (no
+    /// merged or bumped version vector, no conflict copy). Once such a plan is applied
+    /// completely, the journal entries it wrote are the source's own versions, which the
+    /// source need not be sent back ([`Replica::changes_for`](crate::Replica::changes_for)).
+    pub verbatim: bool,
 }
 
 impl Plan {

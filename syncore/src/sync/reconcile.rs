@@ -202,7 +202,31 @@ fn reconcile_checked(
     plan.sort();
     keep_nonempty_dirs(&mut plan, local, local_id)?;
     guard_mass_delete(&plan, local, options)?;
+    plan.verbatim = records_only_sent_versions(&plan, changes);
     Ok(plan)
+}
+
+/// True if every version `plan` records is the version `changes` sent for its path.
+fn records_only_sent_versions(plan: &Plan, changes: &ChangeSet) -> bool {
+    let entries = &changes.entries;
+    let sorted = entries.windows(2).all(|w| w[0].path < w[1].path);
+    let by_path: FastMap<&RelPath, &Entry> = if sorted {
+        FastMap::default()
+    } else {
+        entries.iter().map(|e| (&e.path, e)).collect()
+    };
+    let sent = |path: &RelPath| -> Option<&Entry> {
+        if sorted {
+            let i = entries.binary_search_by(|e| e.path.cmp(path)).ok()?;
+            Some(&entries[i])
+        } else {
+            by_path.get(path).copied()
+        }
+    };
+    plan.actions.iter().flat_map(Action::recorded).all(|entry| {
+        sent(&entry.path)
+            .is_some_and(|sent| sent.version == entry.version && sent.deleted == entry.deleted)
+    })
 }
 
 struct Planner<'a, V: LocalView> {
