@@ -1658,6 +1658,17 @@ enum syncore_status syncore_hub_changes_since(const struct syncore_hub *hub,
                                               uint64_t *out_cursor);
 
 /**
+ * `syncore_hub_changes_since` for the client whose id is the `SYNCORE_REPLICA_ID_LEN` bytes
+ * at `client`: the versions the hub took from that client exactly as it sent them are left
+ * out. Same outputs, written only on success.
+ */
+enum syncore_status syncore_hub_changes_for(const struct syncore_hub *hub,
+                                            const uint8_t *client,
+                                            uint64_t cursor,
+                                            struct syncore_bytes **out,
+                                            uint64_t *out_cursor);
+
+/**
  * Decodes a client's change-set bytes (`len` bytes at `data`) and plans taking them in under
  * `*options` (NULL for the defaults); chunks already in the hub's store are not missing.
  * Pure. The plan is written to `*out` (owned by the caller, released with
@@ -2007,6 +2018,18 @@ enum syncore_status syncore_replica_changes_since(const struct syncore_replica *
                                                   uint64_t cursor,
                                                   struct syncore_bytes **out,
                                                   uint64_t *out_cursor);
+
+/**
+ * `syncore_replica_changes_since` for the peer whose id is the `SYNCORE_REPLICA_ID_LEN`
+ * bytes at `peer`: the versions this replica took from that peer exactly as the peer sent
+ * them are left out (they would only echo back), and the change set then starts after them.
+ * Same outputs, written only on success.
+ */
+enum syncore_status syncore_replica_changes_for(const struct syncore_replica *replica,
+                                                const uint8_t *peer,
+                                                uint64_t cursor,
+                                                struct syncore_bytes **out,
+                                                uint64_t *out_cursor);
 
 /**
  * Decodes a peer's change-set bytes (`len` bytes at `data`, as made by

@@ -1,5 +1,6 @@
 //! The sync exchange shared by the persistent replica and the hub: their
-//! `_changes_since`, `_plan`, `_apply` and `_synced_cursor` exports differ only in the handle
+//! `_changes_since`, `_changes_for`, `_plan`, `_apply` and `_synced_cursor` exports differ
+//! only in the handle
 //! they take, so each is a thin shell over one function here, generic over [`Peer`].
 
 use syncore_core::apply::{ApplyReport, ChunkSource};
@@ -7,7 +8,7 @@ use syncore_core::sync::{ChangeSet, Plan, ReplicaId, SyncOptions};
 use syncore_core::Result;
 
 use crate::boundary::{
-    arg_bytes, arg_mut, arg_ref, boundary, into_handle, out_ptr, write_opt, Failure, FfiResult,
+    arg_bytes, arg_mut, arg_ref, boundary, into_handle, out_ptr, write_opt, Failure, FfiResult, Out,
 };
 use crate::buffers::{bytes_out, syncore_bytes};
 use crate::chunk_source::syncore_chunk_source;
@@ -26,6 +27,8 @@ pub(crate) trait Peer {
 
     /// Everything recorded after `cursor`.
     fn change_set(&self, cursor: u64) -> Result<ChangeSet>;
+    /// Everything recorded after `cursor` that `peer` did not send as it is.
+    fn changes_for(&self, peer: ReplicaId, cursor: u64) -> Result<ChangeSet>;
     /// Decodes a peer's change set and plans it.
     fn plan_encoded(&self, bytes: &[u8], options: &SyncOptions) -> Result<Plan>;
     /// Performs `plan`, reading missing chunks from `source`.
@@ -48,6 +51,13 @@ macro_rules! forward_to_inner {
     () => {
         fn change_set(&self, cursor: u64) -> syncore_core::Result<syncore_core::sync::ChangeSet> {
             self.inner.change_set(cursor)
+        }
+        fn changes_for(
+            &self,
+            peer: syncore_core::sync::ReplicaId,
+            cursor: u64,
+        ) -> syncore_core::Result<syncore_core::sync::ChangeSet> {
+            self.inner.changes_for(peer, cursor)
         }
         fn plan_encoded(
             &self,
@@ -75,10 +85,37 @@ pub(crate) fn changes_since<P: Peer>(
         let out = out_ptr(out, "out")?;
         // SAFETY: NULL or a live handle.
         let peer = unsafe { arg_ref(peer, P::NAME) }?;
-        let changes = peer.change_set(cursor)?;
-        write_opt(out_cursor, changes.cursor);
-        bytes_out(out, changes.encode())
+        write_change_set(peer.change_set(cursor)?, out, out_cursor)
     })
+}
+
+/// `_changes_for`: [`changes_since`] for the peer whose id is at `id`, without the versions
+/// `handle` took from that peer as it sent them.
+pub(crate) fn changes_for<P: Peer>(
+    handle: *const P,
+    id: *const u8,
+    id_name: &'static str,
+    cursor: u64,
+    out: *mut *mut syncore_bytes,
+    out_cursor: *mut u64,
+) -> syncore_status {
+    boundary(|| {
+        let out = out_ptr(out, "out")?;
+        // SAFETY: NULL or a live handle.
+        let handle = unsafe { arg_ref(handle, P::NAME) }?;
+        let id = read_id(id, id_name)?;
+        write_change_set(handle.changes_for(id, cursor)?, out, out_cursor)
+    })
+}
+
+/// Writes `changes`' next cursor to `out_cursor` (may be NULL) and its encoding to `out`.
+fn write_change_set(
+    changes: ChangeSet,
+    out: Out<*mut syncore_bytes>,
+    out_cursor: *mut u64,
+) -> FfiResult {
+    write_opt(out_cursor, changes.cursor);
+    bytes_out(out, changes.encode())
 }
 
 /// `_plan`: decodes the `len` change-set bytes at `data` and writes `peer`'s plan for them

@@ -157,6 +157,20 @@ pub extern "C" fn syncore_hub_changes_since(
     exchange::changes_since(hub, cursor, out, out_cursor)
 }
 
+/// `syncore_hub_changes_since` for the client whose id is the `SYNCORE_REPLICA_ID_LEN` bytes
+/// at `client`: the versions the hub took from that client exactly as it sent them are left
+/// out. Same outputs, written only on success.
+#[no_mangle]
+pub extern "C" fn syncore_hub_changes_for(
+    hub: *const syncore_hub,
+    client: *const u8,
+    cursor: u64,
+    out: *mut *mut syncore_bytes,
+    out_cursor: *mut u64,
+) -> syncore_status {
+    exchange::changes_for(hub, client, "client", cursor, out, out_cursor)
+}
+
 /// Decodes a client's change-set bytes (`len` bytes at `data`) and plans taking them in under
 /// `*options` (NULL for the defaults); chunks already in the hub's store are not missing.
 /// Pure. The plan is written to `*out` (owned by the caller, released with

@@ -524,6 +524,21 @@ pub extern "C" fn syncore_replica_changes_since(
     exchange::changes_since(replica, cursor, out, out_cursor)
 }
 
+/// `syncore_replica_changes_since` for the peer whose id is the `SYNCORE_REPLICA_ID_LEN`
+/// bytes at `peer`: the versions this replica took from that peer exactly as the peer sent
+/// them are left out (they would only echo back), and the change set then starts after them.
+/// Same outputs, written only on success.
+#[no_mangle]
+pub extern "C" fn syncore_replica_changes_for(
+    replica: *const syncore_replica,
+    peer: *const u8,
+    cursor: u64,
+    out: *mut *mut syncore_bytes,
+    out_cursor: *mut u64,
+) -> syncore_status {
+    exchange::changes_for(replica, peer, "peer", cursor, out, out_cursor)
+}
+
 /// Decodes a peer's change-set bytes (`len` bytes at `data`, as made by
 /// `syncore_replica_changes_since` or `syncore_hub_changes_since`) and plans what this
 /// replica must do to take them in under `*options` (NULL for the defaults). Pure: reads the

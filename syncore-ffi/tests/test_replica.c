@@ -211,7 +211,7 @@ static void test_hub(syncore_replica *a, const char *root_a, const char *root_c,
   syncore_store *store = NULL;
   syncore_hub *hub = NULL, *again = NULL;
   syncore_replica *c = NULL;
-  syncore_bytes *wire = NULL;
+  syncore_bytes *wire = NULL, *full = NULL;
   syncore_plan *plan = NULL;
   syncore_chunk_source *source = NULL;
   syncore_apply_report report;
@@ -250,6 +250,22 @@ static void test_hub(syncore_replica *a, const char *root_a, const char *root_c,
   syncore_plan_free(plan);
   syncore_bytes_free(wire);
   CHECK_STATUS(syncore_hub_plan(hub, (const uint8_t *)"SYNC", 4, NULL, &plan), SYNCORE_STATUS_CORRUPT);
+
+  /* For A, the hub leaves out A's own versions: nothing comes back; for anyone else, all. */
+  CHECK_OK(syncore_replica_synced_cursor(a, id_hub, &cursor));
+  CHECK_OK(syncore_hub_changes_for(hub, id_a, cursor, &wire, &next));
+  CHECK_OK(syncore_replica_plan(a, syncore_bytes_data(wire), syncore_bytes_len(wire), NULL, &plan));
+  CHECK(syncore_plan_action_count(plan) == 0 && syncore_plan_cursor(plan) == next && next > cursor);
+  syncore_plan_free(plan);
+  CHECK_OK(syncore_hub_changes_for(hub, id_hub, cursor, &full, NULL));
+  CHECK(syncore_bytes_len(full) > syncore_bytes_len(wire));
+  syncore_bytes_free(full);
+  syncore_bytes_free(wire);
+  CHECK_STATUS(syncore_hub_changes_for(hub, NULL, 0, &wire, NULL), SYNCORE_STATUS_NULL_ARGUMENT);
+  CHECK_STATUS(syncore_replica_changes_for(a, id_hub, 0, NULL, NULL), SYNCORE_STATUS_NULL_ARGUMENT);
+  CHECK_OK(syncore_replica_changes_for(a, id_hub, 0, &wire, &next));
+  CHECK(syncore_bytes_len(wire) > 0 && next > 0);
+  syncore_bytes_free(wire);
 
   /* The hub knows the manifest of A's big.bin. */
   CHECK_OK(syncore_replica_history(a, "big.bin", &history));

@@ -118,19 +118,34 @@ impl PyHub {
 
     /// Everything recorded after `cursor` (a client's `synced_cursor` of the hub), as the
     /// `ChangeSet` to send it.
-    #[pyo3(signature = (cursor = 0))]
-    fn change_set(&self, py: Python<'_>, cursor: u64) -> PyResult<PyChangeSet> {
-        self.with(py, |h| h.change_set(cursor)).map(PyChangeSet)
+    /// With `for_peer` (the receiver's id), the versions taken from it as it sent them are
+    /// left out (they would only echo back); `since` is then where the set starts.
+    #[pyo3(signature = (cursor = 0, *, for_peer = None))]
+    fn change_set(
+        &self,
+        py: Python<'_>,
+        cursor: u64,
+        for_peer: Option<PyReplicaId>,
+    ) -> PyResult<PyChangeSet> {
+        self.with(py, |h| match for_peer {
+            Some(peer) => h.changes_for(peer.0, cursor),
+            None => h.change_set(cursor),
+        })
+        .map(PyChangeSet)
     }
 
-    /// `change_set(cursor)`, encoded: the bytes to ship to a client.
-    #[pyo3(signature = (cursor = 0))]
+    /// `change_set(cursor, for_peer=...)`, encoded: the bytes to ship to a client.
+    #[pyo3(signature = (cursor = 0, *, for_peer = None))]
     fn changes_since_encoded<'py>(
         &self,
         py: Python<'py>,
         cursor: u64,
+        for_peer: Option<PyReplicaId>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let bytes = self.with(py, |h| h.changes_since_encoded(cursor))?;
+        let bytes = self.with(py, |h| match for_peer {
+            Some(peer) => h.changes_for_encoded(peer.0, cursor),
+            None => h.changes_since_encoded(cursor),
+        })?;
         Ok(PyBytes::new(py, &bytes))
     }
 

@@ -458,19 +458,34 @@ impl PyReplica {
 
     /// Everything recorded after `cursor` (a peer's `synced_cursor` of this replica), as the
     /// `ChangeSet` to send it; `encode()` it to ship, its `cursor` is the peer's next one.
-    #[pyo3(signature = (cursor = 0))]
-    fn change_set(&self, py: Python<'_>, cursor: u64) -> PyResult<PyChangeSet> {
-        self.with(py, |r| r.change_set(cursor)).map(PyChangeSet)
+    /// With `for_peer` (the receiver's id), the versions taken from it as it sent them are
+    /// left out (they would only echo back); `since` is then where the set starts.
+    #[pyo3(signature = (cursor = 0, *, for_peer = None))]
+    fn change_set(
+        &self,
+        py: Python<'_>,
+        cursor: u64,
+        for_peer: Option<PyReplicaId>,
+    ) -> PyResult<PyChangeSet> {
+        self.with(py, |r| match for_peer {
+            Some(peer) => r.changes_for(peer.0, cursor),
+            None => r.change_set(cursor),
+        })
+        .map(PyChangeSet)
     }
 
-    /// `change_set(cursor)`, encoded: the bytes to ship to a peer.
-    #[pyo3(signature = (cursor = 0))]
+    /// `change_set(cursor, for_peer=...)`, encoded: the bytes to ship to a peer.
+    #[pyo3(signature = (cursor = 0, *, for_peer = None))]
     fn changes_since_encoded<'py>(
         &self,
         py: Python<'py>,
         cursor: u64,
+        for_peer: Option<PyReplicaId>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let bytes = self.with(py, |r| r.changes_since_encoded(cursor))?;
+        let bytes = self.with(py, |r| match for_peer {
+            Some(peer) => r.changes_for_encoded(peer.0, cursor),
+            None => r.changes_since_encoded(cursor),
+        })?;
         Ok(PyBytes::new(py, &bytes))
     }
 

@@ -165,6 +165,35 @@ def pull(client: syncore.Replica, hub: syncore.Hub) -> syncore.Plan:
     return plan
 
 
+def test_a_change_set_for_a_peer_leaves_out_its_own_versions(tmp_path: pathlib.Path) -> None:
+    alice_root, bob_root = tmp_path / "alice", tmp_path / "bob"
+    alice_root.mkdir()
+    bob_root.mkdir()
+    for i in range(5):
+        (alice_root / f"f{i}.txt").write_bytes(b"alice %d\n" % i)
+    store = syncore.MemStore()
+    with syncore.Replica(alice_root) as alice, syncore.Replica(bob_root) as bob, syncore.Hub(
+        tmp_path / "hub", store
+    ) as hub:
+        alice.scan()
+        push(alice, hub)
+        cursor = alice.synced_cursor(hub.replica_id)
+        assert len(hub.change_set(cursor)) == 5
+        for_alice = hub.change_set(cursor, for_peer=alice.replica_id)
+        assert len(for_alice) == 0 and not for_alice.is_complete()
+        assert for_alice.cursor == hub.change_set(cursor).cursor
+        assert hub.changes_since_encoded(cursor, for_peer=alice.replica_id) == for_alice.encode()
+        # Bob has never sent anything: he gets it all.
+        assert len(hub.change_set(0, for_peer=bob.replica_id)) == 5
+        # Replica to replica, the same.
+        sync(alice, bob)
+        wire = bob.changes_since_encoded(
+            alice.synced_cursor(bob.replica_id), for_peer=alice.replica_id
+        )
+        assert len(syncore.ChangeSet.decode(wire)) == 0
+        assert len(bob.change_set(0, for_peer=hub.replica_id)) == 5
+
+
 def test_client_hub_client_round_trip(tmp_path: pathlib.Path) -> None:
     alice_root, bob_root = tmp_path / "alice", tmp_path / "bob"
     alice_root.mkdir()

@@ -1021,10 +1021,15 @@ class Replica:
     def restore(self, path: str, seq: int, store: Any = None) -> Entry: ...
     def usage(self) -> Usage: ...
     def gc(self, store: Any = None) -> GcReport: ...
-    def change_set(self, cursor: int = 0) -> ChangeSet:
-        """Everything recorded after `cursor`, as the change set to send a peer."""
-    def changes_since_encoded(self, cursor: int = 0) -> bytes:
-        """`change_set(cursor)`, encoded."""
+    def change_set(
+        self, cursor: int = 0, *, for_peer: Optional[ReplicaId] = None
+    ) -> ChangeSet:
+        """Everything recorded after `cursor`, as the change set to send a peer; with
+        `for_peer`, without the versions taken from that peer as it sent them."""
+    def changes_since_encoded(
+        self, cursor: int = 0, *, for_peer: Optional[ReplicaId] = None
+    ) -> bytes:
+        """`change_set(cursor, for_peer=...)`, encoded."""
     def plan(
         self,
         changes: Union[ChangeSet, Buffer],
@@ -1065,8 +1070,12 @@ class Hub:
     @property
     def store(self) -> Any: ...
     def changes_since(self, cursor: int = 0) -> Changes: ...
-    def change_set(self, cursor: int = 0) -> ChangeSet: ...
-    def changes_since_encoded(self, cursor: int = 0) -> bytes: ...
+    def change_set(
+        self, cursor: int = 0, *, for_peer: Optional[ReplicaId] = None
+    ) -> ChangeSet: ...
+    def changes_since_encoded(
+        self, cursor: int = 0, *, for_peer: Optional[ReplicaId] = None
+    ) -> bytes: ...
     def plan(
         self,
         changes: Union[ChangeSet, Buffer],
