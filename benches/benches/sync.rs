@@ -7,13 +7,15 @@
 //! - `sync_full`: a 100,000-file tree (`SYNCORE_BENCH_FILES`, about 550 MB at full size) into
 //!   an empty folder: the sync example's path (B scanned; A scanned in pages of
 //!   `transport::PAGE` changes, each page planned on B, its chunks read from A's files and
-//!   applied on a second thread while A's scan goes on; then the closing exchange) under each
-//!   [`Durability`] setting, next to `rsync -a` of the same tree. It opens with `paired_syncore_none`: rsync and syncore back to back in each
+//!   applied on a second thread while A's scan goes on; then the closing exchange, and B's
+//!   changes back to A, which leave out what B took from A) under each [`Durability`]
+//!   setting, next to `rsync -a` of the same tree. It opens with `paired_syncore_none`:
+//!   rsync and syncore back to back in each
 //!   iteration (alternating which goes first), so that both meet the same filesystem state;
 //!   the per-pair ratios and their geometric mean are printed. The blocks after it time each
 //!   contender on its own, and the filesystem drifts between blocks as copies accumulate.
 //! - `sync_incremental`: 1% of the files rewritten, then the example's path again (A's
-//!   rescan streamed to B), next to `rsync -a`; the bytes each moved are printed (`rsync --stats`,
+//!   rescan streamed to B, then B's changes to A), next to `rsync -a`; the bytes each moved are printed (`rsync --stats`,
 //!   delta transfer forced with `--no-whole-file`).
 //!
 //! `rsync` is installed with apt-get if missing. Per-file durability is timed once at full
@@ -228,12 +230,19 @@ fn plan_noop(c: &mut Criterion) {
     group.finish();
 }
 
-/// The sync example's A-to-B direction: A's scan streamed to B page by page, then the
-/// closing exchange.
-fn example_push(a: &mut Replica, b: &mut Replica, apply: &ApplyOptions) -> transport::OneWay {
+/// The sync example's two-way sync after B's scan: A's scan streamed to B page by page, the
+/// closing exchange, then B's changes to A (none here: B only holds A's versions, which
+/// `changes_for` leaves out). Returns the A-to-B direction.
+fn example_sync(a: &mut Replica, b: &mut Replica, apply: &ApplyOptions) -> transport::OneWay {
     let sync = SyncOptions::default();
     let (_, way) = transport::scan_and_push(a, b, transport::PAGE, &sync, apply)
         .expect("scan A and push to B");
+    let back = transport::push(b, a, &sync, apply, false).expect("push B to A");
+    assert!(
+        back.plan.is_empty(),
+        "B sent A work: {:?}",
+        back.plan.summary()
+    );
     way
 }
 
@@ -257,7 +266,7 @@ fn sync_into_empty(
         durability,
         ..ApplyOptions::default()
     };
-    let way = example_push(&mut a, &mut b, &apply);
+    let way = example_sync(&mut a, &mut b, &apply);
     let elapsed = started.elapsed();
     let report = way.report.expect("applied");
     assert!(report.is_complete());
@@ -412,7 +421,7 @@ fn sync_incremental(c: &mut Criterion) {
                 round += 1;
                 rewrite_files(&a_root, &spec, changed, round).expect("rewrite");
                 let started = Instant::now();
-                let way = example_push(&mut a, &mut b, &apply);
+                let way = example_sync(&mut a, &mut b, &apply);
                 total += started.elapsed();
                 eprintln!(
                     "syncore incremental: {:.2?}, {} files written, {} bytes moved",
