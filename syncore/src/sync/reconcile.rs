@@ -215,13 +215,19 @@ fn records_only_sent_versions(plan: &Plan, changes: &ChangeSet) -> bool {
     } else {
         entries.iter().map(|e| (&e.path, e)).collect()
     };
-    let sent = |path: &RelPath| -> Option<&Entry> {
-        if sorted {
-            let i = entries.binary_search_by(|e| e.path.cmp(path)).ok()?;
-            Some(&entries[i])
-        } else {
-            by_path.get(path).copied()
+    // Actions come in path order within each phase, so the entry after the last one found is
+    // usually the next one wanted.
+    let mut next = 0;
+    let mut sent = |path: &RelPath| -> Option<&Entry> {
+        if !sorted {
+            return by_path.get(path).copied();
         }
+        let i = match entries.get(next) {
+            Some(e) if e.path == *path => next,
+            _ => entries.binary_search_by(|e| e.path.cmp(path)).ok()?,
+        };
+        next = i + 1;
+        Some(&entries[i])
     };
     plan.actions.iter().flat_map(Action::recorded).all(|entry| {
         sent(&entry.path)
@@ -738,6 +744,30 @@ mod tests {
         let chunker = Chunker::new(ChunkerConfig::fixed(4), HashAlgo::Blake3).unwrap();
         let manifest = FileManifest::of_slice(&chunker, data);
         v.local_write(&RelPath::new(path).unwrap(), manifest, mtime, false);
+    }
+
+    #[test]
+    fn a_plan_is_verbatim_only_when_it_records_the_versions_sent() {
+        let (mut a, mut b) = (view(1), view(2));
+        for (i, path) in ["d/x", "a", "c", "b"].iter().enumerate() {
+            write(&mut a, path, path.as_bytes(), i as i64);
+        }
+        let opts = SyncOptions::new(ConflictPolicy::KeepBoth, Direction::TwoWay);
+        let changes = a.changes_since(0);
+        let plan = reconcile(&b, &changes, &opts).unwrap();
+        assert!(plan.verbatim, "{plan:#?}");
+        // The same entries out of path order give the same answer.
+        let mut shuffled = changes.clone();
+        shuffled.entries.reverse();
+        assert!(reconcile(&b, &shuffled, &opts).unwrap().verbatim);
+        // A concurrent edit is recorded with a merged, bumped vector and a conflict copy.
+        b.apply_plan(&plan);
+        write(&mut a, "a", b"edited on a", 10);
+        write(&mut b, "a", b"edited on b", 11);
+        let cursor = changes.cursor;
+        let plan = reconcile(&b, &a.changes_since(cursor), &opts).unwrap();
+        assert_eq!(plan.conflicts.len(), 1);
+        assert!(!plan.verbatim, "{plan:#?}");
     }
 
     #[test]
