@@ -208,6 +208,9 @@ fn reconcile_checked(
 
 /// True if every version `plan` records is the version `changes` sent for its path.
 fn records_only_sent_versions(plan: &Plan, changes: &ChangeSet) -> bool {
+    if plan.actions.is_empty() {
+        return true;
+    }
     let entries = &changes.entries;
     let sorted = entries.windows(2).all(|w| w[0].path < w[1].path);
     let by_path: FastMap<&RelPath, &Entry> = if sorted {
