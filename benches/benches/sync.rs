@@ -28,13 +28,13 @@
 //!
 //! | measurement | syncore | rsync |
 //! |---|---|---|
-//! | plan, 1,000,000 entries, nothing to do: in-memory view | 0.15 s | |
-//! | the same against the SQLite index (change set in memory / from bytes) | 0.49 s / 0.95 s | |
-//! | 100,000 files, 546.5 MB, into an empty folder, in pairs: `Durability::None` against `-a` | **1.03x** geometric mean of 11 pairs (median 0.98x, 0.83x–1.35x; two more runs: 1.03x, 1.05x), the paired group alone | |
-//! | the same in blocks: `Durability::None` (previous code: 1.15x in pairs then) | 6.14 s mean of 10 | 5.35 s mean of 10 (`-a`) |
-//! | the same, `Durability::Batched` (previous code) | 7.46 s mean of 10 | |
-//! | the same, `Durability::PerFile` (one run) | 12.9–16.3 s (21.6 s with one placing thread) | |
-//! | 1% of files (1,000) rewritten, then synced (batched) | 0.58 s mean | 0.71–0.75 s |
+//! | plan, 1,000,000 entries, nothing to do: in-memory view | 0.19 s | |
+//! | the same against the SQLite index (change set in memory / from bytes) | 0.46 s / 0.80 s | |
+//! | 100,000 files, 546.5 MB, into an empty folder (both directions), in pairs: `Durability::None` against `-a` | **1.03x** geometric mean of 33 pairs in three runs (1.08x and 1.04x timing both directions, 0.98x timing A to B alone; median 1.06x, 0.65x–1.32x) | |
+//! | the same in blocks: `Durability::None` | 4.22 s mean of 10 | 3.50 s mean of 10 (`-a`) |
+//! | the same, `Durability::Batched` | 4.56 s mean of 10 | |
+//! | the same, `Durability::PerFile` (one run) | 12.9–31.3 s (with the disk's write-back; 21.6 s with one placing thread) | |
+//! | 1% of files (1,000) rewritten, then synced (batched, both directions) | 0.65 s mean | 0.64 s mean |
 //! | bytes moved for that change | 5.3–5.8 MB of chunks | 5.1–5.5 MB literal, 7.6–8.0 MB sent |
 //!
 //! Command: `cargo bench -p syncore-benches --bench sync`. Every full-sync run writes into
