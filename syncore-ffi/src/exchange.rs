@@ -8,7 +8,7 @@ use syncore_core::sync::{ChangeSet, Plan, ReplicaId, SyncOptions};
 use syncore_core::Result;
 
 use crate::boundary::{
-    arg_bytes, arg_mut, arg_ref, boundary, into_handle, out_ptr, write_opt, Failure, FfiResult, Out,
+    arg_bytes, arg_mut, arg_ref, boundary, into_handle, out_ptr, write_opt, Failure, FfiResult,
 };
 use crate::buffers::{bytes_out, syncore_bytes};
 use crate::chunk_source::syncore_chunk_source;
@@ -81,12 +81,7 @@ pub(crate) fn changes_since<P: Peer>(
     out: *mut *mut syncore_bytes,
     out_cursor: *mut u64,
 ) -> syncore_status {
-    boundary(|| {
-        let out = out_ptr(out, "out")?;
-        // SAFETY: NULL or a live handle.
-        let peer = unsafe { arg_ref(peer, P::NAME) }?;
-        write_change_set(peer.change_set(cursor)?, out, out_cursor)
-    })
+    write_changes(peer, out, out_cursor, |peer| Ok(peer.change_set(cursor)?))
 }
 
 /// `_changes_for`: [`changes_since`] for the peer whose id is at `id`, without the versions
@@ -99,23 +94,28 @@ pub(crate) fn changes_for<P: Peer>(
     out: *mut *mut syncore_bytes,
     out_cursor: *mut u64,
 ) -> syncore_status {
+    write_changes(handle, out, out_cursor, |handle| {
+        let id = read_id(id, id_name)?;
+        Ok(handle.changes_for(id, cursor)?)
+    })
+}
+
+/// Encodes the change set `changes` makes of `handle` to `*out`, and its next cursor to
+/// `*out_cursor` (may be NULL): both written only on success.
+fn write_changes<P: Peer>(
+    handle: *const P,
+    out: *mut *mut syncore_bytes,
+    out_cursor: *mut u64,
+    changes: impl FnOnce(&P) -> FfiResult<ChangeSet>,
+) -> syncore_status {
     boundary(|| {
         let out = out_ptr(out, "out")?;
         // SAFETY: NULL or a live handle.
         let handle = unsafe { arg_ref(handle, P::NAME) }?;
-        let id = read_id(id, id_name)?;
-        write_change_set(handle.changes_for(id, cursor)?, out, out_cursor)
+        let changes = changes(handle)?;
+        write_opt(out_cursor, changes.cursor);
+        bytes_out(out, changes.encode())
     })
-}
-
-/// Writes `changes`' next cursor to `out_cursor` (may be NULL) and its encoding to `out`.
-fn write_change_set(
-    changes: ChangeSet,
-    out: Out<*mut syncore_bytes>,
-    out_cursor: *mut u64,
-) -> FfiResult {
-    write_opt(out_cursor, changes.cursor);
-    bytes_out(out, changes.encode())
 }
 
 /// `_plan`: decodes the `len` change-set bytes at `data` and writes `peer`'s plan for them

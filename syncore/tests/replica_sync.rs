@@ -12,6 +12,7 @@ use syncore::apply::{ApplyOptions, Durability};
 use syncore::index::IndexOptions;
 use syncore::sync::{ConflictPolicy, SyncOptions};
 use syncore::{ErrorKind, HashAlgo, Hub, MemStore, Replica, ReplicaOptions};
+use tempfile::TempDir;
 
 fn open(root: &Path) -> Replica {
     Replica::open(root, ReplicaOptions::default()).unwrap()
@@ -19,9 +20,22 @@ fn open(root: &Path) -> Replica {
 
 /// A's changes to B; returns the number of actions planned.
 fn push(a: &Replica, b: &mut Replica, options: &SyncOptions) -> usize {
-    let bytes = a
-        .changes_since_encoded(b.synced_cursor(a.replica_id()).unwrap())
-        .unwrap();
+    exchange(a, b, options, false)
+}
+
+/// [`push`] through `changes_for`: A's changes to B, without B's own versions.
+fn push_for(a: &Replica, b: &mut Replica, options: &SyncOptions) -> usize {
+    exchange(a, b, options, true)
+}
+
+/// A's changes since B's cursor (`for_b`: less B's own versions) planned and applied on B.
+fn exchange(a: &Replica, b: &mut Replica, options: &SyncOptions, for_b: bool) -> usize {
+    let cursor = b.synced_cursor(a.replica_id()).unwrap();
+    let bytes = if for_b {
+        a.changes_for_encoded(b.replica_id(), cursor).unwrap()
+    } else {
+        a.changes_since_encoded(cursor).unwrap()
+    };
     let plan = b.plan_encoded(&bytes, options).unwrap();
     let report = b
         .apply(&plan, &a.chunk_source(), &ApplyOptions::default())
@@ -77,8 +91,9 @@ fn applied_changes_do_not_echo_and_cursors_advance() {
     assert!(b.scan().unwrap().is_clean());
 }
 
-#[test]
-fn concurrent_edits_keep_both_and_converge() {
+/// Two replicas that took `n.txt` from A, then each edited it (and scanned), with keep-both
+/// options.
+fn diverged() -> (TempDir, TempDir, Replica, Replica, SyncOptions) {
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     fs::write(da.path().join("n.txt"), b"base").unwrap();
     let (mut a, mut b) = (open(da.path()), open(db.path()));
@@ -92,6 +107,12 @@ fn concurrent_edits_keep_both_and_converge() {
         policy: ConflictPolicy::KeepBoth,
         ..SyncOptions::default()
     };
+    (da, db, a, b, options)
+}
+
+#[test]
+fn concurrent_edits_keep_both_and_converge() {
+    let (da, db, mut a, mut b, options) = diverged();
     push(&a, &mut b, &options);
     push(&b, &mut a, &options);
     push(&a, &mut b, &options);
@@ -346,20 +367,7 @@ fn a_peer_is_not_sent_back_its_own_versions() {
 
 #[test]
 fn a_resolved_conflict_is_sent_back_to_the_peer_it_came_from() {
-    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    fs::write(da.path().join("n.txt"), b"base").unwrap();
-    let (mut a, mut b) = (open(da.path()), open(db.path()));
-    a.scan().unwrap();
-    push(&a, &mut b, &SyncOptions::default());
-    push(&b, &mut a, &SyncOptions::default());
-    fs::write(da.path().join("n.txt"), b"edited on A").unwrap();
-    fs::write(db.path().join("n.txt"), b"edited on B, longer").unwrap();
-    a.scan().unwrap();
-    b.scan().unwrap();
-    let options = SyncOptions {
-        policy: ConflictPolicy::KeepBoth,
-        ..SyncOptions::default()
-    };
+    let (da, db, mut a, mut b, options) = diverged();
     let changes = a
         .changes_for(b.replica_id(), b.synced_cursor(a.replica_id()).unwrap())
         .unwrap();
@@ -381,18 +389,6 @@ fn a_resolved_conflict_is_sent_back_to_the_peer_it_came_from() {
         user_tree(db.path()),
         "both sides hold the winner and the conflict copy"
     );
-}
-
-/// [`push`] through `changes_for`: A's changes to B, without B's own versions.
-fn push_for(a: &Replica, b: &mut Replica, options: &SyncOptions) -> usize {
-    let cursor = b.synced_cursor(a.replica_id()).unwrap();
-    let bytes = a.changes_for_encoded(b.replica_id(), cursor).unwrap();
-    let plan = b.plan_encoded(&bytes, options).unwrap();
-    let report = b
-        .apply(&plan, &a.chunk_source(), &ApplyOptions::default())
-        .unwrap();
-    assert!(report.is_complete(), "{report:?}");
-    plan.actions.len()
 }
 
 /// Every file and directory under `root` but the state directory.
