@@ -99,13 +99,9 @@ fn run() -> Result<(), String> {
 
 fn open(root: &Path) -> Result<Replica, String> {
     fs::create_dir_all(root).map_err(|e| format!("{}: {e}", root.display()))?;
-    let replica = Replica::open(root, ReplicaOptions::default())
-        .map_err(|e| format!("{}: {e}", root.display()))?;
-    // A crashed earlier run may have left temp files behind.
-    replica
-        .remove_stale_temp_files()
-        .map_err(|e| e.to_string())?;
-    Ok(replica)
+    // Opening also removes the temp files a crashed earlier run may have left behind
+    // (`ReplicaOptions::remove_stale_temp_files`).
+    Replica::open(root, ReplicaOptions::default()).map_err(|e| format!("{}: {e}", root.display()))
 }
 
 /// Both directions of one sync.

@@ -850,13 +850,19 @@ fn remove_temp_files_in(dir: &Path) -> Result<u64> {
     let mut removed = 0;
     for item in fs::read_dir(dir).at_path(dir)? {
         let item = item.at_path(dir)?;
-        let is_temp = item.file_name().to_str().is_some_and(is_temp_name);
-        if is_temp && item.file_type().at_path(dir)?.is_file() {
-            remove_file_ok(&item.path())?;
-            removed += 1;
-        }
+        removed += u64::from(remove_if_temp(dir, &item)?);
     }
     Ok(removed)
+}
+
+/// Removes `item`, an entry of `dir`, if it is a syncore temp file; true if it was one.
+fn remove_if_temp(dir: &Path, item: &fs::DirEntry) -> Result<bool> {
+    let is_temp = item.file_name().to_str().is_some_and(is_temp_name);
+    if is_temp && item.file_type().at_path(dir)?.is_file() {
+        remove_file_ok(&item.path())?;
+        return Ok(true);
+    }
+    Ok(false)
 }
 
 fn remove_file_ok(path: &Path) -> Result<()> {
@@ -876,13 +882,22 @@ pub fn remove_stale_temp_files(root: &Path) -> Result<u64> {
 /// [`remove_stale_temp_files`], leaving the directory `skip` (a replica's state directory)
 /// and everything below it alone.
 pub fn remove_stale_temp_files_except(root: &Path, skip: Option<&Path>) -> Result<u64> {
-    let mut removed = remove_temp_files_in(root)?;
+    // One read of each directory: its temp files go, its subdirectories are visited after.
+    let mut removed = 0;
+    let mut subdirs = Vec::new();
     for item in fs::read_dir(root).at_path(root)? {
         let item = item.at_path(root)?;
-        let path = item.path();
-        if item.file_type().at_path(root)?.is_dir() && skip != Some(path.as_path()) {
-            removed += remove_stale_temp_files_except(&path, skip)?;
+        if item.file_type().at_path(root)?.is_dir() {
+            let path = item.path();
+            if skip != Some(path.as_path()) {
+                subdirs.push(path);
+            }
+        } else {
+            removed += u64::from(remove_if_temp(root, &item)?);
         }
+    }
+    for dir in subdirs {
+        removed += remove_stale_temp_files_except(&dir, skip)?;
     }
     Ok(removed)
 }
