@@ -17,6 +17,13 @@
 //! that cannot be planned, and one that was applied only in part, since the receiver's cursor
 //! only advances over pages applied completely.
 //!
+//! An application that receives pages as a stream hands the stream to
+//! [`PageIntake::take_all`] (any [`PageFeed`]; a channel's receiver is one). It then plans
+//! each page that has arrived while the one before is still being placed, so no planning pause
+//! separates them: the placing threads go from one page's files to the next. A page planned
+//! that way is kept only if it changes no path (in any letter case) of the page before it;
+//! otherwise it is planned again once that page is in.
+//!
 //! The sending end is a [`PageSender`], called from the scan's hook. It keeps the versions
 //! each page of the scan recorded ([`ScanPage`]) until it sends them, and encodes a page from
 //! those rather than reading back what the scan has just written, whenever they are every
@@ -67,7 +74,7 @@ use crate::replica::Replica;
 use crate::replica_sync::index_change_set_encoded;
 use crate::scan::{RecordedVersion, ScanPage};
 use crate::sync::{encode_parts, manifests_in_order};
-use crate::sync::{Conflict, ReplicaId, SyncOptions};
+use crate::sync::{Conflict, Plan, ReplicaId, SyncOptions};
 
 /// The sending end of a streamed exchange: turns each committed page of a scan into the
 /// encoded change set since the page before it.
@@ -178,6 +185,33 @@ fn held_change_set_encoded(
     ))
 }
 
+/// Where a [`PageIntake::take_all`] gets its pages: the application's end of the stream
+/// (a channel from the thread that scans, a network connection). A
+/// [`Receiver`](std::sync::mpsc::Receiver) of encoded pages is one.
+pub trait PageFeed {
+    /// The next page, waiting for it if need be; `None` once the stream has ended.
+    fn next_page(&mut self) -> Option<Vec<u8>>;
+
+    /// The next page if it has arrived already, without waiting.
+    fn ready_page(&mut self) -> Option<Vec<u8>>;
+
+    /// Called once when the intake stops taking pages (the pages after that are received
+    /// and dropped): the sender may stop sending them.
+    fn stopped(&mut self, why: &PageStop) {
+        let _ = why;
+    }
+}
+
+impl PageFeed for std::sync::mpsc::Receiver<Vec<u8>> {
+    fn next_page(&mut self) -> Option<Vec<u8>> {
+        self.recv().ok()
+    }
+
+    fn ready_page(&mut self) -> Option<Vec<u8>> {
+        self.try_recv().ok()
+    }
+}
+
 /// Why a [`PageIntake`] stopped taking pages; the closing exchange takes in the rest.
 #[derive(Debug)]
 pub enum PageStop {
@@ -246,7 +280,71 @@ impl PageIntake {
         if self.stopped.is_some() {
             return Ok(false);
         }
-        let plan = match receiver.plan_encoded(page, sync) {
+        let plan = receiver.plan_encoded(page, sync);
+        self.take_planned(receiver, plan, source, apply, |_, _| true)
+    }
+
+    /// Takes in every page `feed` delivers, in order, until it ends, like [`take`](Self::take)
+    /// on each (pages after a stop are received and dropped, so the sender never waits).
+    ///
+    /// While a page's files are being placed, the next page is planned if it has already
+    /// arrived ([`PageFeed::ready_page`]), so its files start going out as soon as this
+    /// page is committed rather than after a planning pause. That plan is kept only if it
+    /// changes no path the current page's plan changes (otherwise the page is planned again
+    /// once the current one is in), so it is one the receiver could have made afterwards.
+    pub fn take_all(
+        &mut self,
+        receiver: &mut Replica,
+        feed: &mut dyn PageFeed,
+        source: &dyn ChunkSource,
+        sync: &SyncOptions,
+        apply: &ApplyOptions,
+    ) -> Result<()> {
+        let mut ahead: Option<(Vec<u8>, Option<Result<Plan>>)> = None;
+        loop {
+            let Some((page, planned)) =
+                ahead.take().or_else(|| feed.next_page().map(|p| (p, None)))
+            else {
+                return Ok(());
+            };
+            if self.stopped.is_some() {
+                continue;
+            }
+            let plan = planned.unwrap_or_else(|| receiver.plan_encoded(&page, sync));
+            let plan_ahead = |receiver: &Replica, current: &Plan| {
+                if ahead.is_some() {
+                    return true;
+                }
+                let Some(next) = feed.ready_page() else {
+                    return false;
+                };
+                let planned = receiver
+                    .plan_encoded(&next, sync)
+                    .ok()
+                    .filter(|next_plan| next_plan.changes_no_path_of(current))
+                    .map(Ok);
+                ahead = Some((next, planned));
+                true
+            };
+            let taken = self.take_planned(receiver, plan, source, apply, plan_ahead)?;
+            if let (false, Some(why)) = (taken, &self.stopped) {
+                feed.stopped(why);
+            }
+        }
+    }
+
+    /// Takes in a page planned already (`plan`, or why it could not be), calling
+    /// `meanwhile` with the receiver and the plan while the plan's files are placed, until it
+    /// returns true.
+    fn take_planned(
+        &mut self,
+        receiver: &mut Replica,
+        plan: Result<Plan>,
+        source: &dyn ChunkSource,
+        apply: &ApplyOptions,
+        mut meanwhile: impl FnMut(&Replica, &Plan) -> bool,
+    ) -> Result<bool> {
+        let plan = match plan {
             Ok(plan) => plan,
             Err(e) => return Ok(self.stop(PageStop::Unplannable(e))),
         };
@@ -261,7 +359,8 @@ impl PageIntake {
         if deletions > 0 {
             return Ok(self.stop(PageStop::Deletes(deletions)));
         }
-        let report = receiver.apply(&plan, source, apply)?;
+        let report = receiver
+            .apply_meanwhile(&plan, source, apply, |receiver| meanwhile(receiver, &plan))?;
         if !plan.is_empty() {
             self.pages += 1;
         }

@@ -33,8 +33,8 @@
 use std::path::Path;
 
 use crate::apply::{
-    apply_plan, apply_plan_to_store, remove_stale_temp_files_except, ApplyOptions, ApplyReport,
-    ChunkSource, LocalChunks,
+    apply_plan_meanwhile, apply_plan_to_store, remove_stale_temp_files_except, ApplyOptions,
+    ApplyReport, ChunkSource, LocalChunks,
 };
 use crate::entry::Entry;
 use crate::error::Result;
@@ -166,11 +166,31 @@ impl Replica {
         source: &dyn ChunkSource,
         options: &ApplyOptions,
     ) -> Result<ApplyReport> {
+        self.apply_meanwhile(plan, source, options, |_| true)
+    }
+
+    /// [`apply`](Self::apply), calling `meanwhile` with this replica once every action has
+    /// been taken on or handed to a placing thread, and again as each placed file comes back,
+    /// until it returns true; its index holds part of this plan's records meanwhile,
+    /// uncommitted.
+    pub(crate) fn apply_meanwhile(
+        &mut self,
+        plan: &Plan,
+        source: &dyn ChunkSource,
+        options: &ApplyOptions,
+        mut meanwhile: impl FnMut(&Replica) -> bool,
+    ) -> Result<ApplyReport> {
         let root = self.root().to_path_buf();
         let last_seq = self.index().last_seq()?;
-        let mut batch = self.index_mut().applied_batch()?;
-        let result = apply_plan(&root, plan, source, &mut batch, options);
-        batch.commit()?;
+        let result = {
+            let this = &*self;
+            let mut batch = this.index().shared_applied_batch()?;
+            let mut with_replica = || meanwhile(this);
+            let result =
+                apply_plan_meanwhile(&root, plan, source, &mut batch, options, &mut with_replica);
+            batch.commit()?;
+            result
+        };
         let report = result?;
         if report.is_complete() {
             note_complete_apply(self.index_mut(), plan, last_seq)?;

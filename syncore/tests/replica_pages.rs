@@ -5,11 +5,12 @@
 
 mod common;
 
+use std::collections::VecDeque;
 use std::fs;
 use std::path::Path;
 
-use syncore::apply::{ApplyOptions, ChunkSource, LocalChunks, NoLocations};
-use syncore::replica_pages::{PageIntake, PageSender, PageStop};
+use syncore::apply::{ApplyOptions, ChunkSource, Durability, LocalChunks, NoLocations};
+use syncore::replica_pages::{PageFeed, PageIntake, PageSender, PageStop};
 use syncore::sync::SyncOptions;
 use syncore::{Error, ErrorKind, MemStore, Replica, ReplicaOptions};
 
@@ -361,4 +362,141 @@ fn a_panicking_page_hook_ends_the_scan_with_its_panic() {
     assert!(common::panics_without_hanging("the scan", move || {
         let _ = a.scan_in_pages(3, |_| panic!("the hook panics"));
     }));
+}
+
+/// A page stream whose pages have all arrived, counting how each was taken.
+#[derive(Default)]
+struct Arrived {
+    pages: VecDeque<Vec<u8>>,
+    waited_for: usize,
+    taken_ready: usize,
+    stops: Vec<String>,
+}
+
+impl Arrived {
+    fn new(pages: Vec<Vec<u8>>) -> Self {
+        Arrived {
+            pages: pages.into(),
+            ..Arrived::default()
+        }
+    }
+}
+
+impl PageFeed for Arrived {
+    fn next_page(&mut self) -> Option<Vec<u8>> {
+        self.waited_for += 1;
+        self.pages.pop_front()
+    }
+
+    fn ready_page(&mut self) -> Option<Vec<u8>> {
+        let page = self.pages.pop_front();
+        self.taken_ready += usize::from(page.is_some());
+        page
+    }
+
+    fn stopped(&mut self, why: &PageStop) {
+        self.stops.push(why.to_string());
+    }
+}
+
+#[test]
+fn take_all_plans_each_page_that_has_arrived_while_the_last_is_placed() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write_tree(da.path());
+    let (mut a, mut b) = (open(da.path()), open(db.path()));
+    let pages = scan_pages(&mut a, 0, 8);
+    let count = pages.len();
+    assert!(count >= 5);
+    let mut feed = Arrived::new(pages);
+    let mut intake = PageIntake::new();
+    let files = a.chunk_source();
+    let (sync, apply) = (SyncOptions::default(), ApplyOptions::default());
+    intake
+        .take_all(&mut b, &mut feed, &files, &sync, &apply)
+        .unwrap();
+    // Every page after the first was taken while the one before it was placed.
+    assert_eq!(feed.taken_ready, count - 1);
+    assert!(feed.pages.is_empty() && feed.stops.is_empty());
+    assert!(intake.stopped().is_none(), "{:?}", intake.stopped());
+    assert_eq!(intake.pages_applied(), count as u64);
+    assert_eq!(intake.report().files_written, FILES as u64);
+    assert_eq!(files_of(db.path()), files_of(da.path()));
+    drop(files);
+    assert_eq!(close(&a, &mut b, &sync).unwrap(), 0);
+    assert!(b.scan().unwrap().is_clean(), "streamed files echoed back");
+}
+
+#[test]
+fn a_page_changing_a_path_of_the_page_before_is_planned_after_it() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write_tree(da.path());
+    let (mut a, mut b) = (open(da.path()), open(db.path()));
+    let mut pages = scan_pages(&mut a, 0, FILES * 2);
+    assert_eq!(pages.len(), 1);
+    // A second page that rewrites a file of the first (and adds one): planned while the
+    // first was placed, it would expect nothing at that path and turn into a conflict. (A
+    // copy of the old content stays on A, to serve the first page from.)
+    fs::copy(da.path().join("d1/f01.txt"), da.path().join("d3/kept.txt")).unwrap();
+    fs::write(da.path().join("d1/f01.txt"), "edited").unwrap();
+    fs::write(da.path().join("d2/new.txt"), "new").unwrap();
+    let since = a.index().last_seq().unwrap();
+    pages.extend(scan_pages(&mut a, since, FILES));
+    assert_eq!(pages.len(), 2);
+    let mut feed = Arrived::new(pages);
+    let mut intake = PageIntake::new();
+    let files = a.chunk_source();
+    // Batched: nothing of the first page is recorded before its files are all placed.
+    let apply = ApplyOptions {
+        durability: Durability::Batched,
+        ..ApplyOptions::default()
+    };
+    let sync = SyncOptions::default();
+    intake
+        .take_all(&mut b, &mut feed, &files, &sync, &apply)
+        .unwrap();
+    assert_eq!(feed.taken_ready, 1);
+    assert!(
+        intake.stopped().is_none(),
+        "{:?} {:?}",
+        intake.stopped(),
+        intake.report()
+    );
+    assert!(intake.conflicts().is_empty() && intake.report().conflicts.is_empty());
+    assert_eq!(fs::read(db.path().join("d1/f01.txt")).unwrap(), b"edited");
+    assert_eq!(fs::read(db.path().join("d2/new.txt")).unwrap(), b"new");
+    drop(files);
+    assert_eq!(close(&a, &mut b, &sync).unwrap(), 0);
+}
+
+#[test]
+fn take_all_stops_once_and_drains_the_stream() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write_tree(da.path());
+    let (mut a, mut b) = (open(da.path()), open(db.path()));
+    let mut pages = scan_pages(&mut a, 0, 8);
+    // The second page first: a gap.
+    pages.swap(0, 1);
+    let count = pages.len();
+    let mut feed = Arrived::new(pages);
+    let mut intake = PageIntake::new();
+    let files = a.chunk_source();
+    let (sync, apply) = (SyncOptions::default(), ApplyOptions::default());
+    intake
+        .take_all(&mut b, &mut feed, &files, &sync, &apply)
+        .unwrap();
+    assert!(matches!(intake.stopped(), Some(PageStop::Gap { .. })));
+    assert_eq!(feed.stops.len(), 1, "{:?}", feed.stops);
+    assert!(
+        feed.stops[0].contains("after the cursor"),
+        "{:?}",
+        feed.stops
+    );
+    // Every page was received, the last call finding the stream's end.
+    assert!(feed.pages.is_empty());
+    assert_eq!(feed.waited_for + feed.taken_ready, count + 1);
+    assert_eq!(intake.pages_applied(), 0);
+    assert!(files_of(db.path()).is_empty());
+    drop(files);
+    assert!(close(&a, &mut b, &sync).unwrap() > 0);
+    assert_eq!(files_of(db.path()), files_of(da.path()));
 }

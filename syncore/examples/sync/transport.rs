@@ -4,7 +4,8 @@
 //!
 //! [`scan_and_push`] streams: the sender's scan hands over a page of its journal every
 //! [`PAGE`] changes, and a second thread plays the receiver, planning and applying each page
-//! while the scan goes on; [`push`] is the plain exchange that closes it.
+//! while the scan goes on (planning the next page, when it has arrived, while the last one's
+//! files are placed: [`PageIntake::take_all`]); [`push`] is the plain exchange that closes it.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -14,7 +15,7 @@ use syncore::apply::{
     ApplyOptions, ApplyReport, ChunkLocation, ChunkOrigin, ChunkSource, LocalChunks, NoLocations,
     SharedSource,
 };
-use syncore::replica_pages::{PageIntake, PageSender};
+use syncore::replica_pages::{PageFeed, PageIntake, PageSender, PageStop};
 use syncore::scan::ScanReport;
 use syncore::sync::{Conflict, Plan, SyncOptions};
 use syncore::{Digest, HashAlgo, Replica, Result};
@@ -105,6 +106,39 @@ pub struct OneWay {
     pub stream_stopped: Option<String>,
 }
 
+/// The receiving thread's end of the page stream: counts pages taken off the channel, and
+/// tells the scanning thread to stop sending once the intake stops.
+struct Feed<'a> {
+    pages: mpsc::Receiver<Vec<u8>>,
+    waiting: &'a AtomicUsize,
+    stopped: &'a AtomicBool,
+}
+
+impl Feed<'_> {
+    fn taken(&self, page: Option<Vec<u8>>) -> Option<Vec<u8>> {
+        if page.is_some() {
+            self.waiting.fetch_sub(1, Ordering::Relaxed);
+        }
+        page
+    }
+}
+
+impl PageFeed for Feed<'_> {
+    fn next_page(&mut self) -> Option<Vec<u8>> {
+        let page = self.pages.next_page();
+        self.taken(page)
+    }
+
+    fn ready_page(&mut self) -> Option<Vec<u8>> {
+        let page = self.pages.ready_page();
+        self.taken(page)
+    }
+
+    fn stopped(&mut self, _why: &PageStop) {
+        self.stopped.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Hands `page` to the receiving thread (a receiver that failed has hung up; its error is
 /// reported when it is joined).
 fn send(pages: &mpsc::SyncSender<Vec<u8>>, waiting: &AtomicUsize, page: Vec<u8>) {
@@ -172,14 +206,16 @@ pub fn scan_and_push(
             let files = LocalChunks::new(&from_root, algo, &NoLocations).following_hints();
             let source = Counting::new(&files);
             let mut intake = PageIntake::new();
-            for page in received {
-                waiting.fetch_sub(1, Ordering::Relaxed);
-                let taken = intake.take(receiver, &page, &SharedSource(&source), sync, apply);
-                if !matches!(taken, Ok(true)) {
-                    stopped.store(true, Ordering::Relaxed);
-                }
-                taken?;
+            let mut feed = Feed {
+                pages: received,
+                waiting: &waiting,
+                stopped: &stopped,
+            };
+            let taken = intake.take_all(receiver, &mut feed, &SharedSource(&source), sync, apply);
+            if taken.is_err() {
+                stopped.store(true, Ordering::Relaxed);
             }
+            taken?;
             Ok((intake, source.bytes()))
         });
         let scanned = from.scan_in_pages(page, |page| {

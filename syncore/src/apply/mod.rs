@@ -48,6 +48,7 @@ mod target;
 pub(crate) use atomic::temp_name;
 pub use atomic::{is_temp_name, sync_dir, AtomicFile, Durability, TEMP_PREFIX};
 pub use hub::apply_plan_to_store;
+pub(crate) use run::apply_plan_meanwhile;
 pub use run::{
     apply_plan, remove_stale_temp_files, remove_stale_temp_files_except, sync_filesystem,
     ApplyIssue, ApplyOptions, ApplyReport, ApplyTarget, Fault,

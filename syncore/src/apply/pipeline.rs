@@ -35,11 +35,15 @@ use crate::manifest::FileManifest;
 /// Files larger than this are written inline, streaming, so memory stays bounded.
 pub(crate) const MAX_PLACED_FILE: u64 = 4 << 20;
 
-/// Bytes of file content allowed in flight at once.
+/// Bytes of file content allowed in flight at once (read on the applier's thread and not yet
+/// written).
 const MAX_BYTES_IN_FLIGHT: u64 = 64 << 20;
 
-/// Files allowed in flight at once.
-const MAX_FILES_IN_FLIGHT: usize = 512;
+/// Files allowed in flight at once. A file the placing thread reads itself holds no content
+/// until then, only its entry and manifest (well under a KiB), so thousands may queue: enough
+/// work for the placing threads to go on with while the applier's thread is busy elsewhere
+/// (planning a streamed exchange's next page, say).
+const MAX_FILES_IN_FLIGHT: usize = 16_384;
 
 /// One file to place.
 pub(crate) struct PlaceJob {
@@ -56,6 +60,17 @@ pub(crate) struct PlaceJob {
     pub before: Option<DiskStat>,
     /// How to commit it.
     pub durability: Durability,
+}
+
+impl PlaceJob {
+    /// The content bytes this job holds while it waits: all of them when read already, none
+    /// when the placing thread reads them.
+    fn held_bytes(&self) -> u64 {
+        match self.content {
+            Content::Gathered(_) => self.manifest.size(),
+            Content::Fetch => 0,
+        }
+    }
 }
 
 /// Where a placed file's bytes come from.
@@ -87,6 +102,8 @@ struct Queued {
 pub(crate) struct Placed {
     /// The entry it became.
     pub entry: Entry,
+    /// What its job counted against the bytes in flight.
+    held_bytes: u64,
     /// Its manifest.
     pub manifest: FileManifest,
     /// Bytes of it served by local sources.
@@ -162,7 +179,7 @@ impl Placer {
     /// Queues `job`, first waiting for earlier files if too much is in flight; returns the
     /// files placed meanwhile.
     pub fn submit(&mut self, job: PlaceJob) -> Result<Vec<Placed>> {
-        let size = job.manifest.size();
+        let size = job.held_bytes();
         let mut finished = self.completed();
         while self.files_in_flight > 0
             && (self.files_in_flight >= MAX_FILES_IN_FLIGHT
@@ -218,6 +235,14 @@ impl Placer {
         Ok(finished)
     }
 
+    /// The next file to come back, waiting for it; `None` if none is in flight.
+    pub fn next_placed(&mut self) -> Result<Option<Placed>> {
+        if self.files_in_flight == 0 {
+            return Ok(None);
+        }
+        self.next_blocking().map(Some)
+    }
+
     fn next_blocking(&mut self) -> Result<Placed> {
         // What is waited for may still be in the outbox.
         self.hand_over()?;
@@ -242,7 +267,7 @@ impl Placer {
 
     fn account(&mut self, placed: &Placed) {
         self.files_in_flight -= 1;
-        self.bytes_in_flight -= placed.manifest.size();
+        self.bytes_in_flight -= placed.held_bytes;
     }
 }
 
@@ -300,6 +325,7 @@ fn place(
     shared: Option<&(dyn ChunkSource + Sync)>,
     dir: &mut Option<Arc<Dir>>,
 ) -> Placed {
+    let held_bytes = job.held_bytes();
     let PlaceJob {
         path,
         entry,
@@ -320,6 +346,7 @@ fn place(
                 Err(e) => {
                     return Placed {
                         entry,
+                        held_bytes,
                         manifest,
                         local_bytes: 0,
                         result: Err(e),
@@ -340,6 +367,7 @@ fn place(
     );
     Placed {
         local_bytes: content.local_bytes,
+        held_bytes,
         entry,
         manifest,
         result,

@@ -187,6 +187,21 @@ pub fn apply_plan(
     target: &mut impl ApplyTarget,
     options: &ApplyOptions,
 ) -> Result<ApplyReport> {
+    apply_plan_meanwhile(root, plan, source, target, options, &mut || true)
+}
+
+/// [`apply_plan`], calling `meanwhile` on this thread once every action has been taken on or
+/// handed to the placing threads, and again as each placed file comes back, until it returns
+/// true: time the caller can use for other work with the index (whose records of this plan
+/// are partial meanwhile) while the placing threads write files.
+pub(crate) fn apply_plan_meanwhile(
+    root: &Path,
+    plan: &Plan,
+    source: &dyn ChunkSource,
+    target: &mut impl ApplyTarget,
+    options: &ApplyOptions,
+    meanwhile: &mut dyn FnMut() -> bool,
+) -> Result<ApplyReport> {
     let shared = source.shareable();
     std::thread::scope(|scope| {
         let mut run = Run {
@@ -219,7 +234,7 @@ pub fn apply_plan(
                 run.flush(target)?;
             }
         }
-        run.settle(target)?;
+        run.settle_meanwhile(target, meanwhile)?;
         if options.durability == Durability::Batched && run.wrote {
             sync_filesystem(root)?;
         }
@@ -335,6 +350,27 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// [`settle`](Self::settle), calling `meanwhile` first and after each file that comes
+    /// back until it returns true.
+    fn settle_meanwhile(
+        &mut self,
+        target: &impl ApplyTarget,
+        meanwhile: &mut dyn FnMut() -> bool,
+    ) -> Result<()> {
+        let mut done = meanwhile();
+        while !done {
+            let Some(placed) = self.placer.as_mut().map(Placer::next_placed).transpose()? else {
+                break;
+            };
+            let Some(placed) = placed else {
+                break;
+            };
+            self.placed(placed, target);
+            done = meanwhile();
+        }
+        self.settle(target)
+    }
+
     /// Takes in the outcome of one file from the placing thread.
     fn placed(&mut self, placed: Placed, target: &impl ApplyTarget) {
         let Placed {
@@ -343,6 +379,7 @@ impl Run<'_> {
             local_bytes,
             result,
             unfetched,
+            ..
         } = placed;
         if let Some(Unfetched { path, before }) = unfetched {
             // The shared source could not serve it whole: written here, from every source.

@@ -240,6 +240,14 @@ impl Index {
     /// Starts recording applied remote changes in one transaction; see [`AppliedBatch`].
     pub fn applied_batch(&mut self) -> Result<AppliedBatch<'_>> {
         // `&mut self` keeps the batch the index's only user while it is open.
+        self.shared_applied_batch()
+    }
+
+    /// An applied batch that leaves the index readable through `&self` while it is open, on
+    /// the same thread (a streamed intake plans its next page while this one's files are
+    /// placed; reads see what the batch recorded so far). Only one batch may be open at a
+    /// time; a second fails with an error from SQLite.
+    pub(crate) fn shared_applied_batch(&self) -> Result<AppliedBatch<'_>> {
         let conn = &self.conn;
         let tx = conn.unchecked_transaction().map_err(map_sql)?;
         let next_seq = read_meta_u64(&tx, "next_seq")?.max(1);

@@ -129,6 +129,16 @@ impl Action {
         std::iter::once(first).chain(second)
     }
 
+    /// Every path the action changes on disk or in the index: the paths it records, and a
+    /// rename's source.
+    pub fn paths_changed(&self) -> impl Iterator<Item = &RelPath> {
+        let source = match self {
+            Action::Rename { from, .. } => Some(&from.path),
+            _ => None,
+        };
+        self.recorded().map(|entry| &entry.path).chain(source)
+    }
+
     /// The position of this action's kind in a plan's execution order (see [`Plan`]).
     pub(crate) fn phase(&self) -> u8 {
         match self {
@@ -249,6 +259,25 @@ impl Plan {
     /// True if no action touches the working tree.
     pub fn is_index_only(&self) -> bool {
         self.actions.iter().all(Action::is_index_only)
+    }
+
+    /// True if no path this plan changes is one `other` changes, also when compared
+    /// case-insensitively. Such a plan does not depend on whether `other` was applied before
+    /// it was made: it reads no local entry that `other` writes, and no name it creates can
+    /// collide with one of `other`'s. (Which chunks it finds locally may differ; both ways
+    /// are correct.)
+    pub fn changes_no_path_of(&self, other: &Plan) -> bool {
+        let theirs: HashSet<String> = other
+            .actions
+            .iter()
+            .flat_map(Action::paths_changed)
+            .map(RelPath::case_fold_key)
+            .collect();
+        !self
+            .actions
+            .iter()
+            .flat_map(Action::paths_changed)
+            .any(|path| theirs.contains(&path.case_fold_key()))
     }
 
     /// Every chunk id some action still needs, in plan order, each once. This is the list an
@@ -382,5 +411,36 @@ mod tests {
         assert!(!plan.is_index_only());
         assert!(plan.missing_chunks().is_empty());
         assert_eq!(plan.missing_bytes(), 0);
+    }
+
+    #[test]
+    fn plans_sharing_a_path_in_any_case_or_as_a_rename_source_depend_on_each_other() {
+        let plan = |actions: Vec<Action>| Plan {
+            actions,
+            ..Plan::default()
+        };
+        let file = |p: &str| Action::MakeSymlink {
+            entry: entry(p, EntryKind::Symlink, false),
+            expected: None,
+        };
+        let rename = |from: &str, to: &str| Action::Rename {
+            from: entry(from, EntryKind::File, false),
+            to: entry(to, EntryKind::File, false),
+            tombstone: None,
+        };
+        let first = plan(vec![file("d/a"), rename("d/old", "d/new")]);
+        let independent = plan(vec![file("d/b"), file("e/a")]);
+        assert!(independent.changes_no_path_of(&first));
+        assert!(first.changes_no_path_of(&independent));
+        assert!(first.changes_no_path_of(&Plan::default()));
+        for dependent in [
+            plan(vec![file("d/b"), file("d/a")]),
+            plan(vec![file("D/A")]),
+            plan(vec![file("d/old")]),
+            plan(vec![rename("d/New", "d/c")]),
+        ] {
+            assert!(!dependent.changes_no_path_of(&first), "{dependent:?}");
+            assert!(!first.changes_no_path_of(&dependent), "{dependent:?}");
+        }
     }
 }
