@@ -167,8 +167,8 @@ impl Replica {
         Ok(report)
     }
 
-    /// Scans the whole tree like [`scan`](Replica::scan), committing every `page` recorded
-    /// changes and calling `on_page` after each commit (the last one included) with the index
+    /// Scans the whole tree like [`scan`](Replica::scan), committing pages of at most `page`
+    /// recorded changes (small at first, see [`Scanner::scan_in_pages`]) and calling `on_page` after each commit (the last one included) with the index
     /// and the versions the page recorded, on the scanning thread: see
     /// [`Scanner::scan_in_pages`], and
     /// [`replica_pages`](crate::replica_pages) for streaming the pages to a peer.

@@ -20,8 +20,9 @@ use syncore::scan::ScanReport;
 use syncore::sync::{Conflict, Plan, SyncOptions};
 use syncore::{Digest, HashAlgo, Replica, Result};
 
-/// Changes per page of a streamed scan: small enough that the receiver starts early, large
-/// enough that the sender's extra commits stay cheap.
+/// Changes per full page of a streamed scan (the first pages are smaller, so the receiver
+/// starts at once: see [`Replica::scan_in_pages`]): large enough that the sender's extra
+/// commits stay cheap.
 pub const PAGE: usize = 25_000;
 
 /// Pages encoded but not yet taken in. The sender sends a page only when the receiver has

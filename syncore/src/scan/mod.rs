@@ -156,8 +156,8 @@ impl Scanner {
         walk::Walk::new(self, index)?.run_full()
     }
 
-    /// [`scan`](Scanner::scan), committing every `page` recorded changes and calling
-    /// `on_page` after each commit (the last one included) on the scanning thread with a
+    /// [`scan`](Scanner::scan), committing pages of at most `page` recorded changes and
+    /// calling `on_page` after each commit (the last one included) on the scanning thread with a
     /// [`ScanPage`]: the index holding everything committed so far, and the versions the page
     /// recorded. A caller can turn each page into a change set there (e.g. with a
     /// [`PageSender`](crate::replica_pages::PageSender)) and hand it to a peer while the scan
@@ -165,6 +165,8 @@ impl Scanner {
     /// ever visible, so a page never shows a change the index could still roll back. An
     /// error from `on_page` stops the scan (committed pages stay recorded).
     ///
+    /// Pages start small and grow: the first holds a sixteenth of `page` changes and each next
+    /// one twice as many as the last, up to `page`, so a receiver can start within moments.
     /// Small pages cost the scan more commits, each rewriting the index pages it dirtied. A
     /// quota failure rolls back only the page that exceeded it. Deletions are recorded as the
     /// walk finds them, so a page may hold only part of a scan's deletions: a receiver that

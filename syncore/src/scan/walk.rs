@@ -28,6 +28,12 @@ use crate::path::RelPath;
 /// this many recorded changes, which the next scan finds again.
 const COMMIT_EVERY: usize = 100_000;
 
+/// A paged scan's first page holds this fraction of a full page; each next page doubles,
+/// up to a full page. The receiver of a streamed scan then starts within a few hundred files
+/// instead of waiting a whole page, and the scan's extra commits come while its index is
+/// small and cheap to commit.
+const FIRST_PAGE_FRACTION: usize = 16;
+
 /// Called on the scanning thread after each commit, with the index holding everything
 /// committed so far and the versions the commit recorded.
 pub(super) type OnCommit<'a> = &'a mut dyn FnMut(ScanPage<'_>) -> Result<()>;
@@ -99,8 +105,10 @@ pub(super) struct Walk<'a> {
     descend_into_dirs: bool,
     /// The open transaction; committed every `commit_every` changes and at the end.
     batch: Option<Batch<'a>>,
-    /// Recorded changes per transaction.
+    /// Recorded changes per transaction (per page, once a paged scan's pages have grown).
     commit_every: usize,
+    /// Transactions committed so far.
+    commits: u32,
     /// What to call after each commit.
     on_commit: Option<OnCommit<'a>>,
     /// The versions recorded since the last commit, kept for `on_commit` only.
@@ -138,6 +146,7 @@ impl<'a> Walk<'a> {
             index,
             batch: None,
             commit_every,
+            commits: 0,
             on_commit,
             page: Vec::new(),
             descend_into_dirs: false,
@@ -613,7 +622,18 @@ impl<'a> Walk<'a> {
 
     /// Queued changes worth a write: a batch, or a page if pages are smaller.
     fn write_every(&self) -> usize {
-        self.scanner.options.batch_size.min(self.commit_every)
+        self.scanner.options.batch_size.min(self.page_limit())
+    }
+
+    /// Recorded changes that fill the open transaction: `commit_every`, or for a paged scan
+    /// the size of the page it is on ([`FIRST_PAGE_FRACTION`]).
+    fn page_limit(&self) -> usize {
+        if self.on_commit.is_none() {
+            return self.commit_every;
+        }
+        let first = (self.commit_every / FIRST_PAGE_FRACTION).max(1);
+        let growth = 1usize << self.commits.min(usize::BITS - 1);
+        first.saturating_mul(growth).min(self.commit_every)
     }
 
     /// Writes the queued changes once there are [`write_every`](Self::write_every) of them.
@@ -662,7 +682,8 @@ impl<'a> Walk<'a> {
     }
 
     /// Writes queued changes into the open transaction, committing each time it holds
-    /// `commit_every` recorded changes (so no page is larger).
+    /// [`page_limit`](Self::page_limit) recorded changes (so no page is larger than
+    /// `commit_every`).
     fn write_pending(&mut self) -> Result<()> {
         let pending = std::mem::take(&mut self.pending);
         let keep_versions = self.on_commit.is_some();
@@ -686,7 +707,7 @@ impl<'a> Walk<'a> {
                 }
                 Pending::Refresh(path, stat, racy) => batch.refresh(&path, &stat, racy)?,
             }
-            if batch.recorded() >= self.commit_every {
+            if batch.recorded() >= self.page_limit() {
                 self.commit()?;
             }
         }
@@ -699,6 +720,7 @@ impl<'a> Walk<'a> {
             return Ok(());
         };
         batch.commit()?;
+        self.commits = self.commits.saturating_add(1);
         match &mut self.on_commit {
             Some(on_commit) => on_commit(ScanPage::new(self.index, std::mem::take(&mut self.page))),
             None => Ok(()),
