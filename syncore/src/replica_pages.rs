@@ -195,7 +195,7 @@ pub trait PageFeed {
     /// The next page if it has arrived already, without waiting.
     fn ready_page(&mut self) -> Option<Vec<u8>>;
 
-    /// Called once when the intake stops taking pages (the pages after that are received
+    /// Called once the intake has stopped taking pages (the pages after that are received
     /// and dropped): the sender may stop sending them.
     fn stopped(&mut self, why: &PageStop) {
         let _ = why;
@@ -300,7 +300,12 @@ impl PageIntake {
         sync: &SyncOptions,
         apply: &ApplyOptions,
     ) -> Result<()> {
-        let mut ahead: Option<(Vec<u8>, Option<Result<Plan>>)> = None;
+        if let Some(why) = &self.stopped {
+            feed.stopped(why);
+        }
+        // The next page, taken off the feed while the current one was placed, and its plan
+        // if it could be kept.
+        let mut ahead: Option<(Vec<u8>, Option<Plan>)> = None;
         loop {
             let Some((page, planned)) =
                 ahead.take().or_else(|| feed.next_page().map(|p| (p, None)))
@@ -310,7 +315,7 @@ impl PageIntake {
             if self.stopped.is_some() {
                 continue;
             }
-            let plan = planned.unwrap_or_else(|| receiver.plan_encoded(&page, sync));
+            let plan = planned.map_or_else(|| receiver.plan_encoded(&page, sync), Ok);
             let plan_ahead = |receiver: &Replica, current: &Plan| {
                 if ahead.is_some() {
                     return true;
@@ -321,8 +326,7 @@ impl PageIntake {
                 let planned = receiver
                     .plan_encoded(&next, sync)
                     .ok()
-                    .filter(|next_plan| next_plan.changes_no_path_of(current))
-                    .map(Ok);
+                    .filter(|next_plan| next_plan.changes_no_path_of(current));
                 ahead = Some((next, planned));
                 true
             };
