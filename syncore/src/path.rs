@@ -150,6 +150,20 @@ impl RelPath {
     }
 }
 
+/// The hash of `path`'s case-fold key (what [`RelPath::case_fold_key`] returns), which is
+/// left in `scratch`: ASCII paths, the usual case, are folded without allocating beyond it.
+/// Equal keys hash equal; different keys may too, rarely, so a match is only a candidate.
+pub(crate) fn case_fold_hash(path: &str, scratch: &mut String) -> u64 {
+    use std::hash::BuildHasher;
+    scratch.clear();
+    if path.is_ascii() {
+        scratch.extend(path.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+    } else {
+        scratch.push_str(&path.to_lowercase());
+    }
+    foldhash::fast::FixedState::default().hash_one(scratch.as_str())
+}
+
 fn validate(path: &str) -> std::result::Result<(), String> {
     if path.is_empty() {
         return Err("empty path".into());

@@ -7,13 +7,11 @@
 //! an exact comparison with the few paths sharing the hash. The key is always
 //! [`RelPath::case_fold_key`]; the hash only narrows the search.
 
-use std::hash::BuildHasher;
-
 use rusqlite::Connection;
 
 use super::sql::map_sql;
 use crate::error::{Error, Result};
-use crate::path::RelPath;
+use crate::path::{case_fold_hash, RelPath};
 
 /// The live paths of an index, by the hash of their case-fold key.
 #[derive(Debug, Default)]
@@ -43,7 +41,7 @@ impl CaseFolds {
             folds.paths.push_str(path);
             folds
                 .spans
-                .push((key_hash(path, &mut key), start, folds.paths.len()));
+                .push((case_fold_hash(path, &mut key), start, folds.paths.len()));
         }
         folds.spans.sort_unstable_by_key(|&(hash, _, _)| hash);
         Ok(folds)
@@ -53,7 +51,7 @@ impl CaseFolds {
     pub fn matches(&self, path: &RelPath) -> Result<Vec<RelPath>> {
         // `wanted` is left holding `path`'s fold key.
         let mut wanted = String::new();
-        let hash = key_hash(path.as_str(), &mut wanted);
+        let hash = case_fold_hash(path.as_str(), &mut wanted);
         let first = self.spans.partition_point(|&(h, _, _)| h < hash);
         let mut out = Vec::new();
         for &(_, start, end) in self.spans[first..]
@@ -70,18 +68,6 @@ impl CaseFolds {
         }
         Ok(out)
     }
-}
-
-/// The hash of `path`'s case-fold key, which is left in `scratch` (ASCII paths, the usual
-/// case, are folded without allocating beyond it).
-fn key_hash(path: &str, scratch: &mut String) -> u64 {
-    scratch.clear();
-    if path.is_ascii() {
-        scratch.extend(path.bytes().map(|b| char::from(b.to_ascii_lowercase())));
-    } else {
-        scratch.push_str(&path.to_lowercase());
-    }
-    foldhash::fast::FixedState::default().hash_one(scratch.as_str())
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use crate::entry::{Entry, EntryKind};
 use crate::hash::Digest;
 use crate::manifest::FileManifest;
-use crate::path::RelPath;
+use crate::path::{case_fold_hash, RelPath};
 use crate::sync::policy::Side;
 use crate::sync::ReplicaId;
 
@@ -265,19 +265,22 @@ impl Plan {
     /// case-insensitively. Such a plan does not depend on whether `other` was applied before
     /// it was made: it reads no local entry that `other` writes, and no name it creates can
     /// collide with one of `other`'s. (Which chunks it finds locally may differ; both ways
-    /// are correct.)
+    /// are correct.) Paths are compared by the hash of their case-fold key, so a rare hash
+    /// collision reads as a shared path: false, never wrongly true.
     pub fn changes_no_path_of(&self, other: &Plan) -> bool {
-        let theirs: HashSet<String> = other
-            .actions
-            .iter()
-            .flat_map(Action::paths_changed)
-            .map(RelPath::case_fold_key)
+        let mut scratch = String::new();
+        let theirs: HashSet<u64, foldhash::fast::RandomState> = other
+            .paths_changed()
+            .map(|path| case_fold_hash(path.as_str(), &mut scratch))
             .collect();
         !self
-            .actions
-            .iter()
-            .flat_map(Action::paths_changed)
-            .any(|path| theirs.contains(&path.case_fold_key()))
+            .paths_changed()
+            .any(|path| theirs.contains(&case_fold_hash(path.as_str(), &mut scratch)))
+    }
+
+    /// Every path some action changes ([`Action::paths_changed`]).
+    fn paths_changed(&self) -> impl Iterator<Item = &RelPath> {
+        self.actions.iter().flat_map(Action::paths_changed)
     }
 
     /// Every chunk id some action still needs, in plan order, each once. This is the list an
