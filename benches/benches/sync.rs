@@ -28,27 +28,34 @@
 //!
 //! | measurement | syncore | rsync |
 //! |---|---|---|
-//! | plan, 1,000,000 entries, nothing to do: in-memory view | 0.19 s | |
-//! | the same against the SQLite index (change set in memory / from bytes) | 0.46 s / 0.80 s | |
-//! | 100,000 files, 546.5 MB, into an empty folder (both directions), in pairs: `Durability::None` against `-a` | **1.03x** geometric mean of 33 pairs in three runs (1.08x and 1.04x timing both directions, 0.98x timing A to B alone; median 1.06x, 0.65x–1.32x) | |
+//! | plan, 1,000,000 entries, nothing to do: in-memory view | 0.19–0.20 s | |
+//! | the same against the SQLite index (change set in memory / from bytes) | 0.46–0.57 s / 0.80–0.95 s | |
+//! | 100,000 files, 546.5 MB, into an empty folder (both directions), in pairs: `Durability::None` against `-a` | **1.03x** geometric mean of 33 pairs in three runs (median 1.06x, 0.65x–1.32x); on a slower day 1.14x over 11 pairs (median 1.14x), when the build before planning ahead and small first pages measured 1.14x too (median 1.11x) | rsync 2.7–3.3 s, on the slower day 3.9–4.9 s |
 //! | the same in blocks: `Durability::None` | 4.22 s mean of 10 | 3.50 s mean of 10 (`-a`) |
 //! | the same, `Durability::Batched` | 4.56 s mean of 10 | |
-//! | the same, `Durability::PerFile` (one run) | 12.9–31.3 s (with the disk's write-back; 21.6 s with one placing thread) | |
-//! | 1% of files (1,000) rewritten, then synced (batched, both directions) | 0.65 s mean | 0.64 s mean |
-//! | bytes moved for that change | 5.3–5.8 MB of chunks | 5.1–5.5 MB literal, 7.6–8.0 MB sent |
+//! | the same, `Durability::PerFile` (one run) | 12.9–38.2 s (with the disk's write-back; 21.6 s with one placing thread) | |
+//! | 1% of files (1,000) rewritten, then synced (batched, both directions) | 0.65 s mean; 0.96 s on the slower day | 0.64 s mean; 0.80 s on the slower day |
+//! | bytes moved for that change | 5.3–5.8 MB of chunks | 5.1–5.7 MB literal, 7.6–8.2 MB sent |
 //!
 //! Command: `cargo bench -p syncore-benches --bench sync`. Every full-sync run writes into
 //! folders of its own and the copies are removed only after the group: this filesystem (ext4
 //! without a journal) steps over inodes freed in the last five to ten minutes one by one when
 //! it creates files, so a run that starts right after a mass deletion is slow for both
-//! contenders; wait ten minutes after deleting copies before timing anything.
+//! contenders; wait ten minutes after deleting copies before timing anything. The machine is
+//! also a virtual machine with free page reporting: memory freed by deleting copies goes back
+//! to the host, and page cache allocated from it afterwards is faulted in again (kernel time in
+//! `zero_user_segments` and `copy_folio_from_iter_atomic` while writing), which slows every
+//! writer until the page cache has taken up free memory again.
 //!
 //! A full sync is bound by CPU on two cores: syncore spends 6–9 CPU-seconds (user 3.0–3.8,
 //! system 3.0–5.6; `/usr/bin/time`, rising with the filesystem's fill) where `rsync -a` spends
 //! 3.7–7 (user 0.6–1.0), the difference being the hashing and indexing of both replicas. A's
-//! scan commits every 25,000 changes and hands B a page of its journal whenever B has taken the
-//! last one (so pages grow while B is busy; each encoded from the versions the scan recorded,
-//! not read back), and B plans and applies each while A goes on scanning. Within B's apply, B's own thread checks each path and records each file in B's
+//! scan commits pages that start at a sixteenth of 25,000 changes and double up to it, and
+//! hands B a page of its journal whenever B has taken the last one (so pages grow while B is
+//! busy; each encoded from the versions the scan recorded, not read back). B takes them in
+//! with `PageIntake::take_all`: it plans each page that has arrived while the last one's files
+//! are being placed, so the placing threads go from page to page without a planning pause.
+//! Within B's apply, B's own thread checks each path and records each file in B's
 //! index, while a placing thread per core reads and verifies the file's chunks from A's files
 //! (a `SharedSource`) and creates, writes, names and stats it (by name under the open
 //! directory; on Linux an unnamed `O_TMPFILE`, created with its final mode, linked into
