@@ -415,6 +415,28 @@ impl PageFeed for Arrived {
     }
 }
 
+/// Hands `pages`, all arrived at once, to a new intake on `b` with `take_all`, chunks read
+/// from `a`'s files; returns the stream's counts and the intake.
+fn take_all_arrived(
+    a: &Replica,
+    b: &mut Replica,
+    pages: Vec<Vec<u8>>,
+    apply: &ApplyOptions,
+) -> (Arrived, PageIntake) {
+    let mut feed = Arrived::new(pages);
+    let mut intake = PageIntake::new();
+    intake
+        .take_all(
+            b,
+            &mut feed,
+            &a.chunk_source(),
+            &SyncOptions::default(),
+            apply,
+        )
+        .unwrap();
+    (feed, intake)
+}
+
 #[test]
 fn take_all_plans_each_page_that_has_arrived_while_the_last_is_placed() {
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -423,13 +445,7 @@ fn take_all_plans_each_page_that_has_arrived_while_the_last_is_placed() {
     let pages = scan_pages(&mut a, 0, 8);
     let count = pages.len();
     assert!(count >= 5);
-    let mut feed = Arrived::new(pages);
-    let mut intake = PageIntake::new();
-    let files = a.chunk_source();
-    let (sync, apply) = (SyncOptions::default(), ApplyOptions::default());
-    intake
-        .take_all(&mut b, &mut feed, &files, &sync, &apply)
-        .unwrap();
+    let (feed, intake) = take_all_arrived(&a, &mut b, pages, &ApplyOptions::default());
     // Every page after the first was taken while the one before it was placed.
     assert_eq!(feed.taken_ready, count - 1);
     assert!(feed.pages.is_empty() && feed.stops.is_empty());
@@ -437,8 +453,7 @@ fn take_all_plans_each_page_that_has_arrived_while_the_last_is_placed() {
     assert_eq!(intake.pages_applied(), count as u64);
     assert_eq!(intake.report().files_written, FILES as u64);
     assert_eq!(files_of(db.path()), files_of(da.path()));
-    drop(files);
-    assert_eq!(close(&a, &mut b, &sync).unwrap(), 0);
+    assert_eq!(close(&a, &mut b, &SyncOptions::default()).unwrap(), 0);
     assert!(b.scan().unwrap().is_clean(), "streamed files echoed back");
 }
 
@@ -459,18 +474,12 @@ fn a_page_changing_a_path_of_the_page_before_is_planned_after_it() {
     let since = a.index().last_seq().unwrap();
     pages.extend(scan_pages(&mut a, since, FILES * 32));
     assert_eq!(pages.len(), 2);
-    let mut feed = Arrived::new(pages);
-    let mut intake = PageIntake::new();
-    let files = a.chunk_source();
     // Batched: nothing of the first page is recorded before its files are all placed.
     let apply = ApplyOptions {
         durability: Durability::Batched,
         ..ApplyOptions::default()
     };
-    let sync = SyncOptions::default();
-    intake
-        .take_all(&mut b, &mut feed, &files, &sync, &apply)
-        .unwrap();
+    let (feed, intake) = take_all_arrived(&a, &mut b, pages, &apply);
     assert_eq!(feed.taken_ready, 1);
     assert!(
         intake.stopped().is_none(),
@@ -481,8 +490,7 @@ fn a_page_changing_a_path_of_the_page_before_is_planned_after_it() {
     assert!(intake.conflicts().is_empty() && intake.report().conflicts.is_empty());
     assert_eq!(fs::read(db.path().join("d1/f01.txt")).unwrap(), b"edited");
     assert_eq!(fs::read(db.path().join("d2/new.txt")).unwrap(), b"new");
-    drop(files);
-    assert_eq!(close(&a, &mut b, &sync).unwrap(), 0);
+    assert_eq!(close(&a, &mut b, &SyncOptions::default()).unwrap(), 0);
 }
 
 #[test]
@@ -494,13 +502,7 @@ fn take_all_stops_once_and_drains_the_stream() {
     // The second page first: a gap.
     pages.swap(0, 1);
     let count = pages.len();
-    let mut feed = Arrived::new(pages);
-    let mut intake = PageIntake::new();
-    let files = a.chunk_source();
-    let (sync, apply) = (SyncOptions::default(), ApplyOptions::default());
-    intake
-        .take_all(&mut b, &mut feed, &files, &sync, &apply)
-        .unwrap();
+    let (feed, intake) = take_all_arrived(&a, &mut b, pages, &ApplyOptions::default());
     assert!(matches!(intake.stopped(), Some(PageStop::Gap { .. })));
     assert_eq!(feed.stops.len(), 1, "{:?}", feed.stops);
     assert!(
@@ -513,7 +515,6 @@ fn take_all_stops_once_and_drains_the_stream() {
     assert_eq!(feed.waited_for + feed.taken_ready, count + 1);
     assert_eq!(intake.pages_applied(), 0);
     assert!(files_of(db.path()).is_empty());
-    drop(files);
-    assert!(close(&a, &mut b, &sync).unwrap() > 0);
+    assert!(close(&a, &mut b, &SyncOptions::default()).unwrap() > 0);
     assert_eq!(files_of(db.path()), files_of(da.path()));
 }
