@@ -359,10 +359,10 @@ impl Run<'_> {
     ) -> Result<()> {
         let mut done = meanwhile();
         while !done {
-            let Some(placed) = self.placer.as_mut().map(Placer::next_placed).transpose()? else {
+            let Some(placer) = self.placer.as_mut() else {
                 break;
             };
-            let Some(placed) = placed else {
+            let Some(placed) = placer.next_placed()? else {
                 break;
             };
             self.placed(placed, target);
