@@ -133,6 +133,9 @@ pub enum HashAlgo {
 }
 
 impl HashAlgo {
+    /// Every algorithm, in code order.
+    pub const ALL: [HashAlgo; 2] = [HashAlgo::Blake3, HashAlgo::Sha256];
+
     /// The one-byte code used for this algorithm in syncore's binary formats.
     pub const fn code(self) -> u8 {
         match self {

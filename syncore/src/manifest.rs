@@ -5,16 +5,26 @@
 //! once, here:
 //!
 //! ```text
+//! exactly one chunk:
+//! content_id = H( "syncore one-chunk content-id v2" || 0x00 || algo code (1 byte)
+//!                 || chunk id (32 bytes) )
+//! any other number of chunks:
 //! content_id = H( "syncore content-id v1" || 0x00 || algo code (1 byte)
 //!                 || size (u64 LE) || chunk count (u64 LE)
 //!                 || for each chunk: length (u32 LE) || chunk id (32 bytes) )
 //! ```
 //!
 //! where `H` is the manifest's [`HashAlgo`]. It is domain-separated from chunk ids, commits
-//! to every chunk and length, and is recomputed whenever a manifest is built or decoded, so a
-//! manifest can never carry a content id that does not match its chunks. (Two replicas that
-//! chunk the same bytes with different parameters get different content ids: chunking
-//! parameters are a property of a replica set.)
+//! to every chunk and length (a chunk's id fixes its bytes, so its length too), and is
+//! recomputed whenever a manifest is built or decoded, so a manifest can never carry a content
+//! id that does not match its chunks. (Two replicas that chunk the same bytes with different
+//! parameters get different content ids: chunking parameters are a property of a replica set.)
+//!
+//! Most files are one chunk, and naming them by their chunk alone means a chunk id gives the
+//! content id of the file that is exactly that chunk ([`one_chunk_content_id`]): the index
+//! finds such files through the content id it already keys by, with no row per chunk.
+//! Format 1 of the encoding named one-chunk content by the general form; it is still read,
+//! its content id converted.
 //!
 //! The binary encoding is compact and versioned; decoding bounds every length before
 //! allocating and rejects anything malformed with [`ErrorKind::Corrupt`](crate::ErrorKind).
@@ -28,12 +38,15 @@ use crate::error::{Error, Result};
 use crate::hash::{Digest, HashAlgo};
 
 const MAGIC: &[u8; 4] = b"SYNM";
-const FORMAT_VERSION: u8 = 1;
+const FORMAT_VERSION: u8 = 2;
+/// The format before one-chunk content had its own content id; still read.
+const FIRST_FORMAT_VERSION: u8 = 1;
 const HEADER_LEN: usize = 20;
 const ENTRY_LEN: usize = 4 + Digest::LEN;
 const CHECKSUM_LEN: usize = 8;
 const TRAILER_LEN: usize = Digest::LEN + CHECKSUM_LEN;
 const CONTENT_ID_DOMAIN: &[u8] = b"syncore content-id v1\0";
+const ONE_CHUNK_DOMAIN: &[u8] = b"syncore one-chunk content-id v2\0";
 
 /// The ordered chunks of one file, with its size and content id.
 ///
@@ -169,6 +182,25 @@ impl FileManifest {
         out
     }
 
+    /// The content id format 1 gave this content (the general form, one chunk or not).
+    #[cfg(test)]
+    pub(crate) fn format_1_content_id(&self) -> Digest {
+        general_content_id(self.algo, self.size, &self.chunks)
+    }
+
+    /// This manifest as format 1 encoded it (what older indexes and peers hold).
+    #[cfg(test)]
+    pub(crate) fn encode_format_1(&self) -> Vec<u8> {
+        let mut bytes = self.encode();
+        bytes[4] = FIRST_FORMAT_VERSION;
+        let body_len = bytes.len() - CHECKSUM_LEN;
+        bytes[body_len - Digest::LEN..body_len]
+            .copy_from_slice(self.format_1_content_id().as_bytes());
+        let checksum = blake3::hash(&bytes[..body_len]);
+        bytes[body_len..].copy_from_slice(&checksum.as_bytes()[..CHECKSUM_LEN]);
+        bytes
+    }
+
     /// Parses bytes made by [`FileManifest::encode`], rejecting anything malformed with
     /// [`ErrorKind::Corrupt`](crate::ErrorKind::Corrupt).
     pub fn decode(bytes: &[u8]) -> Result<Self> {
@@ -183,8 +215,9 @@ impl FileManifest {
         if &bytes[..4] != MAGIC {
             return Err(corrupt("bad magic, not a syncore manifest".into()));
         }
-        if bytes[4] != FORMAT_VERSION {
-            return Err(corrupt(format!("unknown format version {}", bytes[4])));
+        let version = bytes[4];
+        if version != FORMAT_VERSION && version != FIRST_FORMAT_VERSION {
+            return Err(corrupt(format!("unknown format version {version}")));
         }
         let (body, checksum) = bytes.split_at(bytes.len() - CHECKSUM_LEN);
         if blake3::hash(body).as_bytes()[..CHECKSUM_LEN] != *checksum {
@@ -227,24 +260,47 @@ impl FileManifest {
             )));
         }
         let stored_id = Digest::from_bytes(array(&bytes[bytes.len() - TRAILER_LEN..body.len()]));
-        let manifest = FileManifest {
+        let encoded_id = match version {
+            FIRST_FORMAT_VERSION => general_content_id(algo, size, &chunks),
+            _ => content_id(algo, size, &chunks),
+        };
+        if encoded_id != stored_id {
+            return Err(corrupt("content id does not match the chunks".into()));
+        }
+        Ok(FileManifest {
             algo,
             size,
             content_id: content_id(algo, size, &chunks),
             chunks,
-        };
-        if manifest.content_id != stored_id {
-            return Err(corrupt("content id does not match the chunks".into()));
-        }
-        Ok(manifest)
+        })
     }
 }
 
 /// The content id of a file made of `chunks` (see the module documentation).
+fn content_id(algo: HashAlgo, size: u64, chunks: &[Chunk]) -> Digest {
+    match chunks {
+        [only] => one_chunk_content_id(algo, &only.id),
+        _ => general_content_id(algo, size, chunks),
+    }
+}
+
+/// The content id of a file that is exactly the chunk `id` under `algo`.
+pub fn one_chunk_content_id(algo: HashAlgo, id: &Digest) -> Digest {
+    const INPUT_LEN: usize = ONE_CHUNK_DOMAIN.len() + 1 + Digest::LEN;
+    let mut input = [0u8; INPUT_LEN];
+    let (domain, rest) = input.split_at_mut(ONE_CHUNK_DOMAIN.len());
+    domain.copy_from_slice(ONE_CHUNK_DOMAIN);
+    rest[0] = algo.code();
+    rest[1..].copy_from_slice(id.as_bytes());
+    algo.digest(&input)
+}
+
+/// The content id of a file of any number of chunks but one (and of one-chunk files in
+/// format 1).
 ///
 /// Most files have a chunk or two: their hash input is assembled on the stack and hashed in
 /// one call, which costs a fraction of a streaming hasher's set-up; longer manifests stream.
-fn content_id(algo: HashAlgo, size: u64, chunks: &[Chunk]) -> Digest {
+fn general_content_id(algo: HashAlgo, size: u64, chunks: &[Chunk]) -> Digest {
     const PREFIX_LEN: usize = CONTENT_ID_DOMAIN.len() + 1 + 8 + 8;
     const INLINE_CHUNKS: usize = 8;
     let prefix = {
@@ -307,6 +363,18 @@ mod tests {
     /// The content id exactly as the module documentation defines it, fed piece by piece.
     fn documented_content_id(algo: HashAlgo, size: u64, chunks: &[Chunk]) -> Digest {
         let mut hasher = algo.hasher();
+        if let [only] = chunks {
+            hasher.update(b"syncore one-chunk content-id v2\0");
+            hasher.update(&[algo.code()]);
+            hasher.update(only.id.as_bytes());
+            return hasher.finalize();
+        }
+        documented_general_id(algo, size, chunks)
+    }
+
+    /// The general form alone (what format 1 used for every manifest).
+    fn documented_general_id(algo: HashAlgo, size: u64, chunks: &[Chunk]) -> Digest {
+        let mut hasher = algo.hasher();
         hasher.update(b"syncore content-id v1\0");
         hasher.update(&[algo.code()]);
         hasher.update(&size.to_le_bytes());
@@ -339,20 +407,57 @@ mod tests {
                 );
             }
         }
-        // Pinned: a stored content id must never change meaning.
-        let one = FileManifest::from_chunks(
-            HashAlgo::Blake3,
-            vec![Chunk {
-                id: HashAlgo::Blake3.digest(b"pinned"),
-                offset: 0,
-                len: 6,
-            }],
-        )
-        .unwrap();
+        // Pinned: a content id must never change meaning without a new format version (and a
+        // migration of the ids the index stores).
+        let pinned = |data: &[&[u8]]| {
+            let mut offset = 0;
+            let chunks = data.iter().map(|bytes| {
+                let chunk = Chunk {
+                    id: HashAlgo::Blake3.digest(bytes),
+                    offset,
+                    len: bytes.len() as u32,
+                };
+                offset += u64::from(chunk.len);
+                chunk
+            });
+            FileManifest::from_chunks(HashAlgo::Blake3, chunks.collect()).unwrap()
+        };
+        let one = pinned(&[b"pinned"]);
+        assert_eq!(one.content_id().to_string(), PINNED_ONE_CHUNK);
         assert_eq!(
-            one.content_id().to_string(),
-            "46914333400add5be88d7a4806699726b410e0a5764cf37cd47c91e70810a0ef"
+            one.format_1_content_id().to_string(),
+            "46914333400add5be88d7a4806699726b410e0a5764cf37cd47c91e70810a0ef",
+            "the general form is format 1's, unchanged"
         );
+        let two = pinned(&[b"pinned", b"twice"]);
+        assert_eq!(two.content_id().to_string(), PINNED_TWO_CHUNKS);
+    }
+
+    const PINNED_ONE_CHUNK: &str =
+        "c8adbb52e3adab904e3fc9ecbc396d07d3c4cc6a7b5ac81dde03b4b5db174fd5";
+    const PINNED_TWO_CHUNKS: &str =
+        "6e1f40d3ae1e4b2effa2b7dc9aacb34759702142615c50cc52bccc8839fc2414";
+
+    #[test]
+    fn format_1_encodings_are_read_with_their_content_id_converted() {
+        for data in [&b"one chunk"[..], &noise(10_000, 3)] {
+            let manifest = sample(data);
+            let old = manifest.encode_format_1();
+            assert_eq!(FileManifest::decode(&old).unwrap(), manifest);
+            assert_eq!(
+                manifest.format_1_content_id() == manifest.content_id(),
+                manifest.chunks().len() > 1,
+                "only one-chunk content was renamed"
+            );
+            // A format 1 encoding carrying the current one-chunk id is not format 1.
+            let mut mislabeled = manifest.encode();
+            mislabeled[4] = FIRST_FORMAT_VERSION;
+            let body_len = mislabeled.len() - CHECKSUM_LEN;
+            let checksum = blake3::hash(&mislabeled[..body_len]);
+            mislabeled[body_len..].copy_from_slice(&checksum.as_bytes()[..CHECKSUM_LEN]);
+            let one_chunk = manifest.chunks().len() == 1;
+            assert_eq!(FileManifest::decode(&mislabeled).is_err(), one_chunk);
+        }
     }
 
     #[test]

@@ -5,9 +5,12 @@
 //! chunk (indexed by chunk id, so a chunk can be found inside local files), a single-chunk
 //! manifest names its chunk in its own row (and, in the index's algorithm, leaves out its
 //! encoding, which that determines). A manifest's count is the number of entry and history
-//! rows using it; a chunk's count is the number of positions it fills across every retained
-//! manifest. Counts are taken here and released by schema triggers. It must never delete a
-//! chunk from a store while any retained version still references it.
+//! rows using it; a chunk's count in `chunks` is the number of positions it fills in retained
+//! multi-chunk manifests. A one-chunk manifest references its chunk by existing: its content
+//! id is a function of the chunk's id ([`one_chunk_content_id`]), so a chunk lookup finds it
+//! by the key the manifest and entry rows already have, and most files (that small) cost no
+//! `chunks` row at all. Counts are taken here and released by schema triggers. It must never
+//! delete a chunk from a store while any retained version still references it.
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -18,7 +21,7 @@ use crate::apply::ChunkLocation;
 use crate::chunk::Chunk;
 use crate::error::{Error, Result};
 use crate::hash::{Digest, HashAlgo};
-use crate::manifest::FileManifest;
+use crate::manifest::{one_chunk_content_id, FileManifest};
 use crate::path::RelPath;
 use crate::store::ChunkStore;
 
@@ -85,19 +88,21 @@ pub(super) fn reference_manifest(
         // Already stored, with its chunks counted: only the new reference is taken.
         return reference_stored_content(statements, &content_id);
     }
+    if single_chunk.is_some() {
+        // The manifest row itself is its chunk's reference (see the module doc).
+        return Ok(());
+    }
     for (idx, chunk) in manifest.chunks().iter().enumerate() {
-        if single_chunk.is_none() {
-            statements
-                .get(Stmt::InsertPosition)?
-                .execute(params![
-                    chunk.id.as_bytes().as_slice(),
-                    content_id.as_bytes().as_slice(),
-                    idx as i64,
-                    to_i64(chunk.offset)?,
-                    chunk.len
-                ])
-                .map_err(map_sql)?;
-        }
+        statements
+            .get(Stmt::InsertPosition)?
+            .execute(params![
+                chunk.id.as_bytes().as_slice(),
+                content_id.as_bytes().as_slice(),
+                idx as i64,
+                to_i64(chunk.offset)?,
+                chunk.len
+            ])
+            .map_err(map_sql)?;
         statements
             .get(Stmt::CountChunk)?
             .execute(params![chunk.id.as_bytes().as_slice(), chunk.len])
@@ -202,9 +207,84 @@ pub(super) fn reference_stored_content(
     Ok(())
 }
 
+/// Gives every stored one-chunk manifest the content id format 2 names it by, in its own row
+/// and in every entry and history row naming it (schema version 6). A manifest stored without
+/// its encoding is in the index's algorithm; an encoded one (format 1) is decoded, which
+/// converts its id, and stored re-encoded. Reference counts do not change: every reference
+/// moves with its row.
+pub(super) fn rename_one_chunk_contents(conn: &Connection) -> Result<()> {
+    let index_algo = super::open::read_meta(conn, "hash_algo")?
+        .and_then(|code| code.first().copied())
+        .map(HashAlgo::from_code)
+        .transpose()?;
+    // Rows point at the new ids only once all of them are renamed.
+    conn.execute_batch(
+        "PRAGMA defer_foreign_keys = ON;
+         CREATE TEMP TABLE renamed_contents (
+             old BLOB PRIMARY KEY, new BLOB NOT NULL, encoded BLOB NOT NULL) WITHOUT ROWID;",
+    )
+    .map_err(map_sql)?;
+    {
+        let mut read = conn
+            .prepare(
+                "SELECT content_id, encoded, single_chunk FROM manifests
+                 WHERE single_chunk IS NOT NULL",
+            )
+            .map_err(map_sql)?;
+        let mut note = conn
+            .prepare("INSERT INTO renamed_contents (old, new, encoded) VALUES (?1, ?2, ?3)")
+            .map_err(map_sql)?;
+        let mut rows = read.query([]).map_err(map_sql)?;
+        while let Some(row) = rows.next().map_err(map_sql)? {
+            let old: Vec<u8> = row.get(0).map_err(map_sql)?;
+            let encoded: Vec<u8> = row.get(1).map_err(map_sql)?;
+            let chunk = digest_from_blob(&row.get::<_, Vec<u8>>(2).map_err(map_sql)?)?;
+            let (new, encoded) = if encoded.is_empty() {
+                let algo = index_algo.ok_or_else(|| {
+                    Error::corrupt("index holds manifests but names no hash algorithm")
+                })?;
+                (one_chunk_content_id(algo, &chunk), encoded)
+            } else {
+                let manifest = FileManifest::decode(&encoded)?;
+                (manifest.content_id(), manifest.encode())
+            };
+            note.execute(params![old, new.as_bytes().as_slice(), encoded])
+                .map_err(map_sql)?;
+        }
+    }
+    conn.execute_batch(
+        "UPDATE manifests SET content_id = r.new, encoded = r.encoded
+         FROM renamed_contents r WHERE manifests.content_id = r.old;
+         UPDATE entries SET content_id = r.new
+         FROM renamed_contents r WHERE entries.content_id = r.old;
+         UPDATE history SET content_id = r.new
+         FROM renamed_contents r WHERE history.content_id = r.old;
+         DROP TABLE temp.renamed_contents;",
+    )
+    .map_err(map_sql)
+}
+
+/// Whether a retained one-chunk manifest consists of chunk `id`, under any algorithm (such a
+/// manifest is its chunk's only reference outside `chunks`).
+fn is_one_chunk_manifest(conn: &Connection, id: &Digest) -> Result<bool> {
+    let mut stmt = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM manifests WHERE content_id = ?1)")
+        .map_err(map_sql)?;
+    for algo in HashAlgo::ALL {
+        let content_id = one_chunk_content_id(algo, id);
+        let exists: bool = stmt
+            .query_row([content_id.as_bytes().as_slice()], |row| row.get(0))
+            .map_err(map_sql)?;
+        if exists {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Up to `limit` live local files holding chunk `id`, with its place in each: inside
 /// multi-chunk files through `manifest_chunks`, and as the whole of single-chunk files, found
-/// by the content id such a file must have.
+/// by the content id such a file has (its size is the chunk's length).
 pub(super) fn chunk_locations(
     conn: &Connection,
     algo: HashAlgo,
@@ -212,16 +292,6 @@ pub(super) fn chunk_locations(
     limit: usize,
 ) -> Result<Vec<ChunkLocation>> {
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    // A chunk no retained manifest ever counted is in no local file: one lookup settles it.
-    let len: Option<i64> = conn
-        .prepare_cached("SELECT len FROM chunks WHERE chunk_id = ?1 AND refs > 0")
-        .map_err(map_sql)?
-        .query_row([id.as_bytes().as_slice()], |row| row.get(0))
-        .optional()
-        .map_err(map_sql)?;
-    let Some(len) = len else {
-        return Ok(Vec::new());
-    };
     let mut out = Vec::new();
     let mut inside = conn
         .prepare_cached(
@@ -240,30 +310,20 @@ pub(super) fn chunk_locations(
             len: chunk_len(row.get(2).map_err(map_sql)?)?,
         });
     }
-    let len = chunk_len(len)?;
-    let whole_file = FileManifest::from_chunks(
-        algo,
-        vec![Chunk {
-            id: *id,
-            offset: 0,
-            len,
-        }],
-    )
-    .map_err(|e| Error::corrupt(format!("index holds a bad chunk length: {e}")))?;
+    let whole_file = one_chunk_content_id(algo, id);
     let mut files = conn
-        .prepare_cached("SELECT path FROM entries WHERE content_id = ?1 AND deleted = 0 LIMIT ?2")
+        .prepare_cached(
+            "SELECT path, size FROM entries WHERE content_id = ?1 AND deleted = 0 LIMIT ?2",
+        )
         .map_err(map_sql)?;
     let mut rows = files
-        .query(params![
-            whole_file.content_id().as_bytes().as_slice(),
-            limit
-        ])
+        .query(params![whole_file.as_bytes().as_slice(), limit])
         .map_err(map_sql)?;
     while let Some(row) = rows.next().map_err(map_sql)? {
         out.push(ChunkLocation {
             path: stored_path(row.get_ref(0).map_err(map_sql)?)?,
             offset: 0,
-            len,
+            len: chunk_len(row.get(1).map_err(map_sql)?)?,
         });
     }
     Ok(out)
@@ -273,11 +333,21 @@ fn chunk_len(len: i64) -> Result<u32> {
     u32::try_from(len).map_err(|_| Error::corrupt("index holds a bad chunk length"))
 }
 
-/// Sum of the lengths of every referenced chunk.
+/// How many distinct chunks retained versions reference, and the sum of their lengths: those
+/// counted in `chunks`, and the chunks of one-chunk manifests that no position counts.
 fn unique_chunk_bytes(conn: &Connection) -> Result<(u64, u64)> {
     let (count, bytes): (i64, i64) = conn
         .query_row(
-            "SELECT COUNT(*), COALESCE(SUM(len), 0) FROM chunks WHERE refs > 0",
+            "SELECT
+                 (SELECT COUNT(*) FROM chunks WHERE refs > 0)
+                 + (SELECT COUNT(*) FROM manifests m WHERE m.single_chunk IS NOT NULL
+                    AND NOT EXISTS (SELECT 1 FROM chunks c
+                                    WHERE c.chunk_id = m.single_chunk AND c.refs > 0)),
+                 (SELECT COALESCE(SUM(len), 0) FROM chunks WHERE refs > 0)
+                 + (SELECT COALESCE(SUM(m.size), 0) FROM manifests m
+                    WHERE m.single_chunk IS NOT NULL
+                    AND NOT EXISTS (SELECT 1 FROM chunks c
+                                    WHERE c.chunk_id = m.single_chunk AND c.refs > 0))",
             [],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )
@@ -331,7 +401,8 @@ impl Index {
         .transpose()
     }
 
-    /// The reference count of chunk `id` (0 if unknown or unreferenced).
+    /// The reference count of chunk `id`: the positions it fills in retained manifests (0 if
+    /// unknown or unreferenced).
     pub fn chunk_refs(&self, id: &Digest) -> Result<u64> {
         let refs: Option<i64> = self
             .conn
@@ -340,7 +411,9 @@ impl Index {
             .query_row([id.as_bytes().as_slice()], |row| row.get(0))
             .optional()
             .map_err(map_sql)?;
-        Ok(u64::try_from(refs.unwrap_or(0)).unwrap_or(0))
+        let positions = u64::try_from(refs.unwrap_or(0)).unwrap_or(0);
+        let whole = u64::from(is_one_chunk_manifest(&self.conn, id)?);
+        Ok(positions + whole)
     }
 
     /// Live local files whose current content contains chunk `id`, with its offset there
@@ -430,8 +503,12 @@ impl Index {
                 .map_err(map_sql)?;
             let mut rows = stmt.query([]).map_err(map_sql)?;
             while let Some(row) = rows.next().map_err(map_sql)? {
-                let id: Vec<u8> = row.get(0).map_err(map_sql)?;
-                report.unreferenced.push(digest_from_blob(&id)?);
+                let id = digest_from_blob(&row.get::<_, Vec<u8>>(0).map_err(map_sql)?)?;
+                // Listed with no position, but still the whole of a retained one-chunk file.
+                if is_one_chunk_manifest(&self.conn, &id)? {
+                    continue;
+                }
+                report.unreferenced.push(id);
                 report.unreferenced_bytes += to_u64(row.get(1).map_err(map_sql)?)?;
             }
         }
@@ -537,11 +614,13 @@ mod tests {
                 .execute(&sql, [id.as_bytes().as_slice()])
                 .unwrap();
         };
-        tamper("size = size + 1");
+        // The content id names the chunk (whose bytes fix the length, checked when read).
+        let other = HashAlgo::Blake3.digest(b"another chunk");
+        tamper(&format!("single_chunk = x'{other}'"));
         let corrupt = |err: crate::Error| assert_eq!(err.kind(), crate::ErrorKind::Corrupt);
         corrupt(index.journal_with_manifests(0).err().unwrap());
         corrupt(index.manifest(&id).unwrap_err());
-        tamper("size = size - 1, single_chunk = NULL");
+        tamper("single_chunk = NULL");
         corrupt(index.journal_with_manifests(0).err().unwrap());
         corrupt(index.manifest(&id).unwrap_err());
     }

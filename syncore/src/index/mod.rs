@@ -233,6 +233,21 @@ mod tests {
         batch.commit().unwrap();
         assert_eq!(index.chunk_refs(&chunk).unwrap(), 0);
         assert_eq!(index.gc(None).unwrap().unreferenced, vec![chunk]);
+        // The same content once more: its chunk is still listed with no position, but the
+        // one-chunk manifest references it, and collection keeps it.
+        let mut batch = index.batch().unwrap();
+        batch.record(&file_change("c", b"same bytes")).unwrap();
+        batch.commit().unwrap();
+        assert_eq!(index.chunk_refs(&chunk).unwrap(), 1);
+        use crate::store::{ChunkStore, MemStore};
+        let store = MemStore::new(crate::HashAlgo::Blake3);
+        store.put_data(b"same bytes").unwrap();
+        let report = index.gc(Some(&store)).unwrap();
+        assert!(report.unreferenced.is_empty(), "{report:?}");
+        assert!(store.has(&chunk).unwrap());
+        assert_eq!(index.chunk_locations(&chunk).unwrap().len(), 1);
+        let usage = index.usage().unwrap();
+        assert_eq!((usage.unique_chunks, usage.unique_chunk_bytes), (1, 10));
     }
 
     #[test]

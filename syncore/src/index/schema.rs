@@ -11,13 +11,17 @@
 //! every recorded version a second row).
 //!
 //! Reference counting: an entry or history row with a content id holds one reference to its
-//! manifest, and each chunk position of a stored manifest (a `manifest_chunks` row, or the
-//! `single_chunk` column of a one-chunk manifest) one reference to its chunk. References are
-//! taken by the writer (on the hot path, as plain statements); superseding a version moves
-//! its entry row, reference and all, into history; and triggers release references, so every
-//! way of deleting history keeps counts right: a manifest that loses its last reference is
-//! deleted, and each of its chunk positions drops one reference on its chunk. Chunks whose
-//! count reaches zero stay listed (with `refs = 0`) until garbage collection removes them.
+//! manifest, and each chunk position of a stored multi-chunk manifest (a `manifest_chunks`
+//! row) one reference to its chunk, counted in `chunks`. A one-chunk manifest (its chunk named
+//! in its `single_chunk` column) is itself its chunk's reference: its content id follows from
+//! the chunk's id and length, so nothing else needs writing (since version 6; before, it also
+//! counted one reference in `chunks`). References are taken by the writer (on the hot path,
+//! as plain statements); superseding a version moves its entry row, reference and all, into
+//! history; and triggers release references, so every way of deleting history keeps counts
+//! right: a manifest that loses its last reference is deleted, and each of its chunk positions
+//! drops one reference on its chunk (a one-chunk manifest's chunk is listed with `refs = 0`).
+//! Chunks whose count reaches zero stay listed until garbage collection removes them, unless
+//! a retained one-chunk manifest still consists of them.
 //! Entry rows are never deleted (a deletion is a tombstone row without content).
 //! The `REFERENCES` clauses document those links; SQLite enforces them per row only in debug
 //! builds (a cross-check of the counts in every test), and an integrity check on open looks
@@ -29,7 +33,7 @@ use super::sql::map_sql;
 use crate::error::{Error, Result};
 
 /// The schema version this build writes; `PRAGMA user_version` of a current database.
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Migration `n` (1-based) brings a database from version `n - 1` to `n`.
 const MIGRATIONS: &[&str] = &[
@@ -38,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     MIGRATION_3,
     MIGRATION_4,
     MIGRATION_5,
+    MIGRATION_6,
 ];
 
 const MIGRATION_1: &str = "
@@ -182,8 +187,40 @@ ALTER TABLE peers ADD COLUMN echo_from INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE peers ADD COLUMN echo_to INTEGER NOT NULL DEFAULT 0;
 ";
 
+/// Version 6: one-chunk content is named by its chunk's id alone (manifest format 2), and such
+/// a manifest no longer counts a reference on its chunk in `chunks` (the manifest row is the
+/// reference, found through the content id the chunk id gives). Each such count is taken
+/// back, rows left at zero by that alone are dropped (their manifest keeps the chunk), and
+/// deleting a one-chunk manifest lists its chunk with no references (unless positions still
+/// count it) for garbage collection. After this SQL,
+/// [`rename_one_chunk_contents`](super::chunks::rename_one_chunk_contents) gives every stored
+/// one-chunk manifest, and the entry and history rows naming it, its new content id.
+/// A chunk is the single chunk of at most one manifest per algorithm.
+const MIGRATION_6: &str = "
+UPDATE chunks SET refs = refs - 1
+WHERE chunk_id IN (SELECT single_chunk FROM manifests WHERE single_chunk IS NOT NULL);
+DELETE FROM chunks
+WHERE refs <= 0
+  AND chunk_id IN (SELECT single_chunk FROM manifests WHERE single_chunk IS NOT NULL);
+
+DROP TRIGGER manifest_deleted;
+CREATE TRIGGER manifest_deleted AFTER DELETE ON manifests
+BEGIN
+    DELETE FROM manifest_chunks WHERE content_id = OLD.content_id;
+    INSERT INTO chunks (chunk_id, len, refs)
+    SELECT OLD.single_chunk, OLD.size, 0 WHERE OLD.single_chunk IS NOT NULL
+    ON CONFLICT (chunk_id) DO NOTHING;
+END;
+";
+
 /// Brings `conn` to [`SCHEMA_VERSION`], or refuses a database from a newer build.
 pub fn migrate(conn: &mut Connection) -> Result<()> {
+    migrate_to(conn, SCHEMA_VERSION)
+}
+
+/// Brings `conn` to version `target` (at most [`SCHEMA_VERSION`]; tests stop earlier to set
+/// up an older database).
+fn migrate_to(conn: &mut Connection, target: u32) -> Result<()> {
     let found = user_version(conn)?;
     if found > SCHEMA_VERSION {
         return Err(Error::Unsupported(format!(
@@ -191,12 +228,22 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         )));
     }
     let tx = conn.transaction().map_err(map_sql)?;
-    for (number, ddl) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+    let pending = MIGRATIONS.iter().enumerate().take(target as usize);
+    for (number, ddl) in pending.skip(found as usize) {
         tx.execute_batch(ddl).map_err(map_sql)?;
+        after_migration(&tx, number as u32 + 1)?;
         tx.pragma_update(None, "user_version", number as u32 + 1)
             .map_err(map_sql)?;
     }
     tx.commit().map_err(map_sql)
+}
+
+/// What migration `version` does beyond its SQL, in the same transaction.
+fn after_migration(conn: &Connection, version: u32) -> Result<()> {
+    match version {
+        6 => super::chunks::rename_one_chunk_contents(conn),
+        _ => Ok(()),
+    }
 }
 
 /// The database's `PRAGMA user_version`.
@@ -232,7 +279,7 @@ mod tests {
                  (x'01', x'bb', 0, 0, 5), (x'02', x'bb', 1, 5, 4);",
         )
         .unwrap();
-        migrate(&mut conn).unwrap();
+        migrate_to(&mut conn, 2).unwrap();
         let refs = |conn: &Connection, id: &str| -> i64 {
             conn.query_row(
                 &format!("SELECT refs FROM chunks WHERE chunk_id = x'{id}'"),
@@ -296,7 +343,7 @@ mod tests {
                  ('d', 4, 400, 0, 0, 0, NULL, NULL, x'00', 1);",
         )
         .unwrap();
-        migrate(&mut conn).unwrap();
+        migrate_to(&mut conn, 3).unwrap();
         let number = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
         assert_eq!(
             number("SELECT COUNT(*) FROM history"),
@@ -325,6 +372,145 @@ mod tests {
         );
         assert_eq!(number("SELECT refs FROM chunks WHERE chunk_id = x'01'"), 0);
         assert_eq!(number("SELECT refs FROM chunks WHERE chunk_id = x'02'"), 1);
+    }
+
+    /// A version 5 index holding a one-chunk file "a" (with an older version in history), a
+    /// SHA-256 one-chunk file "f" stored with its format 1 encoding, and a two-chunk file "m"
+    /// sharing "a"'s chunk, each counted the version 5 way.
+    #[test]
+    fn version_6_renames_one_chunk_content_and_takes_back_its_counts() {
+        use crate::chunk::{Chunk, Chunker};
+        use crate::hash::HashAlgo;
+        use crate::manifest::FileManifest;
+        use rusqlite::params;
+
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        migrate_to(&mut conn, 5).unwrap();
+        let one = FileManifest::of_slice(&Chunker::default(), b"one");
+        let sha = Chunker::new(Default::default(), HashAlgo::Sha256).unwrap();
+        let foreign = FileManifest::of_slice(&sha, b"foreign");
+        let [c1, cf] = [&one, &foreign].map(|m| m.chunks()[0]);
+        let c2 = Chunk {
+            id: HashAlgo::Blake3.digest(b"two"),
+            offset: 3,
+            len: 3,
+        };
+        let many = FileManifest::from_chunks(HashAlgo::Blake3, vec![c1, c2]).unwrap();
+        let blob = |id: &crate::Digest| id.as_bytes().to_vec();
+        let [old_one, old_foreign] = [&one, &foreign].map(|m| blob(&m.format_1_content_id()));
+        let many_id = blob(&many.content_id());
+        conn.execute("INSERT INTO meta VALUES ('hash_algo', x'01')", [])
+            .unwrap();
+        let manifest = "INSERT INTO manifests (content_id, size, refs, encoded, single_chunk)
+                        VALUES (?1, ?2, ?3, ?4, ?5)";
+        let empty: &[u8] = &[];
+        conn.execute(manifest, params![old_one, 3, 2, empty, blob(&c1.id)])
+            .unwrap();
+        let old_encoding = foreign.encode_format_1();
+        conn.execute(
+            manifest,
+            params![old_foreign, 7, 1, old_encoding, blob(&cf.id)],
+        )
+        .unwrap();
+        conn.execute(
+            manifest,
+            params![many_id, 6, 1, many.encode(), None::<Vec<u8>>],
+        )
+        .unwrap();
+        let chunk = "INSERT INTO chunks (chunk_id, len, refs) VALUES (?1, ?2, ?3)";
+        for (id, len, refs) in [(&c1.id, 3, 2), (&c2.id, 3, 1), (&cf.id, 7, 1)] {
+            conn.execute(chunk, params![blob(id), len, refs]).unwrap();
+        }
+        let position = "INSERT INTO manifest_chunks VALUES (?1, ?2, ?3, ?4, 3)";
+        for (idx, id) in [c1.id, c2.id].iter().enumerate() {
+            let offset = 3 * idx as i64;
+            conn.execute(position, params![blob(id), many_id, idx as i64, offset])
+                .unwrap();
+        }
+        let entry = "INSERT INTO entries (path, parent, kind, size, mtime_ns, inode, ctime_ns,
+                         executable, content_id, version, deleted, seq)
+                     VALUES (?1, '', 0, ?2, 0, 0, 0, 0, ?3, x'00', 0, ?4)";
+        for (seq, (path, size, id)) in [
+            ("a", 3, &old_one),
+            ("f", 7, &old_foreign),
+            ("m", 6, &many_id),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            conn.execute(entry, params![path, size, id, seq as i64 + 1])
+                .unwrap();
+        }
+        conn.execute(
+            "INSERT INTO history VALUES ('a', 0, 0, 0, 3, 0, NULL, ?1, x'00', 0)",
+            [&old_one],
+        )
+        .unwrap();
+
+        migrate(&mut conn).unwrap();
+        let ids = |sql: &str| -> Vec<Vec<u8>> {
+            let mut stmt = conn.prepare(sql).unwrap();
+            let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+            rows.map(Result::unwrap).collect()
+        };
+        let [new_one, new_foreign] = [&one, &foreign].map(|m| blob(&m.content_id()));
+        assert_eq!(
+            ids("SELECT content_id FROM entries ORDER BY path"),
+            [new_one.clone(), new_foreign.clone(), many_id.clone()]
+        );
+        assert_eq!(
+            ids("SELECT content_id FROM history"),
+            std::slice::from_ref(&new_one)
+        );
+        let mut stored = ids("SELECT content_id FROM manifests");
+        stored.sort();
+        let mut expected = vec![new_one, new_foreign.clone(), many_id];
+        expected.sort();
+        assert_eq!(stored, expected);
+        let encoding: Vec<u8> = conn
+            .query_row(
+                "SELECT encoded FROM manifests WHERE content_id = ?1",
+                [&new_foreign],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            encoding,
+            foreign.encode(),
+            "re-encoded in the current format"
+        );
+        let refs = |id: &crate::Digest| -> Option<i64> {
+            conn.query_row(
+                "SELECT refs FROM chunks WHERE chunk_id = ?1",
+                [blob(id)],
+                |r| r.get(0),
+            )
+            .ok()
+        };
+        assert_eq!(
+            [refs(&c1.id), refs(&c2.id), refs(&cf.id)],
+            [Some(1), Some(1), None],
+            "positions keep their counts; a chunk only one-chunk content held is not listed"
+        );
+        let dangling: i64 = conn
+            .query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(dangling, 0, "every row names a stored manifest");
+        // Deleting a one-chunk manifest lists its chunk for collection, once nothing counts it.
+        conn.execute("DELETE FROM history", []).unwrap();
+        conn.execute_batch(
+            "DELETE FROM entries WHERE path = 'f'; DELETE FROM manifests WHERE refs = 0",
+        )
+        .unwrap();
+        conn.execute(
+            "DELETE FROM manifests WHERE content_id = ?1",
+            [&new_foreign],
+        )
+        .unwrap();
+        assert_eq!(refs(&cf.id), Some(0));
     }
 
     #[test]

@@ -466,7 +466,8 @@ impl<'a> PlanningView<'a> {
         }
     }
 
-    /// Whether any retained version references a chunk (if none does, no live file holds one).
+    /// Whether any retained version references a chunk, through a position or as a one-chunk
+    /// manifest (if none does, no live file holds one).
     fn counts_chunks(&self) -> Result<bool> {
         if let Some(&counts) = self.counts_chunks.get() {
             return Ok(counts);
@@ -475,7 +476,8 @@ impl<'a> PlanningView<'a> {
             .index
             .conn
             .query_row(
-                "SELECT EXISTS (SELECT 1 FROM chunks WHERE refs > 0)",
+                "SELECT EXISTS (SELECT 1 FROM chunks WHERE refs > 0)
+                     OR EXISTS (SELECT 1 FROM manifests WHERE single_chunk IS NOT NULL)",
                 [],
                 |row| row.get(0),
             )

@@ -22,7 +22,9 @@ use crate::sync::manifests::ManifestLookup;
 use crate::sync::{ReplicaId, VersionVector};
 
 const MAGIC: &[u8; 4] = b"SYNC";
-const FORMAT_VERSION: u8 = 1;
+/// Version 2 names one-chunk content by its chunk (manifest format 2); a version 1 change set
+/// comes from a build whose content ids differ, so it is refused rather than misread.
+const FORMAT_VERSION: u8 = 2;
 /// magic, version, 3 reserved bytes, source id, since, cursor, entry count, manifest count.
 const HEADER_LEN: usize = 4 + 1 + 3 + 16 + 8 + 8 + 4 + 4;
 const CHECKSUM_LEN: usize = 8;
@@ -156,7 +158,8 @@ impl ChangeSet {
         }
         if bytes[4] != FORMAT_VERSION {
             return Err(Error::Unsupported(format!(
-                "change set format version {}",
+                "change set format version {} (this build reads {FORMAT_VERSION}; both \
+                 replicas must run builds that name content alike)",
                 bytes[4]
             )));
         }
@@ -566,6 +569,15 @@ mod tests {
         let checksum = blake3::hash(&body);
         body.extend_from_slice(&checksum.as_bytes()[..CHECKSUM_LEN]);
         body
+    }
+
+    #[test]
+    fn a_change_set_of_the_first_format_is_refused_as_unsupported() {
+        let bytes = sample().encode();
+        let mut body = bytes[..bytes.len() - CHECKSUM_LEN].to_vec();
+        body[4] = 1;
+        let err = ChangeSet::decode(&seal(body)).unwrap_err();
+        assert_eq!(err.kind(), crate::ErrorKind::Unsupported, "{err}");
     }
 
     #[test]
