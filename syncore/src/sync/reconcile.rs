@@ -257,6 +257,7 @@ impl<V: LocalView> Planner<'_, V> {
             }
             return self.take(remote.clone(), None);
         };
+        check_sizes_agree(local, remote)?;
         let causality = remote.version.compare(&local.version);
         let same = local.same_content(remote);
         if same {
@@ -594,6 +595,21 @@ pub(crate) fn tombstone_of(entry: &Entry) -> Entry {
     }
 }
 
+/// A remote file naming the content the local file at its path holds must have its size: a
+/// content id fixes the bytes (a one-chunk file's names only its chunk, whose bytes fix the
+/// length), so a different size is a change set that lies, refused before it is recorded.
+fn check_sizes_agree(local: &Entry, remote: &Entry) -> Result<()> {
+    let both_files = local.kind == EntryKind::File && remote.kind == EntryKind::File;
+    let same_id = local.content_id.is_some() && local.content_id == remote.content_id;
+    if both_files && !local.deleted && !remote.deleted && same_id && local.size != remote.size {
+        return Err(Error::corrupt(format!(
+            "change set: {} names the content held here with size {}, but says {} bytes",
+            remote.path, local.size, remote.size
+        )));
+    }
+    Ok(())
+}
+
 /// Turns a delete of a local file plus a create of the same content elsewhere into a rename.
 fn detect_moves(plan: &mut Plan) {
     let mut deletes: FastMap<Digest, Vec<usize>> = FastMap::default();
@@ -733,7 +749,7 @@ fn guard_mass_delete(plan: &Plan, local: &impl LocalView, options: &SyncOptions)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chunk::{Chunker, ChunkerConfig};
+    use crate::chunk::{Chunk, Chunker, ChunkerConfig};
     use crate::hash::HashAlgo;
     use crate::manifest::FileManifest;
     use crate::sync::{ConflictPolicy, MemoryView};
@@ -799,6 +815,27 @@ mod tests {
             Causality::Dominates
         );
         b.apply_plan(&plan);
+    }
+
+    #[test]
+    fn a_change_set_giving_held_content_another_size_is_corrupt() {
+        let (mut a, mut b) = (view(1), view(2));
+        write(&mut a, "f", b"abc", 5);
+        let opts = SyncOptions::new(ConflictPolicy::NewestWins, Direction::TwoWay);
+        b.apply_plan(&reconcile(&b, &a.changes_since(0), &opts).unwrap());
+        // A one-chunk content id names only its chunk: a peer can claim another length for it.
+        let mut forged = a.changes_since(0);
+        let chunk = forged.manifests[0].chunks()[0];
+        let lying = FileManifest::from_chunks(HashAlgo::Blake3, vec![Chunk { len: 5, ..chunk }]);
+        let lying = lying.unwrap();
+        assert_eq!(lying.content_id(), forged.manifests[0].content_id());
+        forged.entries[0].size = 5;
+        forged.entries[0]
+            .version
+            .bump(ReplicaId::from_bytes([1; 16]));
+        forged.manifests = vec![lying];
+        let err = reconcile(&b, &forged, &opts).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Corrupt, "{err}");
     }
 
     #[test]
