@@ -29,12 +29,12 @@
 //! | measurement | syncore | rsync |
 //! |---|---|---|
 //! | plan, 1,000,000 entries, nothing to do: in-memory view | 0.19–0.20 s | |
-//! | the same against the SQLite index (change set in memory / from bytes) | 0.46–0.57 s / 0.80–0.95 s | |
-//! | 100,000 files, 546.5 MB, into an empty folder (both directions), in pairs: `Durability::None` against `-a` | **1.03x** geometric mean of 33 pairs in three runs (median 1.06x, 0.65x–1.32x); on a slower day 1.14x over 11 pairs (median 1.14x), when the build before planning ahead and small first pages measured 1.14x too (median 1.11x) | rsync 2.7–3.3 s, on the slower day 3.9–4.9 s |
+//! | the same against the SQLite index (change set in memory / from bytes) | 0.46–0.57 s / 0.80–0.95 s (0.55 / 0.91 s latest) | |
+//! | 100,000 files, 546.5 MB, into an empty folder (both directions), in pairs: `Durability::None` against `-a` | **0.88x** geometric mean of 22 pairs in two runs (0.89x, 0.87x; median 0.84x–0.89x), interleaved with the build before one-chunk content lost its `chunks` row: 1.22x and 0.95x (1.08x over 22 pairs); earlier 1.03x over 33 pairs (median 1.06x), and 1.14x on a slower day | rsync 3.5–11.8 s (a disk slower than ever, and uneven); earlier 2.7–3.3 s and 3.9–4.9 s |
 //! | the same in blocks: `Durability::None` | 4.22 s mean of 10 | 3.50 s mean of 10 (`-a`) |
 //! | the same, `Durability::Batched` | 4.56 s mean of 10 | |
-//! | the same, `Durability::PerFile` (one run) | 12.9–38.2 s (with the disk's write-back; 21.6 s with one placing thread) | |
-//! | 1% of files (1,000) rewritten, then synced (batched, both directions) | 0.65 s mean; 0.96 s on the slower day | 0.64 s mean; 0.80 s on the slower day |
+//! | the same, `Durability::PerFile` (one run) | 12.9–38.2 s (with the disk's write-back; 21.6 s with one placing thread; 35.1 s latest) | |
+//! | 1% of files (1,000) rewritten, then synced (batched, both directions) | 0.65 s mean; 0.96 s on the slower day; 0.64 s latest (the build before 0.67 s) | 0.64 s mean; 0.80 s on the slower day; 0.57–0.67 s per sample latest |
 //! | bytes moved for that change | 5.3–5.8 MB of chunks | 5.1–5.7 MB literal, 7.6–8.2 MB sent |
 //!
 //! Command: `cargo bench -p syncore-benches --bench sync`. Every full-sync run writes into
