@@ -338,16 +338,12 @@ fn chunk_len(len: i64) -> Result<u32> {
 fn unique_chunk_bytes(conn: &Connection) -> Result<(u64, u64)> {
     let (count, bytes): (i64, i64) = conn
         .query_row(
-            "SELECT
-                 (SELECT COUNT(*) FROM chunks WHERE refs > 0)
-                 + (SELECT COUNT(*) FROM manifests m WHERE m.single_chunk IS NOT NULL
-                    AND NOT EXISTS (SELECT 1 FROM chunks c
-                                    WHERE c.chunk_id = m.single_chunk AND c.refs > 0)),
-                 (SELECT COALESCE(SUM(len), 0) FROM chunks WHERE refs > 0)
-                 + (SELECT COALESCE(SUM(m.size), 0) FROM manifests m
-                    WHERE m.single_chunk IS NOT NULL
-                    AND NOT EXISTS (SELECT 1 FROM chunks c
-                                    WHERE c.chunk_id = m.single_chunk AND c.refs > 0))",
+            "SELECT COUNT(*), COALESCE(SUM(len), 0) FROM (
+                 SELECT len FROM chunks WHERE refs > 0
+                 UNION ALL
+                 SELECT m.size FROM manifests m
+                 WHERE m.single_chunk IS NOT NULL AND NOT EXISTS (
+                     SELECT 1 FROM chunks c WHERE c.chunk_id = m.single_chunk AND c.refs > 0))",
             [],
             |row| Ok((row.get(0)?, row.get(1)?)),
         )

@@ -14,8 +14,8 @@
 //! manifest, and each chunk position of a stored multi-chunk manifest (a `manifest_chunks`
 //! row) one reference to its chunk, counted in `chunks`. A one-chunk manifest (its chunk named
 //! in its `single_chunk` column) is itself its chunk's reference: its content id follows from
-//! the chunk's id and length, so nothing else needs writing (since version 6; before, it also
-//! counted one reference in `chunks`). References are taken by the writer (on the hot path,
+//! the chunk's id, so nothing else needs writing (since version 6; before, it also counted one
+//! reference in `chunks`). References are taken by the writer (on the hot path,
 //! as plain statements); superseding a version moves its entry row, reference and all, into
 //! history; and triggers release references, so every way of deleting history keeps counts
 //! right: a manifest that loses its last reference is deleted, and each of its chunk positions
