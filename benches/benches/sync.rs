@@ -30,7 +30,7 @@
 //! |---|---|---|
 //! | plan, 1,000,000 entries, nothing to do: in-memory view | 0.19–0.20 s | |
 //! | the same against the SQLite index (change set in memory / from bytes) | 0.46–0.57 s / 0.80–0.95 s (0.55 / 0.91 s latest) | |
-//! | 100,000 files, 546.5 MB, into an empty folder (both directions), in pairs: `Durability::None` against `-a` | **0.88x** geometric mean of 22 pairs in two runs (0.89x, 0.87x; median 0.84x–0.89x), interleaved with the build before one-chunk content lost its `chunks` row: 1.22x and 0.95x (1.08x over 22 pairs); earlier 1.03x over 33 pairs (median 1.06x), and 1.14x on a slower day | rsync 3.5–11.8 s (a disk slower than ever, and uneven); earlier 2.7–3.3 s and 3.9–4.9 s |
+//! | 100,000 files, 546.5 MB, into an empty folder (both directions), in pairs: `Durability::None` against `-a` | **0.95x** geometric mean of 55 pairs in five runs (median 0.92x; runs 0.89x, 0.87x, 1.13x, 0.95x, 0.93x), the first two interleaved with the build before one-chunk content lost its `chunks` row: 1.22x and 0.95x (1.08x over 22 pairs, median 1.13x); earlier 1.03x over 33 pairs (median 1.06x), and 1.14x on a slower day | rsync 2.8–11.8 s (an uneven disk); earlier 2.7–3.3 s and 3.9–4.9 s |
 //! | the same in blocks: `Durability::None` | 4.22 s mean of 10 | 3.50 s mean of 10 (`-a`) |
 //! | the same, `Durability::Batched` | 4.56 s mean of 10 | |
 //! | the same, `Durability::PerFile` (one run) | 12.9–38.2 s (with the disk's write-back; 21.6 s with one placing thread; 35.1 s latest) | |
