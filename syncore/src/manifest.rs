@@ -191,11 +191,17 @@ impl FileManifest {
     /// This manifest as format 1 encoded it (what older indexes and peers hold).
     #[cfg(test)]
     pub(crate) fn encode_format_1(&self) -> Vec<u8> {
+        self.encode_labeled(FIRST_FORMAT_VERSION, &self.format_1_content_id())
+    }
+
+    /// This manifest's encoding with its format version and stored content id replaced (and
+    /// the checksum sealed over them).
+    #[cfg(test)]
+    fn encode_labeled(&self, version: u8, content_id: &Digest) -> Vec<u8> {
         let mut bytes = self.encode();
-        bytes[4] = FIRST_FORMAT_VERSION;
+        bytes[4] = version;
         let body_len = bytes.len() - CHECKSUM_LEN;
-        bytes[body_len - Digest::LEN..body_len]
-            .copy_from_slice(self.format_1_content_id().as_bytes());
+        bytes[body_len - Digest::LEN..body_len].copy_from_slice(content_id.as_bytes());
         let checksum = blake3::hash(&bytes[..body_len]);
         bytes[body_len..].copy_from_slice(&checksum.as_bytes()[..CHECKSUM_LEN]);
         bytes
@@ -260,9 +266,10 @@ impl FileManifest {
             )));
         }
         let stored_id = Digest::from_bytes(array(&bytes[bytes.len() - TRAILER_LEN..body.len()]));
+        let content_id = content_id(algo, size, &chunks);
         let encoded_id = match version {
             FIRST_FORMAT_VERSION => general_content_id(algo, size, &chunks),
-            _ => content_id(algo, size, &chunks),
+            _ => content_id,
         };
         if encoded_id != stored_id {
             return Err(corrupt("content id does not match the chunks".into()));
@@ -270,7 +277,7 @@ impl FileManifest {
         Ok(FileManifest {
             algo,
             size,
-            content_id: content_id(algo, size, &chunks),
+            content_id,
             chunks,
         })
     }
@@ -450,11 +457,7 @@ mod tests {
                 "only one-chunk content was renamed"
             );
             // A format 1 encoding carrying the current one-chunk id is not format 1.
-            let mut mislabeled = manifest.encode();
-            mislabeled[4] = FIRST_FORMAT_VERSION;
-            let body_len = mislabeled.len() - CHECKSUM_LEN;
-            let checksum = blake3::hash(&mislabeled[..body_len]);
-            mislabeled[body_len..].copy_from_slice(&checksum.as_bytes()[..CHECKSUM_LEN]);
+            let mislabeled = manifest.encode_labeled(FIRST_FORMAT_VERSION, &manifest.content_id());
             let one_chunk = manifest.chunks().len() == 1;
             assert_eq!(FileManifest::decode(&mislabeled).is_err(), one_chunk);
         }
